@@ -1,0 +1,49 @@
+import net from 'node:net';
+import type { Config } from './config/schema';
+import { parseNodeName } from './config/node-name';
+import { handleCtl } from './ctl/handler';
+import { createLogger } from './log';
+import { ClusterNode } from './membership/cluster';
+import { resolveHost } from './transport/address';
+import { Connection } from './transport/connection';
+
+/** `muster agent`: listens on the node's host at cluster.port, links to the members, serves ctl. */
+export async function runAgent(cfg: Config): Promise<void> {
+  const log = createLogger(cfg.node.name, cfg.log.level);
+  const node = new ClusterNode(cfg, log);
+  const host = await resolveHost(parseNodeName(cfg.node.name).host, node.family);
+
+  const server = net.createServer((socket) => {
+    void Connection.accept(socket, { localName: node.name, cookie: cfg.node.cookie, boot: node.boot, log }).then((conn) => {
+      if (!conn) return;
+      if (conn.role === 'node' || conn.role === 'join') node.acceptLink(conn);
+      else conn.onRequest((op, body) => handleCtl(node, op, body));
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port: cfg.cluster.port, ipv6Only: node.family === 6 }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.on('error', (e) => log.error({ err: e }, `listener error: ${e.message}`));
+  log.info(
+    { address: host, port: cfg.cluster.port, proto_dist: cfg.cluster.proto_dist, discovery_strategy: cfg.cluster.discovery_strategy, data_dir: cfg.node.data_dir },
+    `listening on ${host}:${cfg.cluster.port}`,
+  );
+  node.start();
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, `stopping on ${signal}: telling peers this node is stopped, not gone`);
+    server.close();
+    await node.stop();
+    log.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}

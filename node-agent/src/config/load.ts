@@ -1,0 +1,121 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { z } from 'zod';
+import { HoconError, parseHocon, parseHoconValue, setPath, type HoconObject } from './hocon';
+import { configSchema, type Config } from './schema';
+
+/** Every problem found in a configuration, one line each; the CLI prints them and exits 2. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+  }
+}
+
+export const ENV_PREFIX = 'MUSTER_';
+/** Variables with the prefix that are not config keys. */
+const NOT_KEYS = new Set(['MUSTER_CONFIG_FILE']);
+
+/** `MUSTER_CLUSTER__STATIC__SEEDS` -> `cluster.static.seeds`. */
+export function envVarToPath(name: string): string[] {
+  return name.slice(ENV_PREFIX.length).split('__').map((s) => s.toLowerCase());
+}
+
+export function pathToEnvVar(p: readonly (string | number)[]): string {
+  return ENV_PREFIX + p.map((s) => String(s).toUpperCase()).join('__');
+}
+
+export interface LoadOptions {
+  /** A HOCON file; optional, since env variables alone can configure a node. */
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Reads the file and the MUSTER_* variables (env wins), validates, and fills derived defaults. */
+export function loadConfig(opts: LoadOptions): Config {
+  const env = opts.env ?? process.env;
+  const problems: string[] = [];
+  let doc: HoconObject = {};
+  if (opts.file) {
+    let text: string;
+    try {
+      text = readFileSync(opts.file, 'utf8');
+    } catch (e) {
+      throw new ConfigError([`config file ${opts.file}: cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`]);
+    }
+    try {
+      doc = parseHocon(text);
+    } catch (e) {
+      if (e instanceof HoconError) throw new ConfigError([`config file ${opts.file}: ${e.message}`]);
+      throw e;
+    }
+  }
+  // Records which variable each overridden path came from, to name it in errors.
+  const fromEnv = new Map<string, string>();
+  for (const name of Object.keys(env).sort()) {
+    if (!name.startsWith(ENV_PREFIX) || NOT_KEYS.has(name)) continue;
+    const p = envVarToPath(name);
+    if (p.some((s) => s === '')) {
+      problems.push(`${name}: not a config key (use '__' between levels, e.g. MUSTER_NODE__NAME)`);
+      continue;
+    }
+    try {
+      setPath(doc, p, parseHoconValue(env[name] ?? ''));
+      fromEnv.set(p.join('.'), name);
+    } catch (e) {
+      if (!(e instanceof HoconError)) throw e;
+      problems.push(`${p.join('.')} (from ${name}): value is not valid HOCON: ${e.message}`);
+    }
+  }
+  if (problems.length) throw new ConfigError(problems);
+
+  const result = configSchema.safeParse(doc, { reportInput: true });
+  if (!result.success) throw new ConfigError(formatIssues(result.error.issues, fromEnv));
+  const cfg = result.data;
+  return {
+    ...cfg,
+    node: { ...cfg.node, data_dir: path.resolve(cfg.node.data_dir ?? path.join('data', cfg.node.name)) },
+  };
+}
+
+function describe(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (Array.isArray(v)) return 'a list';
+  if (v === null) return 'null';
+  if (typeof v === 'object') return 'an object';
+  if (typeof v === 'string') return `'${v}'`;
+  return `${typeof v} ${JSON.stringify(v)}`;
+}
+
+function origin(key: string, fromEnv: Map<string, string>): string {
+  for (let k = key; k; k = k.includes('.') ? k.slice(0, k.lastIndexOf('.')) : '') {
+    const v = fromEnv.get(k);
+    if (v) return ` (from ${v})`;
+  }
+  return '';
+}
+
+function formatIssues(issues: z.core.$ZodIssue[], fromEnv: Map<string, string>): string[] {
+  const lines: string[] = [];
+  for (const issue of issues) {
+    const base = issue.path.map(String);
+    if (issue.code === 'unrecognized_keys') {
+      for (const k of issue.keys) {
+        const key = [...base, k].join('.');
+        lines.push(`${key}${origin(key, fromEnv)}: unknown key`);
+      }
+      continue;
+    }
+    const key = base.join('.') || '(root)';
+    const input = (issue as { input?: unknown }).input;
+    let msg: string;
+    if (issue.code === 'invalid_type') {
+      msg = input === undefined ? 'is required' : `expected ${issue.expected}, got ${describe(input)}`;
+    } else if (issue.code === 'invalid_value') {
+      msg = `${describe(input)} is not allowed; allowed: ${issue.values.map(String).join(' | ')}`;
+    } else {
+      msg = issue.message;
+    }
+    lines.push(`${key}${origin(key, fromEnv)}: ${msg}`);
+  }
+  return lines;
+}

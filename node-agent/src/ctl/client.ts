@@ -1,0 +1,33 @@
+import { hostname } from 'node:os';
+import pino from 'pino';
+import { parseNodeName } from '../config/node-name';
+import { resolveHost, type Family } from '../transport/address';
+import { Connection } from '../transport/connection';
+import type { Op } from '../transport/messages';
+
+export interface CtlTarget {
+  node: string;
+  cookie: string;
+  port: number;
+  family: Family;
+}
+
+/** Opens an authenticated ctl connection to the node, the same handshake nodes use. */
+export async function callNode(target: CtlTarget, op: Op, body: unknown, timeoutMs = 30_000): Promise<unknown> {
+  const host = await resolveHost(parseNodeName(target.node).host, target.family);
+  const conn = await Connection.dial({
+    host,
+    port: target.port,
+    role: 'ctl',
+    expectedPeer: target.node,
+    localName: `ctl-${process.pid}@${hostname()}`,
+    cookie: target.cookie,
+    boot: 'ctl',
+    log: pino({ enabled: false }),
+  });
+  try {
+    return await conn.request(op, body, timeoutMs);
+  } finally {
+    conn.close('done');
+  }
+}

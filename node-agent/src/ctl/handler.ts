@@ -1,0 +1,39 @@
+import type { ClusterNode } from '../membership/cluster';
+import { PeerError } from '../transport/connection';
+import type { Op, OpBody } from '../transport/messages';
+
+/** Serves `muster ctl` requests on the local node. */
+export async function handleCtl(node: ClusterNode, op: Op, body: unknown): Promise<unknown> {
+  switch (op) {
+    case 'ping':
+      return { node: node.name, pong: true };
+    case 'status':
+      return node.status();
+    case 'ready': {
+      const s = node.status();
+      return { ready: s.running_nodes.includes(node.name), status: s };
+    }
+    case 'cluster-join':
+      return node.join((body as OpBody<'cluster-join'>).node);
+    case 'cluster-leave':
+      return node.leave();
+    case 'cluster-force-leave':
+      return node.forceLeave((body as OpBody<'cluster-force-leave'>).node);
+    case 'data-put': {
+      const b = body as OpBody<'data-put'>;
+      return node.put(b.key, b.value);
+    }
+    case 'data-get': {
+      const { key } = body as OpBody<'data-get'>;
+      const value = node.get(key);
+      if (value === undefined) throw new PeerError('not_found', `no key '${key}'`);
+      return { key, value };
+    }
+    case 'data-del':
+      return node.del((body as OpBody<'data-del'>).key);
+    case 'data-list':
+      return node.list();
+    default:
+      throw new PeerError('bad_request', `'${op}' is not a ctl operation`);
+  }
+}

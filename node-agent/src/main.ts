@@ -1,0 +1,181 @@
+import { Command, CommanderError } from 'commander';
+import { runAgent } from './agent';
+import { callNode, type CtlTarget } from './ctl/client';
+import { ConfigError, loadConfig } from './config/load';
+import { StateFileError } from './store/state-file';
+import { PeerError } from './transport/connection';
+import type { Status } from './membership/cluster';
+
+/** Exit codes: 0 done, 1 the operation failed, 2 bad usage or configuration. */
+const EXIT_FAILED = 1;
+const EXIT_USAGE = 2;
+
+class UsageError extends Error {}
+
+interface GlobalOpts {
+  config?: string;
+  node?: string;
+  cookie?: string;
+}
+
+function configFile(opts: GlobalOpts): string | undefined {
+  return opts.config ?? process.env.MUSTER_CONFIG_FILE;
+}
+
+/** The ctl reads the same file and MUSTER_* variables as the agent; --node/--cookie override them. */
+function ctlTarget(opts: GlobalOpts): CtlTarget {
+  const env = { ...process.env };
+  if (opts.node) env.MUSTER_NODE__NAME = JSON.stringify(opts.node);
+  if (opts.cookie) env.MUSTER_NODE__COOKIE = JSON.stringify(opts.cookie);
+  const cfg = loadConfig({ file: configFile(opts), env });
+  return { node: cfg.node.name, cookie: cfg.node.cookie, port: cfg.cluster.port, family: cfg.cluster.proto_dist === 'inet6_tcp' ? 6 : 4 };
+}
+
+function erlangList(names: string[]): string {
+  return `[${names.map((n) => `'${n}'`).join(',')}]`;
+}
+
+export function formatStatus(s: Status): string {
+  return `Cluster status: #{running_nodes => ${erlangList(s.running_nodes)},\n                  stopped_nodes => ${erlangList(s.stopped_nodes)}}`;
+}
+
+function statusJson(s: Status): string {
+  return JSON.stringify({ running_nodes: s.running_nodes, stopped_nodes: s.stopped_nodes, node: s.node, cluster_name: s.cluster_name, discovery_strategy: s.discovery_strategy });
+}
+
+function buildProgram(): Command {
+  const program = new Command('muster')
+    .description('Muster node agent: discovers peers, forms the cluster and keeps its membership right')
+    .exitOverride()
+    .showHelpAfterError(false)
+    .configureOutput({ outputError: (str, write) => write(`muster: ${str.replace(/^error: /, '')}`) });
+
+  program
+    .command('agent')
+    .description('run the node agent in the foreground')
+    .option('-c, --config <file>', 'HOCON config file (default: $MUSTER_CONFIG_FILE; MUSTER_* variables override it)')
+    .action(async (opts: GlobalOpts) => {
+      const cfg = loadConfig({ file: configFile(opts) });
+      await runAgent(cfg);
+    });
+
+  const ctl = program
+    .command('ctl')
+    .description('control the local node (authenticates with the cookie, like a peer)')
+    .option('-c, --config <file>', 'HOCON config file (default: $MUSTER_CONFIG_FILE)')
+    .option('--node <name>', 'node to talk to (default: node.name from the config)')
+    .option('--cookie <cookie>', 'cookie (default: node.cookie from the config)');
+  const g = () => ctl.opts<GlobalOpts>();
+  const call = (op: Parameters<typeof callNode>[1], body: unknown) => callNode(ctlTarget(g()), op, body);
+
+  ctl
+    .command('ping')
+    .description('exit 0 when the node answers (liveness)')
+    .action(async () => {
+      await call('ping', {});
+      console.log('pong');
+    });
+
+  const cluster = ctl.command('cluster').description('cluster membership');
+  cluster
+    .command('status')
+    .description('running and stopped members')
+    .option('--json', 'print {"running_nodes":[...],"stopped_nodes":[...]}')
+    .action(async (o: { json?: boolean }) => {
+      const s = (await call('status', {})) as Status;
+      console.log(o.json ? statusJson(s) : formatStatus(s));
+    });
+  cluster
+    .command('join <node>')
+    .description("request to join the cluster of <node> (run on the joining node; it drops its local data)")
+    .action(async (node: string) => {
+      const s = (await call('cluster-join', { node })) as Status;
+      console.log(`Join the cluster successfully.\n${formatStatus(s)}`);
+    });
+  cluster
+    .command('leave')
+    .description('this node leaves its cluster and becomes standalone')
+    .action(async () => {
+      const r = (await call('cluster-leave', {})) as { acked: string[]; failed: string[] };
+      console.log(`Left the cluster; acknowledged by ${r.acked.length ? r.acked.join(', ') : 'no member'}.`);
+      if (!r.acked.length) console.error('muster: warning: no member was reachable to record the leave; run "cluster force-leave" on the cluster');
+    });
+  cluster
+    .command('force-leave <node>')
+    .description('remove <node> from every member (usually a dead one)')
+    .action(async (node: string) => {
+      await call('cluster-force-leave', { node });
+      console.log(`Removed ${node} from the cluster.`);
+    });
+  cluster
+    .command('ready')
+    .description('exit 0 when this node is a running member of its cluster (readiness)')
+    .action(async () => {
+      const r = (await call('ready', {})) as { ready: boolean };
+      if (!r.ready) throw new PeerError('not_ready', 'not ready');
+      console.log('ready');
+    });
+
+  const data = ctl.command('data').description('the cluster\'s replicated key-value data');
+  data.command('put <key> <value>').action(async (key: string, value: string) => {
+    await call('data-put', { key, value });
+    console.log('OK');
+  });
+  data.command('get <key>').action(async (key: string) => {
+    const r = (await call('data-get', { key })) as { value: string };
+    console.log(r.value);
+  });
+  data.command('del <key>').action(async (key: string) => {
+    await call('data-del', { key });
+    console.log('OK');
+  });
+  data
+    .command('list')
+    .option('--json', 'print a JSON object')
+    .action(async (o: { json?: boolean }) => {
+      const r = (await call('data-list', {})) as Record<string, string>;
+      if (o.json) console.log(JSON.stringify(r));
+      else for (const [k, v] of Object.entries(r)) console.log(`${k}=${v}`);
+    });
+
+  for (const c of [program, ctl, cluster, data]) {
+    c.exitOverride();
+    c.configureOutput({ outputError: (str, write) => write(`muster: ${str.replace(/^error: /, '')}`) });
+  }
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    if (argv.length <= 2) {
+      program.outputHelp();
+      process.exitCode = EXIT_USAGE;
+      return;
+    }
+    await program.parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      process.exitCode = e.exitCode === 0 || e.code === 'commander.helpDisplayed' || e.code === 'commander.help' ? 0 : EXIT_USAGE;
+    } else if (e instanceof ConfigError) {
+      for (const p of e.problems) process.stderr.write(`muster: config: ${p}\n`);
+      process.exitCode = EXIT_USAGE;
+    } else if (e instanceof UsageError) {
+      process.stderr.write(`muster: ${e.message}\n`);
+      process.exitCode = EXIT_USAGE;
+    } else if (e instanceof StateFileError || (e instanceof PeerError && e.code === 'config')) {
+      process.stderr.write(`muster: ${e.message}\n`);
+      process.exitCode = EXIT_USAGE;
+    } else if (e instanceof PeerError) {
+      process.stderr.write(`muster: ${e.message}\n`);
+      process.exitCode = EXIT_FAILED;
+    } else {
+      const err = e as NodeJS.ErrnoException;
+      const msg = err.code === 'EADDRINUSE' || err.code === 'EADDRNOTAVAIL' ? `cannot listen: ${err.message}` : `unexpected error: ${err.message}`;
+      process.stderr.write(`muster: ${msg}\n`);
+      process.exitCode = EXIT_FAILED;
+    }
+  }
+}
+
+void main(process.argv);

@@ -1,0 +1,381 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema';
+import { parseNodeName } from '../config/node-name';
+import { HybridClock } from '../clock/hlc';
+import { LwwMap } from '../store/lww-map';
+import { readState, writeState } from '../store/state-file';
+import { Connection, PeerError } from '../transport/connection';
+import { resolveHost } from '../transport/address';
+import type { ClusterState, DataEntry, MemberEntry, Op, OpBody } from '../transport/messages';
+import { PeerManager } from './peers';
+
+const BROADCAST_TIMEOUT_MS = 5000;
+/** After a join, how long to wait for links to the new members before reporting status. */
+const JOIN_SETTLE_MS = 5000;
+
+export interface Status {
+  node: string;
+  cluster_name: string;
+  cluster_id: string;
+  discovery_strategy: string;
+  running_nodes: string[];
+  stopped_nodes: string[];
+}
+
+function newClusterId(): string {
+  return randomBytes(8).toString('hex');
+}
+
+const sorted = (xs: Iterable<string>) => [...xs].sort();
+
+/**
+ * One node's view of its cluster: the member list and the replicated data (both last-writer-wins
+ * maps under a hybrid logical clock), the links to the other members, and the operations of
+ * `muster ctl cluster ...` and `muster ctl data ...`.
+ */
+export class ClusterNode {
+  readonly name: string;
+  readonly boot = randomBytes(8).toString('hex');
+  private clusterId: string;
+  private members: LwwMap<MemberEntry>;
+  private data: LwwMap<DataEntry>;
+  private readonly clock: HybridClock;
+  readonly peers: PeerManager;
+  private reconcileQueued = false;
+
+  constructor(private readonly cfg: Config, private readonly log: Logger) {
+    this.name = cfg.node.name;
+    this.clock = new HybridClock(this.name);
+    const saved = readState(cfg.node.data_dir);
+    if (saved && saved.node !== this.name) {
+      throw new PeerError('config', `node.data_dir ${cfg.node.data_dir} holds the state of ${saved.node}, not ${this.name}; node names are fixed once a node has data`);
+    }
+    if (saved) {
+      this.clusterId = saved.cluster_id;
+      this.members = new LwwMap(saved.members);
+      this.data = new LwwMap(saved.data);
+      for (const e of [...saved.members, ...saved.data]) this.clock.observe(e.ts);
+      log.info({ cluster_id: this.clusterId, members: this.memberNames() }, `restored state from ${cfg.node.data_dir}: ${this.memberNames().length} member(s), ${this.data.values().length} key(s)`);
+    } else {
+      this.clusterId = newClusterId();
+      this.members = new LwwMap([{ key: this.name, state: 'member', ts: this.clock.now() }]);
+      this.data = new LwwMap();
+      this.persist();
+    }
+    this.peers = new PeerManager({
+      self: this.name,
+      cookie: cfg.node.cookie,
+      boot: this.boot,
+      port: cfg.cluster.port,
+      family: this.family,
+      heartbeat: { intervalMs: cfg.cluster.failure_detector.heartbeat_interval, timeoutMs: cfg.cluster.failure_detector.timeout },
+      log,
+      onLink: (conn) => this.onLink(conn),
+      onDown: (peer, reason) => {
+        if (this.isMember(peer)) log.warn({ peer, reason }, `${peer} is stopped: ${reason}`);
+      },
+    });
+  }
+
+  get family(): 4 | 6 {
+    return this.cfg.cluster.proto_dist === 'inet6_tcp' ? 6 : 4;
+  }
+
+  /** Starts linking to the members found in the saved state. */
+  start(): void {
+    this.peers.setWanted(this.memberNames());
+  }
+
+  // ---- views -------------------------------------------------------------------------------
+
+  memberNames(): string[] {
+    return this.members.values().filter((m) => m.state === 'member').map((m) => m.key);
+  }
+
+  isMember(node: string): boolean {
+    return this.members.get(node)?.state === 'member';
+  }
+
+  snapshot(): ClusterState {
+    return { cluster_id: this.clusterId, members: this.members.values(), data: this.data.values() };
+  }
+
+  status(): Status {
+    const names = this.memberNames();
+    const running = names.filter((n) => n === this.name || this.peers.isUp(n));
+    return {
+      node: this.name,
+      cluster_name: this.cfg.cluster.name,
+      cluster_id: this.clusterId,
+      discovery_strategy: this.cfg.cluster.discovery_strategy,
+      running_nodes: sorted(running),
+      stopped_nodes: sorted(names.filter((n) => !running.includes(n))),
+    };
+  }
+
+  // ---- replication ---------------------------------------------------------------------------
+
+  private persist(): void {
+    writeState(this.cfg.node.data_dir, { format: 1, node: this.name, ...this.snapshot() });
+  }
+
+  private observeAll(entries: { ts: MemberEntry['ts'] }[]): void {
+    for (const e of entries) this.clock.observe(e.ts);
+  }
+
+  /** Merges member entries from a peer and reacts to what changed; returns the changes. */
+  private mergeMembers(entries: MemberEntry[]): MemberEntry[] {
+    this.observeAll(entries);
+    const changed = this.members.mergeAll(entries);
+    for (const e of changed) {
+      if (e.state === 'member' && e.key !== this.name) this.log.info({ peer: e.key }, `${e.key} is a member of the cluster`);
+      if (e.state === 'removed' && e.key !== this.name) {
+        const why = e.reason === 'leave' ? 'it left' : `${e.reason} by ${e.by ?? 'unknown'}`;
+        this.log.info({ peer: e.key, reason: e.reason, by: e.by }, `${e.key} was removed from the cluster: ${why}`);
+      }
+    }
+    return changed;
+  }
+
+  private mergeData(entries: DataEntry[]): boolean {
+    this.observeAll(entries);
+    return this.data.mergeAll(entries).length > 0;
+  }
+
+  /**
+   * Applies the consequences of the member list after a change, once the current request has
+   * answered (so a removed peer still receives the reply that tells it so).
+   */
+  private queueReconcile(): void {
+    if (this.reconcileQueued) return;
+    this.reconcileQueued = true;
+    setImmediate(() => {
+      this.reconcileQueued = false;
+      const self = this.members.get(this.name);
+      if (self?.state === 'removed') {
+        const why = self.reason === 'leave' ? 'this node left' : `removed by ${self.by ?? 'another member'} (${self.reason ?? 'force-leave'})`;
+        this.becomeStandalone(why);
+        return;
+      }
+      this.peers.setWanted(this.memberNames());
+    });
+  }
+
+  private becomeStandalone(why: string): void {
+    const old = this.clusterId;
+    this.clusterId = newClusterId();
+    this.members = new LwwMap([{ key: this.name, state: 'member', ts: this.clock.now() }]);
+    this.persist();
+    this.peers.setWanted([]);
+    this.log.warn({ old_cluster_id: old, cluster_id: this.clusterId, reason: why }, `now standalone: ${why}; data kept (${this.data.values().length} key(s))`);
+  }
+
+  /** Sends to every running member and waits for their acknowledgements (or their failure). */
+  private async broadcast(op: Op, body: unknown, extra: Connection[] = []): Promise<{ acked: string[]; failed: string[] }> {
+    const links = [...new Set([...this.peers.upLinks(), ...extra])];
+    const results = await Promise.allSettled(links.map((c) => c.request(op, body, BROADCAST_TIMEOUT_MS)));
+    const acked: string[] = [];
+    const failed: string[] = [];
+    results.forEach((r, i) => (r.status === 'fulfilled' ? acked : failed).push(links[i].peerName));
+    if (failed.length) this.log.warn({ op, failed }, `'${op}' not acknowledged by ${failed.join(', ')}; they catch up when their link syncs again`);
+    return { acked: sorted(acked), failed: sorted(failed) };
+  }
+
+  private checkCluster(clusterId: string, from: string): void {
+    if (clusterId !== this.clusterId) {
+      throw new PeerError('other_cluster', `${from} is in another cluster (id ${clusterId}); this node is in ${this.clusterId}`);
+    }
+  }
+
+  // ---- links ---------------------------------------------------------------------------------
+
+  /** Accepted sockets whose handshake said role 'node' (a member link) or 'join' (a join request). */
+  acceptLink(conn: Connection): void {
+    conn.onRequest((op, body, c) => this.handlePeer(op, body, c));
+    if (conn.role === 'node') this.peers.offer(conn);
+  }
+
+  /** Every kept link; the dialer starts the state sync, the acceptor answers it. */
+  private onLink(conn: Connection): void {
+    conn.onRequest((op, body, c) => this.handlePeer(op, body, c));
+    if (conn.dialer !== 'local') return;
+    conn.request('sync', this.snapshot(), BROADCAST_TIMEOUT_MS).then(
+      (reply) => {
+        const state = reply as ClusterState;
+        if (state.cluster_id !== this.clusterId) return conn.close('peer changed cluster');
+        this.applySync(state, conn);
+      },
+      (e: PeerError) => {
+        if (e.code === 'other_cluster') this.log.warn({ peer: conn.peerName, reason: e.message }, `not linking to ${conn.peerName}: ${e.message}`);
+        conn.close(e.message);
+      },
+    );
+  }
+
+  private applySync(state: ClusterState, conn: Connection): void {
+    const changedMembers = this.mergeMembers(state.members).length > 0;
+    const changedData = this.mergeData(state.data);
+    if (changedMembers || changedData) this.persist();
+    if (this.isMember(conn.peerName)) this.peers.markUp(conn);
+    this.queueReconcile();
+  }
+
+  private async handlePeer(op: Op, body: unknown, conn: Connection): Promise<unknown> {
+    switch (op) {
+      case 'sync': {
+        const b = body as OpBody<'sync'>;
+        this.checkCluster(b.cluster_id, conn.peerName);
+        this.applySync(b, conn);
+        return this.snapshot();
+      }
+      case 'members': {
+        const b = body as OpBody<'members'>;
+        this.checkCluster(b.cluster_id, conn.peerName);
+        if (this.mergeMembers(b.members).length) this.persist();
+        this.queueReconcile();
+        return {};
+      }
+      case 'write': {
+        const b = body as OpBody<'write'>;
+        this.checkCluster(b.cluster_id, conn.peerName);
+        if (this.mergeData(b.entries)) this.persist();
+        return {};
+      }
+      case 'join':
+        return this.acceptJoin(conn.peerName, body as OpBody<'join'>);
+      default:
+        throw new PeerError('bad_request', `'${op}' is not a peer operation`);
+    }
+  }
+
+  // ---- cluster join / leave / force-leave ----------------------------------------------------
+
+  /** On the member asked by a joiner: add it, tell everyone, hand it the cluster's state. */
+  private async acceptJoin(joiner: string, body: OpBody<'join'>): Promise<ClusterState> {
+    if (body.cluster_id === this.clusterId && this.isMember(joiner)) return this.snapshot();
+    const entry: MemberEntry = { key: joiner, state: 'member', ts: this.clock.now() };
+    this.members.merge(entry);
+    this.persist();
+    this.log.info({ peer: joiner }, `${joiner} joins the cluster through this node`);
+    await this.broadcast('members', { cluster_id: this.clusterId, members: [entry] });
+    this.queueReconcile();
+    return this.snapshot();
+  }
+
+  /** `cluster join <node>`, run on the joining node. */
+  async join(target: string): Promise<Status> {
+    if (target === this.name) throw new PeerError('refused', 'a node cannot join itself');
+    if (this.isMember(target) && this.peers.isUp(target)) throw new PeerError('already_member', `already in the cluster of ${target}`);
+    const address = await resolveHost(parseNodeName(target).host, this.family);
+    const conn = await Connection.dial({
+      host: address,
+      port: this.peers.ports.get(target) ?? this.cfg.cluster.port,
+      role: 'join',
+      expectedPeer: target,
+      localName: this.name,
+      cookie: this.cfg.node.cookie,
+      boot: this.boot,
+      log: this.log,
+    });
+    let state: ClusterState;
+    try {
+      state = (await conn.request('join', { cluster_id: this.clusterId }, 15_000)) as ClusterState;
+    } finally {
+      conn.close('join done');
+    }
+    if (state.cluster_id === this.clusterId) {
+      // Already in that cluster (its link was down): nothing to drop, just merge.
+      if (this.mergeMembers(state.members).length + Number(this.mergeData(state.data))) this.persist();
+      this.peers.setWanted(this.memberNames());
+    } else {
+      const previous = this.memberNames().filter((n) => n !== this.name);
+      if (previous.length) await this.leaveCurrent(`joining the cluster of ${target}`);
+      this.peers.closeAll('joined another cluster');
+      // The joiner drops its local data and takes the cluster's, as EMQX does.
+      const dropped = this.data.values().filter((e) => e.value !== null).length;
+      this.clusterId = state.cluster_id;
+      this.members = new LwwMap();
+      this.data = new LwwMap();
+      this.mergeMembers(state.members);
+      this.mergeData(state.data);
+      this.persist();
+      this.peers.setWanted(this.memberNames());
+      this.log.info(
+        { target, cluster_id: this.clusterId, members: this.memberNames(), dropped_keys: dropped },
+        `joined the cluster of ${target} (requested by muster ctl): ${this.memberNames().length} member(s); dropped ${dropped} local key(s), took ${Object.keys(this.list()).length} from the cluster`,
+      );
+    }
+    await this.waitForLinks(JOIN_SETTLE_MS);
+    return this.status();
+  }
+
+  private async waitForLinks(ms: number): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline && this.status().stopped_nodes.length) await new Promise((r) => setTimeout(r, 50));
+  }
+
+  /** Tells the current members this node leaves; returns who acknowledged. */
+  private async leaveCurrent(why: string): Promise<{ acked: string[]; failed: string[] }> {
+    const entry: MemberEntry = { key: this.name, state: 'removed', ts: this.clock.now(), reason: 'leave', by: this.name };
+    this.members.merge(entry);
+    this.persist();
+    const result = await this.broadcast('members', { cluster_id: this.clusterId, members: [entry] });
+    this.log.info({ acked: result.acked, reason: why }, `left the cluster (${why}); ${result.acked.length} member(s) acknowledged`);
+    return result;
+  }
+
+  /** `cluster leave`. */
+  async leave(): Promise<{ acked: string[]; failed: string[] }> {
+    if (this.memberNames().length <= 1) throw new PeerError('not_in_cluster', 'this node is not in a cluster');
+    const result = await this.leaveCurrent('cluster leave');
+    this.becomeStandalone('this node left');
+    return result;
+  }
+
+  /** `cluster force-leave <node>`: removes it everywhere; if it is alive it is told and goes standalone. */
+  async forceLeave(node: string): Promise<{ acked: string[]; failed: string[] }> {
+    if (node === this.name) throw new PeerError('refused', 'use "cluster leave" to take this node out');
+    if (!this.isMember(node)) throw new PeerError('unknown_node', `${node} is not a member of this cluster (members: ${this.memberNames().join(', ')})`);
+    const entry: MemberEntry = { key: node, state: 'removed', ts: this.clock.now(), reason: 'force-leave', by: this.name };
+    this.members.merge(entry);
+    this.persist();
+    this.log.info({ peer: node }, `removing ${node} from the cluster (force-leave)`);
+    // The removed node is among the recipients when it is alive, so it learns and goes standalone.
+    const result = await this.broadcast('members', { cluster_id: this.clusterId, members: [entry] });
+    this.queueReconcile();
+    return result;
+  }
+
+  // ---- data ----------------------------------------------------------------------------------
+
+  private async write(key: string, value: string | null): Promise<{ acked: string[]; failed: string[] }> {
+    const entry: DataEntry = { key, value, ts: this.clock.now() };
+    this.data.merge(entry);
+    this.persist();
+    return this.broadcast('write', { cluster_id: this.clusterId, entries: [entry] });
+  }
+
+  put(key: string, value: string) {
+    return this.write(key, value);
+  }
+
+  async del(key: string) {
+    if (this.get(key) === undefined) throw new PeerError('not_found', `no key '${key}'`);
+    return this.write(key, null);
+  }
+
+  get(key: string): string | undefined {
+    return this.data.get(key)?.value ?? undefined;
+  }
+
+  list(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const e of this.data.values()) if (e.value !== null) out[e.key] = e.value;
+    return out;
+  }
+
+  async stop(): Promise<void> {
+    await this.peers.stop('stopping');
+  }
+}

@@ -1,0 +1,182 @@
+import type { Logger } from 'pino';
+import { Connection, PeerError, type Heartbeat } from '../transport/connection';
+import { resolveHost, type Family } from '../transport/address';
+import { parseNodeName } from '../config/node-name';
+
+export interface PeerManagerOptions {
+  self: string;
+  cookie: string;
+  boot: string;
+  port: number;
+  family: Family;
+  heartbeat: Heartbeat;
+  log: Logger;
+  /** Called with each newly kept link; the dialer side runs the state sync on it. */
+  onLink: (conn: Connection) => void;
+  /** Called when a peer that was up has no link any more. */
+  onDown: (peer: string, reason: string) => void;
+}
+
+const BACKOFF_MIN_MS = 200;
+const BACKOFF_MAX_MS = 2000;
+
+/**
+ * Keeps exactly one authenticated link to every wanted peer: dials with jittered backoff,
+ * resolves simultaneous dials deterministically, and reports peers going up and down.
+ */
+export class PeerManager {
+  private readonly links = new Map<string, Connection>();
+  private readonly up = new Set<string>();
+  private wanted = new Set<string>();
+  private readonly dialing = new Set<string>();
+  private readonly retry = new Map<string, { delay: number; timer?: NodeJS.Timeout; lastError?: string }>();
+  /** Extra ports learned for peers (e.g. from SRV records); default is cluster.port. */
+  readonly ports = new Map<string, number>();
+  private stopped = false;
+
+  constructor(private readonly o: PeerManagerOptions) {}
+
+  isUp(peer: string): boolean {
+    return this.up.has(peer);
+  }
+
+  upPeers(): string[] {
+    return [...this.up];
+  }
+
+  link(peer: string): Connection | undefined {
+    return this.links.get(peer);
+  }
+
+  /** The links that completed their sync: where broadcasts go. */
+  upLinks(): Connection[] {
+    return [...this.up].map((p) => this.links.get(p)).filter((c): c is Connection => !!c);
+  }
+
+  /** Sets the peers we should be linked to: dials the missing ones, closes the others. */
+  setWanted(peers: Iterable<string>): void {
+    this.wanted = new Set([...peers].filter((p) => p !== this.o.self));
+    for (const [peer, conn] of this.links) if (!this.wanted.has(peer)) conn.close('no longer a member');
+    for (const [peer, r] of this.retry) {
+      if (!this.wanted.has(peer)) {
+        clearTimeout(r.timer);
+        this.retry.delete(peer);
+      }
+    }
+    for (const peer of this.wanted) if (!this.links.has(peer) && !this.dialing.has(peer) && !this.retry.get(peer)?.timer) void this.dial(peer);
+  }
+
+  markUp(conn: Connection): void {
+    if (this.links.get(conn.peerName) !== conn || conn.isClosed) return;
+    const r = this.retry.get(conn.peerName);
+    if (r) {
+      clearTimeout(r.timer);
+      this.retry.delete(conn.peerName);
+    }
+    if (!this.up.has(conn.peerName)) {
+      this.up.add(conn.peerName);
+      this.o.log.info({ peer: conn.peerName, peer_address: conn.remote }, `${conn.peerName} is running`);
+    }
+  }
+
+  /**
+   * Takes an authenticated node link (dialed or accepted). When one already exists for the peer,
+   * both ends keep the same one: a link from a restarted peer (new boot id) or a newer link from
+   * the same dialer replaces the old; between crossing dials the one dialed by the smaller name wins.
+   */
+  offer(conn: Connection): boolean {
+    if (this.stopped) {
+      conn.close('node is stopping');
+      return false;
+    }
+    const peer = conn.peerName;
+    const cur = this.links.get(peer);
+    if (cur && !cur.isClosed) {
+      const sameBoot = cur.peerBoot === conn.peerBoot;
+      const keepNew =
+        !sameBoot || cur.dialer === conn.dialer || (conn.dialer === 'local' ? this.o.self < peer : peer < this.o.self);
+      if (!keepNew) {
+        conn.close('duplicate link');
+        return false;
+      }
+      cur.removeAllListeners('close');
+      cur.close('replaced by a newer link');
+    }
+    this.links.set(peer, conn);
+    conn.on('close', (reason: string) => this.onClose(conn, reason));
+    conn.startHeartbeat(this.o.heartbeat);
+    this.o.onLink(conn);
+    return true;
+  }
+
+  private onClose(conn: Connection, reason: string): void {
+    const peer = conn.peerName;
+    if (this.links.get(peer) !== conn) return;
+    this.links.delete(peer);
+    if (this.up.delete(peer)) this.o.onDown(peer, reason);
+    if (this.wanted.has(peer) && !this.stopped) this.schedule(peer);
+  }
+
+  private schedule(peer: string, minDelay = 0): void {
+    const r = this.retry.get(peer) ?? { delay: BACKOFF_MIN_MS / 2 };
+    clearTimeout(r.timer);
+    r.delay = Math.min(BACKOFF_MAX_MS, Math.max(minDelay, r.delay * 2));
+    const jittered = r.delay * (0.75 + Math.random() * 0.5);
+    r.timer = setTimeout(() => {
+      r.timer = undefined;
+      if (this.wanted.has(peer) && !this.links.has(peer)) void this.dial(peer);
+    }, jittered);
+    r.timer.unref();
+    this.retry.set(peer, r);
+  }
+
+  private async dial(peer: string): Promise<void> {
+    if (this.stopped) return;
+    this.dialing.add(peer);
+    try {
+      const { host } = parseNodeName(peer);
+      const address = await resolveHost(host, this.o.family);
+      const conn = await Connection.dial({
+        host: address,
+        port: this.ports.get(peer) ?? this.o.port,
+        role: 'node',
+        expectedPeer: peer,
+        localName: this.o.self,
+        cookie: this.o.cookie,
+        boot: this.o.boot,
+        log: this.o.log,
+      });
+      this.dialing.delete(peer);
+      if (!this.wanted.has(peer) || this.stopped) {
+        conn.close('no longer wanted');
+        return;
+      }
+      this.offer(conn);
+    } catch (e) {
+      this.dialing.delete(peer);
+      const err = e as PeerError;
+      const r = this.retry.get(peer) ?? { delay: BACKOFF_MIN_MS / 2 };
+      // Each distinct cause is logged once; repeats of it are debug noise.
+      if (r.lastError !== err.message) {
+        const level = err.code === 'bad_cookie' || err.code === 'wrong_node' ? 'warn' : 'info';
+        this.o.log[level]({ peer, reason: err.message, code: err.code }, `cannot link to ${peer}: ${err.message}`);
+        r.lastError = err.message;
+      } else {
+        this.o.log.debug({ peer, reason: err.message }, `still cannot link to ${peer}`);
+      }
+      this.retry.set(peer, r);
+      if (this.wanted.has(peer)) this.schedule(peer, err.code === 'bad_cookie' ? BACKOFF_MAX_MS : 0);
+    }
+  }
+
+  /** Tells every peer this node is stopping (so it shows stopped, not removed) and closes. */
+  async stop(reason: string): Promise<void> {
+    this.stopped = true;
+    for (const r of this.retry.values()) clearTimeout(r.timer);
+    await Promise.all([...this.links.values()].map((c) => c.goodbye(reason)));
+  }
+
+  closeAll(reason: string): void {
+    for (const c of this.links.values()) c.close(reason);
+  }
+}

@@ -1,0 +1,54 @@
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { memberEntrySchema, dataEntrySchema } from '../transport/messages';
+
+/** What a node keeps in `node.data_dir` across restarts. */
+export const persistedStateSchema = z.object({
+  format: z.literal(1),
+  node: z.string(),
+  cluster_id: z.string(),
+  members: z.array(memberEntrySchema),
+  data: z.array(dataEntrySchema),
+});
+export type PersistedState = z.infer<typeof persistedStateSchema>;
+
+export const STATE_FILE = 'state.json';
+
+export class StateFileError extends Error {}
+
+/** Reads the state, or undefined on a node's first boot. */
+export function readState(dir: string): PersistedState | undefined {
+  const file = path.join(dir, STATE_FILE);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new StateFileError(`${file}: cannot be read (${(e as NodeJS.ErrnoException).code})`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new StateFileError(`${file}: is not valid JSON; move it away to start this node empty`);
+  }
+  const parsed = persistedStateSchema.safeParse(json);
+  if (!parsed.success) throw new StateFileError(`${file}: is not a Muster state file (${parsed.error.issues[0]?.message})`);
+  return parsed.data;
+}
+
+/** Writes atomically (temp file, fsync, rename) so a crash never leaves half a state file. */
+export function writeState(dir: string, state: PersistedState): void {
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, STATE_FILE);
+  const tmp = `${file}.tmp`;
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    writeSync(fd, JSON.stringify(state));
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, file);
+}

@@ -1,0 +1,360 @@
+import { EventEmitter } from 'node:events';
+import net from 'node:net';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { encodeFrame, FrameDecoder, FrameError, FRAME_LIMIT, HANDSHAKE_FRAME_LIMIT } from './frame';
+import { computeProof, newNonce, verifyProof, type HandshakeParams } from './handshake';
+import {
+  authSchema,
+  challengeSchema,
+  helloSchema,
+  OPS_BY_ROLE,
+  opSchemas,
+  rejectSchema,
+  sessionMessageSchema,
+  welcomeSchema,
+  type Op,
+  type RejectCode,
+  type Role,
+} from './messages';
+
+export const HANDSHAKE_TIMEOUT_MS = 5000;
+
+/** A failed request or handshake, with a machine-readable code and a sentence for people. */
+export class PeerError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+export interface Heartbeat {
+  intervalMs: number;
+  timeoutMs: number;
+}
+
+interface CommonOptions {
+  localName: string;
+  cookie: string;
+  /** Identifies this process run, so a peer can tell a restarted node from a stale link. */
+  boot: string;
+  log: Logger;
+  handshakeTimeoutMs?: number;
+}
+
+export interface DialOptions extends CommonOptions {
+  host: string;
+  port: number;
+  role: Role;
+  /** The node we mean to reach; a different name in its challenge fails the dial. */
+  expectedPeer?: string;
+  connectTimeoutMs?: number;
+}
+
+export type RequestHandler = (op: Op, body: unknown, conn: Connection) => Promise<unknown>;
+
+/**
+ * One authenticated TCP connection to a peer node or a `muster ctl` client:
+ * framing, the cookie handshake, request/response and, on node links, heartbeats.
+ */
+export class Connection extends EventEmitter {
+  peerName = '';
+  peerBoot = '';
+  role: Role = 'node';
+  readonly remote: string;
+  private readonly decoder = new FrameDecoder(HANDSHAKE_FRAME_LIMIT);
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
+  private handler?: RequestHandler;
+  private closed = false;
+  private hbTimer?: NodeJS.Timeout;
+  private lastHeard = Date.now();
+  /** Frames that arrive before the session starts are queued, not lost. */
+  private inbox: unknown[] = [];
+  private waiter?: (msg: unknown) => void;
+  private session = false;
+
+  private constructor(private readonly socket: net.Socket, readonly dialer: 'local' | 'remote', private readonly log: Logger) {
+    super();
+    this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk) => this.onData(chunk));
+    socket.on('error', (e) => this.close(`socket error: ${(e as NodeJS.ErrnoException).code ?? e.message}`));
+    socket.on('close', () => this.close('connection closed by peer'));
+  }
+
+  /** Connects and authenticates; rejects with a PeerError whose message says why not. */
+  static dial(opts: DialOptions): Promise<Connection> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ host: opts.host, port: opts.port });
+      const connectTimer = setTimeout(() => {
+        socket.destroy();
+        reject(new PeerError('unreachable', `cannot connect to ${opts.host}:${opts.port}: timed out`));
+      }, opts.connectTimeoutMs ?? 3000);
+      socket.once('error', (e) => {
+        clearTimeout(connectTimer);
+        reject(new PeerError('unreachable', `cannot connect to ${opts.host}:${opts.port}: ${(e as NodeJS.ErrnoException).code ?? e.message}`));
+      });
+      socket.once('connect', () => {
+        clearTimeout(connectTimer);
+        socket.removeAllListeners('error');
+        const conn = new Connection(socket, 'local', opts.log);
+        conn.role = opts.role;
+        conn.clientHandshake(opts).then(
+          () => resolve(conn),
+          (e: Error) => {
+            conn.close(e.message);
+            reject(e);
+          },
+        );
+      });
+    });
+  }
+
+  /** Authenticates an accepted socket; resolves with the connection or undefined (already logged). */
+  static async accept(socket: net.Socket, opts: CommonOptions): Promise<Connection | undefined> {
+    const conn = new Connection(socket, 'remote', opts.log);
+    try {
+      await conn.serverHandshake(opts);
+      return conn;
+    } catch (e) {
+      const err = e as Error;
+      opts.log.warn({ peer_address: conn.remote, peer: conn.peerName || undefined, reason: err.message }, `refused connection from ${conn.remote}: ${err.message}`);
+      conn.close(err.message);
+      return undefined;
+    }
+  }
+
+  private async clientHandshake(opts: DialOptions): Promise<void> {
+    const clientNonce = newNonce();
+    this.send({ t: 'hello', role: opts.role, name: opts.localName, nonce: clientNonce, boot: opts.boot });
+    const challenge = await this.expect(challengeSchema, opts.handshakeTimeoutMs);
+    if (opts.expectedPeer && challenge.name !== opts.expectedPeer) {
+      this.sendReject('wrong_node', `expected ${opts.expectedPeer}, reached ${challenge.name}`);
+      throw new PeerError('wrong_node', `${opts.host}:${opts.port} is ${challenge.name}, not ${opts.expectedPeer}`);
+    }
+    this.peerName = challenge.name;
+    this.peerBoot = challenge.boot;
+    const params: HandshakeParams = { clientName: opts.localName, serverName: challenge.name, clientNonce, serverNonce: challenge.nonce };
+    this.send({ t: 'auth', proof: computeProof(opts.cookie, 'client', params) });
+    const welcome = await this.expect(welcomeSchema, opts.handshakeTimeoutMs);
+    if (!verifyProof(opts.cookie, 'server', params, welcome.proof)) {
+      this.sendReject('bad_cookie', 'your cookie proof does not match this node\'s cookie');
+      throw new PeerError('bad_cookie', `${challenge.name} (${this.remote}) does not hold our cookie`);
+    }
+    this.startSession();
+  }
+
+  private async serverHandshake(opts: CommonOptions): Promise<void> {
+    const hello = await this.expect(helloSchema, opts.handshakeTimeoutMs);
+    this.peerName = hello.name;
+    this.peerBoot = hello.boot;
+    this.role = hello.role;
+    if (hello.role !== 'ctl' && hello.name === opts.localName) {
+      this.sendReject('protocol', 'a node cannot connect to itself');
+      throw new PeerError('protocol', `peer claims this node's own name ${hello.name}`);
+    }
+    const serverNonce = newNonce();
+    this.send({ t: 'challenge', name: opts.localName, nonce: serverNonce, boot: opts.boot });
+    const auth = await this.expect(authSchema, opts.handshakeTimeoutMs);
+    const params: HandshakeParams = { clientName: hello.name, serverName: opts.localName, clientNonce: hello.nonce, serverNonce };
+    if (!verifyProof(opts.cookie, 'client', params, auth.proof)) {
+      this.sendReject('bad_cookie', 'cookie proof does not match this node\'s cookie');
+      throw new PeerError('bad_cookie', `${hello.name} failed the cookie check (wrong cookie)`);
+    }
+    this.send({ t: 'welcome', proof: computeProof(opts.cookie, 'server', params) });
+    this.startSession();
+  }
+
+  /** Waits for the next handshake message; a reject, a wrong message or a timeout fails it. */
+  private expect<S extends z.ZodType>(schema: S, timeoutMs = HANDSHAKE_TIMEOUT_MS): Promise<z.infer<S>> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiter = undefined;
+        reject(new PeerError('protocol', `handshake stalled: nothing received for ${timeoutMs}ms`));
+      }, timeoutMs);
+      const onClose = (reason: string) => {
+        clearTimeout(timer);
+        reject(new PeerError('closed', reason));
+      };
+      this.once('close', onClose);
+      this.waiter = (msg) => {
+        clearTimeout(timer);
+        this.off('close', onClose);
+        this.waiter = undefined;
+        const rej = rejectSchema.safeParse(msg);
+        if (rej.success) return reject(new PeerError(rej.data.code, `refused by peer: ${rej.data.reason}`));
+        const parsed = schema.safeParse(msg);
+        if (!parsed.success) {
+          const t = (msg as { t?: unknown })?.t;
+          return reject(new PeerError('protocol', `malformed handshake message${typeof t === 'string' ? ` '${t.slice(0, 20)}'` : ''}`));
+        }
+        resolve(parsed.data);
+      };
+      this.drainInbox();
+    });
+  }
+
+  private drainInbox(): void {
+    while (this.waiter && this.inbox.length) this.waiter(this.inbox.shift());
+  }
+
+  private startSession(): void {
+    this.session = true;
+    this.decoder.limit = FRAME_LIMIT;
+    const queued = this.inbox;
+    this.inbox = [];
+    for (const m of queued) this.dispatch(m);
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closed) return;
+    this.lastHeard = Date.now();
+    let messages: unknown[];
+    try {
+      messages = this.decoder.push(chunk);
+    } catch (e) {
+      if (!(e instanceof FrameError)) throw e;
+      this.log.warn({ peer_address: this.remote, peer: this.peerName || undefined, reason: e.message }, `dropping connection from ${this.remote}: ${e.message}`);
+      this.close(e.message);
+      return;
+    }
+    for (const m of messages) {
+      if (this.closed) return;
+      if (this.session) this.dispatch(m);
+      else {
+        this.inbox.push(m);
+        this.drainInbox();
+      }
+    }
+  }
+
+  private dispatch(raw: unknown): void {
+    const parsed = sessionMessageSchema.safeParse(raw);
+    if (!parsed.success) {
+      this.log.warn({ peer_address: this.remote, peer: this.peerName }, `dropping connection to ${this.peerName} (${this.remote}): malformed message`);
+      this.close('malformed message');
+      return;
+    }
+    const msg = parsed.data;
+    switch (msg.t) {
+      case 'hb':
+        return;
+      case 'bye':
+        this.emit('bye', msg.reason);
+        this.close(`peer said: ${msg.reason}`);
+        return;
+      case 'reject':
+        this.emit('rejected', msg.code, msg.reason);
+        this.close(`refused by peer: ${msg.reason}`);
+        return;
+      case 'res': {
+        const p = this.pending.get(msg.id);
+        if (!p) return;
+        this.pending.delete(msg.id);
+        clearTimeout(p.timer);
+        if (msg.ok) p.resolve(msg.body);
+        else p.reject(new PeerError(msg.code ?? 'failed', msg.error ?? 'request failed'));
+        return;
+      }
+      case 'req':
+        void this.serve(msg.id, msg.op, msg.body);
+        return;
+    }
+  }
+
+  private async serve(id: number, op: string, body: unknown): Promise<void> {
+    const allowed = OPS_BY_ROLE[this.role] as readonly string[];
+    if (!allowed.includes(op)) {
+      this.send({ t: 'res', id, ok: false, code: 'bad_request', error: `operation '${op}' is not allowed for a ${this.role} connection` });
+      return;
+    }
+    const parsed = opSchemas[op as Op].safeParse(body);
+    if (!parsed.success || !this.handler) {
+      this.send({ t: 'res', id, ok: false, code: 'bad_request', error: `malformed '${op}' request` });
+      return;
+    }
+    try {
+      const result = await this.handler(op as Op, parsed.data, this);
+      this.send({ t: 'res', id, ok: true, body: result ?? {} });
+    } catch (e) {
+      const err = e as Error;
+      if (!(e instanceof PeerError)) this.log.error({ err, op }, `'${op}' failed unexpectedly`);
+      this.send({ t: 'res', id, ok: false, code: e instanceof PeerError ? e.code : 'internal', error: err.message });
+    }
+  }
+
+  onRequest(handler: RequestHandler): void {
+    this.handler = handler;
+  }
+
+  request(op: Op, body: unknown, timeoutMs = 10_000): Promise<unknown> {
+    if (this.closed) return Promise.reject(new PeerError('closed', `connection to ${this.peerName} is closed`));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new PeerError('timeout', `${this.peerName} did not answer '${op}' within ${timeoutMs}ms`));
+      }, timeoutMs);
+      this.pending.set(id, { resolve, reject, timer });
+      this.send({ t: 'req', id, op, body });
+    });
+  }
+
+  /**
+   * Link liveness: both ends send a heartbeat every interval; silence longer than the timeout
+   * closes the link. A late tick means this process itself stalled (GC, SIGSTOP, CPU starvation):
+   * its unread socket data is not the peer's fault, so the peer gets a fresh interval of grace.
+   */
+  startHeartbeat(hb: Heartbeat): void {
+    let lastTick = Date.now();
+    this.lastHeard = lastTick;
+    this.hbTimer = setInterval(() => {
+      const now = Date.now();
+      if (now - lastTick > 2 * hb.intervalMs) this.lastHeard = Math.max(this.lastHeard, now - hb.intervalMs);
+      lastTick = now;
+      if (now - this.lastHeard > hb.timeoutMs) {
+        this.close(`no heartbeat for ${now - this.lastHeard}ms (timeout ${hb.timeoutMs}ms)`);
+        return;
+      }
+      this.send({ t: 'hb' });
+    }, hb.intervalMs);
+    this.hbTimer.unref();
+  }
+
+  send(message: unknown): void {
+    if (this.closed) return;
+    this.socket.write(encodeFrame(message));
+  }
+
+  sendReject(code: RejectCode, reason: string): void {
+    this.send({ t: 'reject', code, reason });
+  }
+
+  /** Sends `bye` so the peer knows this is an orderly stop, then closes. */
+  goodbye(reason: string): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.closed) return resolve();
+      this.socket.end(encodeFrame({ t: 'bye', reason }), () => resolve());
+      setTimeout(resolve, 500).unref();
+    });
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  close(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.hbTimer) clearInterval(this.hbTimer);
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(new PeerError('closed', `connection to ${this.peerName || this.remote} closed: ${reason}`));
+    }
+    this.pending.clear();
+    // end() lets a reject frame written just before reach the peer; destroy after a moment regardless.
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), 200).unref();
+    this.emit('close', reason);
+  }
+}

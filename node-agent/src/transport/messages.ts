@@ -1,0 +1,91 @@
+import { z } from 'zod';
+
+/**
+ * Every message on the wire, validated on receipt: a peer that sends anything else is
+ * disconnected, never trusted. docs/architecture.md describes the flow.
+ */
+
+const timestamp = z.object({ p: z.number().int().nonnegative(), l: z.number().int().nonnegative(), n: z.string().max(300) });
+const nonce = z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'nonce must be 32 bytes of base64');
+const proof = z.string().regex(/^[0-9a-f]{64}$/, 'proof must be an HMAC-SHA256 hex digest');
+const name = z.string().min(1).max(300);
+
+export const ROLES = ['node', 'join', 'ctl'] as const;
+export type Role = (typeof ROLES)[number];
+
+// Handshake (before the cookie is proved).
+export const helloSchema = z.object({ t: z.literal('hello'), role: z.enum(ROLES), name, nonce, boot: z.string().max(64) });
+export const challengeSchema = z.object({ t: z.literal('challenge'), name, nonce, boot: z.string().max(64) });
+export const authSchema = z.object({ t: z.literal('auth'), proof });
+export const welcomeSchema = z.object({ t: z.literal('welcome'), proof });
+export const REJECT_CODES = ['bad_cookie', 'wrong_node', 'protocol', 'duplicate', 'not_member'] as const;
+export const rejectSchema = z.object({ t: z.literal('reject'), code: z.enum(REJECT_CODES), reason: z.string().max(1000) });
+export type RejectCode = (typeof REJECT_CODES)[number];
+
+// After the handshake.
+export const heartbeatSchema = z.object({ t: z.literal('hb') });
+export const byeSchema = z.object({ t: z.literal('bye'), reason: z.string().max(200) });
+export const requestSchema = z.object({ t: z.literal('req'), id: z.number().int().nonnegative(), op: z.string().max(64), body: z.unknown() });
+export const responseSchema = z.object({
+  t: z.literal('res'),
+  id: z.number().int().nonnegative(),
+  ok: z.boolean(),
+  body: z.unknown().optional(),
+  error: z.string().max(2000).optional(),
+  code: z.string().max(64).optional(),
+});
+
+export const sessionMessageSchema = z.discriminatedUnion('t', [heartbeatSchema, byeSchema, requestSchema, responseSchema, rejectSchema]);
+export type SessionMessage = z.infer<typeof sessionMessageSchema>;
+
+// Replicated state.
+export const memberEntrySchema = z.object({
+  key: name,
+  state: z.enum(['member', 'removed']),
+  ts: timestamp,
+  /** Why a member was removed, shown to the removed node and in logs. */
+  reason: z.enum(['leave', 'force-leave', 'autoclean']).optional(),
+  by: z.string().max(300).optional(),
+});
+export type MemberEntry = z.infer<typeof memberEntrySchema>;
+
+export const dataEntrySchema = z.object({
+  key: z.string().min(1).max(1024),
+  /** null marks a deleted key (a tombstone), so the delete wins over older writes. */
+  value: z.string().max(1024 * 1024).nullable(),
+  ts: timestamp,
+});
+export type DataEntry = z.infer<typeof dataEntrySchema>;
+
+const clusterState = z.object({ cluster_id: z.string().max(64), members: z.array(memberEntrySchema), data: z.array(dataEntrySchema) });
+export type ClusterState = z.infer<typeof clusterState>;
+
+/** Request bodies by operation; a request whose body does not match is answered with an error. */
+export const opSchemas = {
+  // node <-> node
+  sync: clusterState,
+  members: z.object({ cluster_id: z.string().max(64), members: z.array(memberEntrySchema) }),
+  write: z.object({ cluster_id: z.string().max(64), entries: z.array(dataEntrySchema) }),
+  // joiner -> cluster member
+  join: z.object({ cluster_id: z.string().max(64) }),
+  // muster ctl -> local node
+  ping: z.object({}),
+  status: z.object({}),
+  ready: z.object({}),
+  'cluster-join': z.object({ node: name }),
+  'cluster-leave': z.object({}),
+  'cluster-force-leave': z.object({ node: name }),
+  'data-put': z.object({ key: z.string().min(1).max(1024), value: z.string().max(1024 * 1024) }),
+  'data-get': z.object({ key: z.string().min(1).max(1024) }),
+  'data-del': z.object({ key: z.string().min(1).max(1024) }),
+  'data-list': z.object({}),
+} as const;
+export type Op = keyof typeof opSchemas;
+export type OpBody<O extends Op> = z.infer<(typeof opSchemas)[O]>;
+
+/** Which roles may call which operations. */
+export const OPS_BY_ROLE: Record<Role, readonly Op[]> = {
+  node: ['sync', 'members', 'write'],
+  join: ['join'],
+  ctl: ['ping', 'status', 'ready', 'cluster-join', 'cluster-leave', 'cluster-force-leave', 'data-put', 'data-get', 'data-del', 'data-list'],
+};

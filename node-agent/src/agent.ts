@@ -32,7 +32,7 @@ export async function runAgent(cfg: Config): Promise<void> {
     { address: host, port: cfg.cluster.port, proto_dist: cfg.cluster.proto_dist, discovery_strategy: cfg.cluster.discovery_strategy, data_dir: cfg.node.data_dir },
     `listening on ${host}:${cfg.cluster.port}`,
   );
-  node.start();
+  node.start(host);
 
   let stopping = false;
   const stop = async (signal: string) => {

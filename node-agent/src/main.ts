@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from './config/load';
 import { StateFileError } from './store/state-file';
 import { PeerError } from './transport/connection';
 import type { Status } from './membership/cluster';
+import { nodeNameProblem } from './config/node-name';
 
 /** Exit codes: 0 done, 1 the operation failed, 2 bad usage or configuration. */
 const EXIT_FAILED = 1;
@@ -29,6 +30,12 @@ function ctlTarget(opts: GlobalOpts): CtlTarget {
   if (opts.cookie) env.MUSTER_NODE__COOKIE = JSON.stringify(opts.cookie);
   const cfg = loadConfig({ file: configFile(opts), env });
   return { node: cfg.node.name, cookie: cfg.node.cookie, port: cfg.cluster.port, family: cfg.cluster.proto_dist === 'inet6_tcp' ? 6 : 4 };
+}
+
+function nodeArg(node: string): string {
+  const problem = nodeNameProblem(node);
+  if (problem) throw new UsageError(`<node>: ${problem}`);
+  return node;
 }
 
 function erlangList(names: string[]): string {
@@ -89,7 +96,7 @@ function buildProgram(): Command {
     .command('join <node>')
     .description("request to join the cluster of <node> (run on the joining node; it drops its local data)")
     .action(async (node: string) => {
-      const s = (await call('cluster-join', { node })) as Status;
+      const s = (await call('cluster-join', { node: nodeArg(node) })) as Status;
       console.log(`Join the cluster successfully.\n${formatStatus(s)}`);
     });
   cluster
@@ -104,7 +111,7 @@ function buildProgram(): Command {
     .command('force-leave <node>')
     .description('remove <node> from every member (usually a dead one)')
     .action(async (node: string) => {
-      await call('cluster-force-leave', { node });
+      await call('cluster-force-leave', { node: nodeArg(node) });
       console.log(`Removed ${node} from the cluster.`);
     });
   cluster

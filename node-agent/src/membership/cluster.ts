@@ -43,6 +43,7 @@ export class ClusterNode {
   private readonly clock: HybridClock;
   readonly peers: PeerManager;
   private reconcileQueued = false;
+  private localAddress?: string;
 
   constructor(private readonly cfg: Config, private readonly log: Logger) {
     this.name = cfg.node.name;
@@ -82,8 +83,10 @@ export class ClusterNode {
     return this.cfg.cluster.proto_dist === 'inet6_tcp' ? 6 : 4;
   }
 
-  /** Starts linking to the members found in the saved state. */
-  start(): void {
+  /** Starts linking to the members found in the saved state, from this node's own address. */
+  start(localAddress: string): void {
+    this.localAddress = localAddress;
+    this.peers.options.localAddress = localAddress;
     this.peers.setWanted(this.memberNames());
   }
 
@@ -267,23 +270,10 @@ export class ClusterNode {
   async join(target: string): Promise<Status> {
     if (target === this.name) throw new PeerError('refused', 'a node cannot join itself');
     if (this.isMember(target) && this.peers.isUp(target)) throw new PeerError('already_member', `already in the cluster of ${target}`);
-    const address = await resolveHost(parseNodeName(target).host, this.family);
-    const conn = await Connection.dial({
-      host: address,
-      port: this.peers.ports.get(target) ?? this.cfg.cluster.port,
-      role: 'join',
-      expectedPeer: target,
-      localName: this.name,
-      cookie: this.cfg.node.cookie,
-      boot: this.boot,
-      log: this.log,
+    const state = await this.requestJoin(target).catch((e: PeerError) => {
+      this.log.warn({ target, reason: e.message, code: e.code }, `cannot join the cluster of ${target}: ${e.message}; nothing changed`);
+      throw e;
     });
-    let state: ClusterState;
-    try {
-      state = (await conn.request('join', { cluster_id: this.clusterId }, 15_000)) as ClusterState;
-    } finally {
-      conn.close('join done');
-    }
     if (state.cluster_id === this.clusterId) {
       // Already in that cluster (its link was down): nothing to drop, just merge.
       if (this.mergeMembers(state.members).length + Number(this.mergeData(state.data))) this.persist();
@@ -308,6 +298,27 @@ export class ClusterNode {
     }
     await this.waitForLinks(JOIN_SETTLE_MS);
     return this.status();
+  }
+
+  /** Asks `target` to admit this node; nothing changes here until it has answered. */
+  private async requestJoin(target: string): Promise<ClusterState> {
+    const address = await resolveHost(parseNodeName(target).host, this.family);
+    const conn = await Connection.dial({
+      host: address,
+      port: this.peers.ports.get(target) ?? this.cfg.cluster.port,
+      role: 'join',
+      expectedPeer: target,
+      localAddress: this.localAddress,
+      localName: this.name,
+      cookie: this.cfg.node.cookie,
+      boot: this.boot,
+      log: this.log,
+    });
+    try {
+      return (await conn.request('join', { cluster_id: this.clusterId }, 15_000)) as ClusterState;
+    } finally {
+      conn.close('join done');
+    }
   }
 
   private async waitForLinks(ms: number): Promise<void> {

@@ -9,6 +9,8 @@ export interface PeerManagerOptions {
   boot: string;
   port: number;
   family: Family;
+  /** This node's own address, used as the source of outgoing links. */
+  localAddress?: string;
   heartbeat: Heartbeat;
   log: Logger;
   /** Called with each newly kept link; the dialer side runs the state sync on it. */
@@ -35,6 +37,10 @@ export class PeerManager {
   private stopped = false;
 
   constructor(private readonly o: PeerManagerOptions) {}
+
+  get options(): PeerManagerOptions {
+    return this.o;
+  }
 
   isUp(peer: string): boolean {
     return this.up.has(peer);
@@ -141,6 +147,7 @@ export class PeerManager {
         port: this.ports.get(peer) ?? this.o.port,
         role: 'node',
         expectedPeer: peer,
+        localAddress: this.o.localAddress,
         localName: this.o.self,
         cookie: this.o.cookie,
         boot: this.o.boot,

@@ -48,6 +48,8 @@ export interface DialOptions extends CommonOptions {
   /** The node we mean to reach; a different name in its challenge fails the dial. */
   expectedPeer?: string;
   connectTimeoutMs?: number;
+  /** Source address: nodes connect from the address they listen on, so peers see who is calling. */
+  localAddress?: string;
 }
 
 export type RequestHandler = (op: Op, body: unknown, conn: Connection) => Promise<unknown>;
@@ -85,7 +87,7 @@ export class Connection extends EventEmitter {
   /** Connects and authenticates; rejects with a PeerError whose message says why not. */
   static dial(opts: DialOptions): Promise<Connection> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: opts.host, port: opts.port });
+      const socket = net.connect({ host: opts.host, port: opts.port, localAddress: opts.localAddress });
       const connectTimer = setTimeout(() => {
         socket.destroy();
         reject(new PeerError('unreachable', `cannot connect to ${opts.host}:${opts.port}: timed out`));

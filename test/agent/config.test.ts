@@ -1,0 +1,150 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { parseHocon, parseHoconValue } from '../../node-agent/src/config/hocon';
+import { loadConfig } from '../../node-agent/src/config/load';
+import { Fleet, muster } from '../support/agents';
+
+describe('HOCON subset', () => {
+  it('reads the shapes of the seed page', () => {
+    const doc = parseHocon(`
+      node.name = emqx@s1.emqx.io   # trailing comment
+      cluster {
+          ## one of manual | static | dns | etcd | k8s
+          discovery_strategy  =  static
+          static {
+              seeds = ["emqx@node1.emqx.com", "emqx@node2.emqx.com"]
+          }
+          etcd { server = "http://127.0.0.1:2379", prefix: emqxcl, node_ttl = 1m }
+      }
+      cluster.port = 4370
+      // another comment
+    `);
+    assert.deepEqual(doc, {
+      node: { name: 'emqx@s1.emqx.io' },
+      cluster: {
+        discovery_strategy: 'static',
+        static: { seeds: ['emqx@node1.emqx.com', 'emqx@node2.emqx.com'] },
+        etcd: { server: 'http://127.0.0.1:2379', prefix: 'emqxcl', node_ttl: '1m' },
+        port: 4370,
+      },
+    });
+  });
+  it('reads env values in HOCON syntax, including unquoted names with @ and URLs', () => {
+    assert.deepEqual(parseHoconValue('[muster@10.0.0.2,muster@10.0.0.3]'), ['muster@10.0.0.2', 'muster@10.0.0.3']);
+    assert.equal(parseHoconValue('4370'), 4370);
+    assert.equal(parseHoconValue('http://127.0.0.1:2379'), 'http://127.0.0.1:2379');
+    assert.equal(parseHoconValue('"quoted"'), 'quoted');
+    assert.equal(parseHoconValue('true'), true);
+  });
+  it('reports the line and column of a syntax error and refuses what it does not support', () => {
+    assert.throws(() => parseHocon('node {\n  name = \n}'), /line 2, column 10: a value is missing/);
+    assert.throws(() => parseHocon('a = ${b}'), /substitutions/);
+    assert.throws(() => parseHocon('include "x.conf"'), /include is not supported/);
+    assert.throws(() => parseHocon('a { b = 1'), /missing '}'/);
+  });
+});
+
+describe('configuration', () => {
+  const base = { MUSTER_NODE__NAME: 'muster@127.0.0.2', MUSTER_NODE__COOKIE: 'c' };
+  it('has the documented defaults', () => {
+    const cfg = loadConfig({ env: base });
+    assert.equal(cfg.cluster.name, 'muster');
+    assert.equal(cfg.cluster.port, 4370);
+    assert.equal(cfg.cluster.proto_dist, 'inet_tcp');
+    assert.equal(cfg.cluster.discovery_strategy, 'manual');
+    assert.equal(cfg.log.level, 'info');
+    assert.match(cfg.node.data_dir, /\/data\/muster@127\.0\.0\.2$/);
+    assert.equal(cfg.cluster.failure_detector.timeout, 2000);
+  });
+  it('lets MUSTER_* variables win over the file', () => {
+    const fleet = new Fleet();
+    try {
+      const file = fleet.writeFile('muster.conf', 'node { name = "muster@127.0.0.9", cookie = fromfile }\ncluster.port = 5000\n');
+      const cfg = loadConfig({ file, env: { MUSTER_CLUSTER__PORT: '6000' } });
+      assert.equal(cfg.node.name, 'muster@127.0.0.9');
+      assert.equal(cfg.node.cookie, 'fromfile');
+      assert.equal(cfg.cluster.port, 6000);
+    } finally {
+      void fleet.close();
+    }
+  });
+  it('accepts IPv4, IPv6 and FQDN hosts in node names', () => {
+    for (const name of ['muster@10.0.0.2', 'muster@::1', 'node_1-a@s1.emqx.io', 'm@node1.example.com.']) {
+      assert.equal(loadConfig({ env: { ...base, MUSTER_NODE__NAME: name } }).node.name, name);
+    }
+  });
+});
+
+describe('muster agent refuses bad configuration with exit code 2', { timeout: 60_000 }, () => {
+  const fleet = new Fleet();
+  after(() => fleet.close());
+  const ok = { MUSTER_NODE__NAME: 'muster@127.0.4.2', MUSTER_NODE__COOKIE: 'c' };
+  const cases: [string, Record<string, string>, RegExp][] = [
+    ['missing node name', { MUSTER_NODE__COOKIE: 'c' }, /node\.name: is required/],
+    ['missing cookie (there is no default)', { MUSTER_NODE__NAME: 'muster@127.0.4.2' }, /node\.cookie: is required/],
+    ['empty cookie', { ...ok, MUSTER_NODE__COOKIE: '""' }, /node\.cookie \(from MUSTER_NODE__COOKIE\): must not be empty/],
+    ['name without @', { ...ok, MUSTER_NODE__NAME: 'muster' }, /node\.name \(from MUSTER_NODE__NAME\): 'muster' must be name@host/],
+    ['host that is not fully qualified', { ...ok, MUSTER_NODE__NAME: 'muster@localhost' }, /invalid host part 'localhost'.*fully qualified domain name/],
+    ['bad characters in the name part', { ...ok, MUSTER_NODE__NAME: 'mu.ster@10.0.0.1' }, /invalid name part 'mu\.ster'/],
+    ['IPv4 out of range', { ...ok, MUSTER_NODE__NAME: 'muster@10.0.0.300' }, /invalid host part '10\.0\.0\.300'/],
+    ['port out of range', { ...ok, MUSTER_CLUSTER__PORT: '70000' }, /cluster\.port \(from MUSTER_CLUSTER__PORT\): must be 1-65535/],
+    ['port not a number', { ...ok, MUSTER_CLUSTER__PORT: 'http' }, /cluster\.port \(from MUSTER_CLUSTER__PORT\): expected number, got 'http'/],
+    ['unknown strategy', { ...ok, MUSTER_CLUSTER__DISCOVERY_STRATEGY: 'gossip' }, /cluster\.discovery_strategy \(from MUSTER_CLUSTER__DISCOVERY_STRATEGY\): 'gossip' is not allowed; allowed: manual/],
+    ['unknown proto_dist', { ...ok, MUSTER_CLUSTER__PROTO_DIST: 'udp' }, /cluster\.proto_dist .*'udp' is not allowed; allowed: inet_tcp \| inet6_tcp/],
+    ['unknown key', { ...ok, MUSTER_CLUSTER__PROT: '1' }, /cluster\.prot \(from MUSTER_CLUSTER__PROT\): unknown key/],
+    ['bad duration', { ...ok, MUSTER_CLUSTER__FAILURE_DETECTOR__TIMEOUT: '3 seconds' }, /cluster\.failure_detector\.timeout .*'3 seconds' must be a duration/],
+    ['bad log level', { ...ok, MUSTER_LOG__LEVEL: 'loud' }, /log\.level .*'loud' is not allowed; allowed: debug \| info \| warn \| error/],
+    ['env value that is not HOCON', { ...ok, MUSTER_CLUSTER__STATIC: '{ seeds = [' }, /cluster\.static \(from MUSTER_CLUSTER__STATIC\): value is not valid HOCON/],
+  ];
+  for (const [what, env, re] of cases) {
+    it(what, async () => {
+      const r = await muster(['agent'], env);
+      assert.equal(r.code, 2, `${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, re);
+      assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    });
+  }
+  it('reports every problem at once, one line each', async () => {
+    const r = await muster(['agent'], { MUSTER_NODE__NAME: 'bad', MUSTER_CLUSTER__PORT: '0' });
+    assert.equal(r.code, 2);
+    assert.deepEqual(
+      r.stderr.trim().split('\n').map((l) => l.replace(/:.*/, '')),
+      ['muster', 'muster', 'muster'],
+    );
+    assert.match(r.stderr, /node\.name/);
+    assert.match(r.stderr, /node\.cookie/);
+    assert.match(r.stderr, /cluster\.port/);
+  });
+  it('a syntax error in the file names the file, line and column', async () => {
+    const file = fleet.writeFile('bad.conf', 'node {\n  name = muster@127.0.4.2\n  cookie = \n}\n');
+    const r = await muster(['agent', '--config', file]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /bad\.conf: line 3, column 12: a value is missing/);
+  });
+  it('a missing file is named', async () => {
+    const r = await muster(['agent', '--config', '/nonexistent/muster.conf']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /\/nonexistent\/muster\.conf: cannot be read \(ENOENT\)/);
+  });
+  it('bad ctl usage exits 2', async () => {
+    const r = await muster(['ctl', 'cluster', 'jion', 'x@1.2.3.4'], ok);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /unknown command 'jion'/);
+    const missing = await muster(['ctl', 'cluster', 'join'], ok);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /missing required argument 'node'/);
+  });
+  it('ctl to a node that is not running fails with exit 1 and one clear line', async () => {
+    const r = await muster(['ctl', 'ping'], ok);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr.trim(), 'muster: cannot connect to 127.0.4.2:4370: ECONNREFUSED');
+  });
+  it('the node name is fixed once a data dir holds state', async () => {
+    const a = fleet.agent('muster@127.0.4.3');
+    await a.start();
+    await a.signal('SIGTERM');
+    const r = await muster(['agent'], { MUSTER_NODE__NAME: 'muster@127.0.4.4', MUSTER_NODE__COOKIE: 'c', MUSTER_NODE__DATA_DIR: a.dataDir });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /holds the state of muster@127\.0\.4\.3, not muster@127\.0\.4\.4/);
+  });
+});

@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import pino from 'pino';
+import { Connection } from '../../node-agent/src/transport/connection';
+import { encodeFrame, FrameDecoder, FrameError } from '../../node-agent/src/transport/frame';
+import { Fleet, waitFor, waitForStatus, type Agent } from '../support/agents';
+
+describe('frame codec', () => {
+  it('round-trips messages split across chunks', () => {
+    const d = new FrameDecoder(1024);
+    const bytes = Buffer.concat([encodeFrame({ t: 'hb' }), encodeFrame({ t: 'bye', reason: 'x' })]);
+    const out = [...d.push(bytes.subarray(0, 3)), ...d.push(bytes.subarray(3, 11)), ...d.push(bytes.subarray(11))];
+    assert.deepEqual(out, [{ t: 'hb' }, { t: 'bye', reason: 'x' }]);
+  });
+  it('refuses oversize frames, unknown versions and non-JSON bodies', () => {
+    assert.throws(() => new FrameDecoder(100).push(Buffer.from([0, 0, 1, 0, 1])), (e: Error) => e instanceof FrameError && /over the limit of 100/.test(e.message));
+    const v9 = encodeFrame({ t: 'hb' });
+    v9.writeUInt8(9, 4);
+    assert.throws(() => new FrameDecoder(100).push(v9), /unsupported protocol version 9/);
+    assert.throws(() => new FrameDecoder(100).push(Buffer.from([0, 0, 0, 3, 1, 0x7b, 0x7b])), /not valid JSON/);
+  });
+});
+
+/** Sends raw bytes to a node's cluster port and resolves when the node closes the socket. */
+function rawSession(host: string, bytes: Buffer | undefined, port = 4370): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host, port }, () => bytes && s.write(bytes));
+    s.on('error', () => undefined);
+    s.on('close', () => resolve());
+    setTimeout(() => reject(new Error('node did not close the connection')), 15_000).unref();
+  });
+}
+
+// Agents on 127.0.3.x.
+describe('the cluster port under hostile or mistaken peers', { timeout: 120_000 }, () => {
+  const fleet = new Fleet();
+  let a: Agent, b: Agent;
+  const names = ['muster@127.0.3.2', 'muster@127.0.3.3'];
+
+  before(async () => {
+    [a, b] = await fleet.startAll(names);
+    assert.equal((await b.ctl(['cluster', 'join', a.name])).code, 0);
+    await waitForStatus([a, b], names);
+  });
+  after(() => fleet.close());
+
+  it('a node with the wrong cookie is refused, both sides log why, and the cluster is unaffected', async () => {
+    const intruder = fleet.agent('muster@127.0.3.4', { MUSTER_NODE__COOKIE: 'not-the-cookie' });
+    await intruder.start();
+    const r = await intruder.ctl(['cluster', 'join', a.name]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /cookie/);
+    await waitFor(() => a.logged(/refused connection from 127\.0\.3\.4:\d+: muster@127\.0\.3\.4 failed the cookie check/), 5000, 'a to log the cookie failure');
+    assert.ok(intruder.logged(/cannot join the cluster of muster@127\.0\.3\.2: refused by peer: cookie/), 'the intruder logs why it was refused');
+    await waitForStatus([a, b], names);
+    await waitForStatus([intruder], [intruder.name]);
+  });
+
+  it('garbage, oversize and malformed frames close only that connection', async () => {
+    await rawSession(a.host, Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
+    await rawSession(a.host, Buffer.from([0xff, 0xff, 0xff, 0xff, 1]));
+    await rawSession(a.host, encodeFrame({ t: 'hello', role: 'node', name: 'x@1.2.3.4' }));
+    await waitFor(() => a.logged(/over the limit of 16384/), 5000, 'the oversize frame to be logged');
+    assert.ok(a.logged(/malformed handshake message 'hello'/));
+    assert.ok(a.running, 'the agent is still running');
+    await waitForStatus([a, b], names);
+  });
+
+  it('a malformed message after a successful handshake closes that link with a log line', async () => {
+    const conn = await Connection.dial({ host: a.host, port: 4370, role: 'ctl', localName: 'test@local', cookie: 'test-cookie', boot: 't', log: pino({ enabled: false }) });
+    const closed = new Promise<string>((r) => conn.once('close', r));
+    conn.send({ t: 'nonsense' });
+    assert.match(await closed, /closed/);
+    await waitFor(() => a.logged(/malformed message/), 5000, 'the malformed message to be logged');
+    await waitForStatus([a, b], names);
+  });
+
+  it('a stalled handshake is closed after the handshake timeout', async () => {
+    const started = Date.now();
+    await rawSession(a.host, undefined);
+    assert.ok(Date.now() - started >= 4000, 'the node waits for the handshake timeout before closing');
+    await waitFor(() => a.logged(/handshake stalled/), 5000, 'the stall to be logged');
+  });
+});

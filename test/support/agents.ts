@@ -1,0 +1,160 @@
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+/** The built agent; `npm test` builds it first. */
+export const MUSTER = path.resolve(__dirname, '../../dist/muster.js');
+
+export interface CtlResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `muster <args>` to completion. */
+export function muster(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<CtlResult> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [MUSTER, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, timeout: timeoutMs }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+export interface LogLine {
+  level: string;
+  node: string;
+  msg: string;
+  [k: string]: unknown;
+}
+
+/** One agent process on a loopback address, with its JSON log collected. */
+export class Agent {
+  proc?: ChildProcess;
+  lines: LogLine[] = [];
+  raw = '';
+
+  constructor(readonly name: string, readonly env: Record<string, string>, readonly dataDir: string) {}
+
+  get host(): string {
+    return this.name.slice(this.name.indexOf('@') + 1);
+  }
+
+  /** Starts the process and waits until it listens. */
+  async start(extraEnv: Record<string, string> = {}): Promise<void> {
+    const proc = spawn(process.execPath, [MUSTER, 'agent'], {
+      env: { PATH: process.env.PATH ?? '', MUSTER_NODE__NAME: this.name, MUSTER_NODE__DATA_DIR: this.dataDir, ...this.env, ...extraEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.proc = proc;
+    let buf = '';
+    proc.stdout!.on('data', (d: Buffer) => {
+      this.raw += d.toString();
+      buf += d.toString();
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        try {
+          this.lines.push(JSON.parse(line) as LogLine);
+        } catch {
+          this.lines.push({ level: 'raw', node: this.name, msg: line });
+        }
+      }
+    });
+    proc.stderr!.on('data', (d: Buffer) => (this.raw += d.toString()));
+    await waitFor(() => this.lines.some((l) => l.msg.startsWith('listening on')), 15_000, `${this.name} to listen\n${this.raw}`);
+  }
+
+  get running(): boolean {
+    return !!this.proc && this.proc.exitCode === null && this.proc.signalCode === null;
+  }
+
+  /** Sends a signal to the process we started (by its PID) and waits for it to exit. */
+  async signal(sig: NodeJS.Signals): Promise<number | null> {
+    const proc = this.proc;
+    if (!proc || !this.running) return proc?.exitCode ?? null;
+    const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+    proc.kill(sig);
+    return exited;
+  }
+
+  ctl(args: string[], extraEnv: Record<string, string> = {}): Promise<CtlResult> {
+    return muster(['ctl', ...args], { MUSTER_NODE__NAME: this.name, ...this.env, ...extraEnv });
+  }
+
+  async status(): Promise<{ running_nodes: string[]; stopped_nodes: string[] }> {
+    const r = await this.ctl(['cluster', 'status', '--json']);
+    if (r.code !== 0) throw new Error(`status on ${this.name} failed: ${r.stderr}`);
+    return JSON.parse(r.stdout) as { running_nodes: string[]; stopped_nodes: string[] };
+  }
+
+  logged(re: RegExp): LogLine | undefined {
+    return this.lines.find((l) => re.test(l.msg));
+  }
+}
+
+/** A set of agents sharing a cookie and a temporary directory, all stopped and removed by `close`. */
+export class Fleet {
+  readonly dir = mkdtempSync(path.join(tmpdir(), 'muster-test-'));
+  readonly agents: Agent[] = [];
+
+  constructor(readonly env: Record<string, string> = { MUSTER_NODE__COOKIE: 'test-cookie' }) {}
+
+  agent(name: string, env: Record<string, string> = {}): Agent {
+    const a = new Agent(name, { ...this.env, ...env }, path.join(this.dir, name));
+    this.agents.push(a);
+    return a;
+  }
+
+  async startAll(names: string[], env: Record<string, string> = {}): Promise<Agent[]> {
+    const list = names.map((n) => this.agent(n, env));
+    await Promise.all(list.map((a) => a.start()));
+    return list;
+  }
+
+  writeFile(name: string, text: string): string {
+    const p = path.join(this.dir, name);
+    writeFileSync(p, text);
+    return p;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.agents.map((a) => a.signal('SIGKILL')));
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Polls until `pred` holds; fails with `what` after `timeoutMs`. */
+export async function waitFor<T>(pred: () => T | Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await pred();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Waits until every agent reports exactly `running` as running and `stopped` as stopped. */
+export async function waitForStatus(agents: Agent[], running: string[], stopped: string[] = [], timeoutMs = 20_000): Promise<void> {
+  const want = JSON.stringify({ running: [...running].sort(), stopped: [...stopped].sort() });
+  let seen = '';
+  await waitFor(
+    async () => {
+      const all = await Promise.all(agents.map((a) => a.status()));
+      seen = all.map((s, i) => `${agents[i].name}: ${JSON.stringify(s)}`).join('\n');
+      return all.every((s) => JSON.stringify({ running: s.running_nodes, stopped: s.stopped_nodes }) === want);
+    },
+    timeoutMs,
+    `status ${want} on ${agents.map((a) => a.name).join(', ')}`,
+  ).catch((e: Error) => {
+    throw new Error(`${e.message}\nlast seen:\n${seen}`);
+  });
+}

@@ -1,6 +1,30 @@
 // Bundles the agent and ctl into one file that runs with plain `node` (the node image needs nothing else).
 import { build } from 'esbuild';
-import { chmodSync } from 'node:fs';
+import { chmodSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+const require = createRequire(import.meta.url);
+
+/**
+ * etcd3 reads its .proto files from disk next to its own source at load time, which a bundle
+ * cannot do. Compile them to a JSON descriptor at build time and load that instead.
+ */
+const etcd3Protos = {
+  name: 'etcd3-protos',
+  setup(b) {
+    b.onLoad({ filter: /etcd3[\\/]lib[\\/]connection-pool\.js$/ }, (args) => {
+      const src = readFileSync(args.path, 'utf8');
+      const call = '(0, proto_loader_1.loadSync)(`${__dirname}/../proto/rpc.proto`,';
+      if (!src.includes(call)) throw new Error(`etcd3 changed how it loads its protos (${args.path}); update node-agent/build.mjs`);
+      const protobuf = require(require.resolve('protobufjs', { paths: [path.dirname(require.resolve('@grpc/proto-loader'))] }));
+      const root = new protobuf.Root();
+      root.loadSync(path.join(path.dirname(args.path), '../proto/rpc.proto'), { keepCase: true });
+      const descriptor = JSON.stringify(root.toJSON());
+      return { contents: src.replace(call, `(0, proto_loader_1.fromJSON)(${descriptor},`), loader: 'js' };
+    });
+  },
+};
 
 await build({
   entryPoints: ['node-agent/src/main.ts'],
@@ -12,5 +36,6 @@ await build({
   banner: { js: '#!/usr/bin/env node' },
   sourcemap: 'linked',
   logLevel: 'warning',
+  plugins: [etcd3Protos],
 });
 chmodSync('dist/muster.js', 0o755);

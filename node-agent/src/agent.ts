@@ -4,14 +4,15 @@ import { parseNodeName } from './config/node-name';
 import { handleCtl } from './ctl/handler';
 import { createLogger } from './log';
 import { ClusterNode } from './membership/cluster';
-import { resolveHost } from './transport/address';
+import { Autocluster } from './membership/autocluster';
+import { createDiscovery } from './discovery';
 import { Connection } from './transport/connection';
 
 /** `muster agent`: listens on the node's host at cluster.port, links to the members, serves ctl. */
 export async function runAgent(cfg: Config): Promise<void> {
   const log = createLogger(cfg.node.name, cfg.log.level);
   const node = new ClusterNode(cfg, log);
-  const host = await resolveHost(parseNodeName(cfg.node.name).host, node.family);
+  const host = await node.resolver.resolve(parseNodeName(cfg.node.name).host);
 
   const server = net.createServer((socket) => {
     void Connection.accept(socket, { localName: node.name, cookie: cfg.node.cookie, boot: node.boot, log }).then((conn) => {
@@ -33,6 +34,9 @@ export async function runAgent(cfg: Config): Promise<void> {
     `listening on ${host}:${cfg.cluster.port}`,
   );
   node.start(host);
+  const discovery = createDiscovery(cfg, log);
+  const autocluster = discovery ? new Autocluster(node, discovery, cfg.cluster.discovery_strategy, log) : undefined;
+  autocluster?.start();
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -40,6 +44,7 @@ export async function runAgent(cfg: Config): Promise<void> {
     stopping = true;
     log.info({ signal }, `stopping on ${signal}: telling peers this node is stopped, not gone`);
     server.close();
+    await autocluster?.stop();
     await node.stop();
     log.info('stopped');
     process.exit(0);

@@ -29,7 +29,7 @@ function ctlTarget(opts: GlobalOpts): CtlTarget {
   if (opts.node) env.MUSTER_NODE__NAME = JSON.stringify(opts.node);
   if (opts.cookie) env.MUSTER_NODE__COOKIE = JSON.stringify(opts.cookie);
   const cfg = loadConfig({ file: configFile(opts), env });
-  return { node: cfg.node.name, cookie: cfg.node.cookie, port: cfg.cluster.port, family: cfg.cluster.proto_dist === 'inet6_tcp' ? 6 : 4 };
+  return { node: cfg.node.name, cookie: cfg.node.cookie, port: cfg.cluster.port, family: cfg.cluster.proto_dist === 'inet6_tcp' ? 6 : 4, dnsServers: cfg.cluster.dns.servers };
 }
 
 function nodeArg(node: string): string {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DURATION_RULE, parseDuration } from './duration';
+import { isIP } from 'node:net';
 import { nodeNameProblem } from './node-name';
 
 /**
@@ -8,7 +9,9 @@ import { nodeNameProblem } from './node-name';
  */
 
 export const PROTO_DISTS = ['inet_tcp', 'inet6_tcp'] as const;
-export const DISCOVERY_STRATEGIES = ['manual'] as const;
+export const DISCOVERY_STRATEGIES = ['manual', 'static', 'dns', 'etcd', 'k8s'] as const;
+export const DNS_RECORD_TYPES = ['a', 'srv'] as const;
+export const K8S_ADDRESS_TYPES = ['ip', 'dns', 'hostname'] as const;
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
 const nodeName = z.string().superRefine((v, ctx) => {
@@ -37,12 +40,47 @@ function oneOf<T extends readonly [string, ...string[]]>(values: T) {
   return z.preprocess((v) => (typeof v === 'string' ? v.toLowerCase() : v), z.enum(values));
 }
 
+/** `ip:port`, `[ipv6]:port` or a bare IP (port 53): a DNS server to ask. */
+const dnsServer = z.string().superRefine((v, ctx) => {
+  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(v) ?? /^([^:]+)(?::(\d+))?$/.exec(v) ?? (isIP(v) === 6 ? [v, v, undefined] : null);
+  const port = m?.[2] === undefined ? 53 : Number(m[2]);
+  if (!m || !isIP(m[1]) || port < 1 || port > 65535) {
+    ctx.addIssue({ code: 'custom', message: `'${v}' must be an IP address with an optional port: 127.0.0.1:5353, [::1]:53 or 10.0.0.2` });
+  }
+});
+
+/** One http(s) URL, or several separated by commas (the seed page's `server` form). */
+const etcdServers = z.string().transform((v, ctx) => {
+  const urls = v.split(',').map((u) => u.trim()).filter(Boolean);
+  if (!urls.length) ctx.addIssue({ code: 'custom', message: 'must name at least one URL, e.g. http://127.0.0.1:2379' });
+  for (const u of urls) {
+    let ok = false;
+    try {
+      const url = new URL(u);
+      ok = (url.protocol === 'http:' || url.protocol === 'https:') && !!url.hostname;
+    } catch {
+      ok = false;
+    }
+    if (!ok) ctx.addIssue({ code: 'custom', message: `'${u}' is not an http:// or https:// URL (e.g. http://127.0.0.1:2379)` });
+  }
+  return urls;
+});
+
 export const failureDetectorSchema = z.strictObject({
   /** How often each node sends a heartbeat on every link. Lower detects sooner and costs more bytes. */
   heartbeat_interval: duration(50).default(500),
   /** Silence after which a peer is shown stopped. Must cover GC pauses and CPU starvation (1 s stalls). */
   timeout: duration(200).default(2000),
 });
+
+/** The seed page writes the block as `K8s { }`; keys are otherwise lower case. */
+function renameK8s(v: unknown): unknown {
+  if (v && typeof v === 'object' && !Array.isArray(v) && 'K8s' in v && !('k8s' in v)) {
+    const { K8s, ...rest } = v as Record<string, unknown>;
+    return { ...rest, k8s: K8s };
+  }
+  return v ?? {};
+}
 
 export const configSchema = z.strictObject({
   // A missing `node` block reports node.name and node.cookie as required, not `node`.
@@ -54,15 +92,61 @@ export const configSchema = z.strictObject({
     /** Where membership and data persist. Default: ./data/<node name>. */
     data_dir: z.string().min(1).optional(),
   })),
-  cluster: z
+  cluster: z.preprocess(renameK8s, z
     .strictObject({
       name: z.string().regex(/^[A-Za-z0-9_.-]+$/, "must be letters, digits, '_', '-' or '.'").default('muster'),
       port: z.number().int('must be a whole number').min(1, 'must be 1-65535').max(65535, 'must be 1-65535').default(4370),
       proto_dist: oneOf(PROTO_DISTS).default('inet_tcp'),
       discovery_strategy: oneOf(DISCOVERY_STRATEGIES).default('manual'),
       failure_detector: failureDetectorSchema.prefault({}),
+      static: z.strictObject({ seeds: z.array(nodeName).default([]) }).prefault({}),
+      dns: z
+        .strictObject({
+          /** Queried exactly as written: an A name, or an SRV name such as _muster._tcp.example.com. */
+          name: z.string().min(1).optional(),
+          record_type: oneOf(DNS_RECORD_TYPES).default('a'),
+          /** Ask these servers instead of the system resolver, also for node host names (Muster's addition). */
+          servers: z.array(dnsServer).optional(),
+        })
+        .prefault({}),
+      etcd: z
+        .strictObject({
+          server: etcdServers.optional(),
+          prefix: z.string().min(1).default('muster'),
+          node_ttl: duration(1000).default(60_000),
+          username: z.string().optional(),
+          password: z.string().optional(),
+          ssl: z
+            .strictObject({ certfile: z.string().optional(), keyfile: z.string().optional(), cacertfile: z.string().optional() })
+            .optional(),
+        })
+        .prefault({}),
+      k8s: z
+        .strictObject({
+          apiserver: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).default('https://kubernetes.default.svc'),
+          service_name: z.string().min(1).default('muster'),
+          address_type: oneOf(K8S_ADDRESS_TYPES).default('ip'),
+          suffix: z.string().min(1).default('pod.local'),
+          namespace: z.string().min(1).default('default'),
+          /** Service-account credentials; the standard in-pod paths by default. */
+          token_file: z.string().default('/var/run/secrets/kubernetes.io/serviceaccount/token'),
+          ca_file: z.string().default('/var/run/secrets/kubernetes.io/serviceaccount/ca.crt'),
+        })
+        .prefault({}),
     })
-    .prefault({}),
+    .superRefine((c, ctx) => {
+      // Each strategy's prerequisite, named with the strategy that needs it.
+      const need = (ok: boolean, path: string[], what: string) => {
+        if (!ok) ctx.addIssue({ code: 'custom', path, message: `is required when discovery_strategy = ${c.discovery_strategy} (${what})` });
+      };
+      if (c.discovery_strategy === 'static') need(c.static.seeds.length > 0, ['static', 'seeds'], 'the node names of the cluster');
+      if (c.discovery_strategy === 'dns') need(!!c.dns.name, ['dns', 'name'], 'the DNS name to query');
+      if (c.discovery_strategy === 'etcd') need(!!c.etcd.server, ['etcd', 'server'], 'one etcd URL or a comma-separated list');
+      if (c.etcd.ssl && (!!c.etcd.ssl.certfile !== !!c.etcd.ssl.keyfile)) {
+        ctx.addIssue({ code: 'custom', path: ['etcd', 'ssl'], message: 'certfile and keyfile go together' });
+      }
+    })
+    .prefault({})),
   log: z.strictObject({ level: oneOf(LOG_LEVELS).default('info') }).prefault({}),
 });
 

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import pino from 'pino';
 import { parseNodeName } from '../config/node-name';
-import { resolveHost, type Family } from '../transport/address';
+import { HostResolver, type Family } from '../transport/address';
 import { Connection } from '../transport/connection';
 import type { Op } from '../transport/messages';
 
@@ -10,11 +10,12 @@ export interface CtlTarget {
   cookie: string;
   port: number;
   family: Family;
+  dnsServers?: string[];
 }
 
 /** Opens an authenticated ctl connection to the node, the same handshake nodes use. */
 export async function callNode(target: CtlTarget, op: Op, body: unknown, timeoutMs = 30_000): Promise<unknown> {
-  const host = await resolveHost(parseNodeName(target.node).host, target.family);
+  const host = await new HostResolver(target.family, target.dnsServers).resolve(parseNodeName(target.node).host);
   const conn = await Connection.dial({
     host,
     port: target.port,

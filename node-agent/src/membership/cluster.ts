@@ -2,17 +2,38 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema';
 import { parseNodeName } from '../config/node-name';
-import { HybridClock } from '../clock/hlc';
+import { compareTs, HybridClock } from '../clock/hlc';
 import { LwwMap } from '../store/lww-map';
 import { readState, writeState } from '../store/state-file';
 import { Connection, PeerError } from '../transport/connection';
-import { resolveHost } from '../transport/address';
-import type { ClusterState, DataEntry, MemberEntry, Op, OpBody } from '../transport/messages';
+import { HostResolver } from '../transport/address';
+import { otherClusterDetail, type ClusterState, type DataEntry, type MemberEntry, type Op, type OpBody } from '../transport/messages';
 import { PeerManager } from './peers';
 
 const BROADCAST_TIMEOUT_MS = 5000;
 /** After a join, how long to wait for links to the new members before reporting status. */
 const JOIN_SETTLE_MS = 5000;
+
+export interface ClusterInfo {
+  cluster_id: string;
+  members: string[];
+  running: string[];
+}
+
+/** What the rest of the agent hears about; discovery uses these. */
+export interface ClusterHooks {
+  onJoined?: () => void;
+  onLeft?: () => Promise<void>;
+  discoveryStatus?: () => DiscoveryStatus | undefined;
+}
+
+export interface DiscoveryStatus {
+  strategy: string;
+  last_run?: string;
+  found: string[];
+  last_error?: string;
+  paused?: string;
+}
 
 export interface Status {
   node: string;
@@ -21,6 +42,7 @@ export interface Status {
   discovery_strategy: string;
   running_nodes: string[];
   stopped_nodes: string[];
+  discovery?: DiscoveryStatus;
 }
 
 function newClusterId(): string {
@@ -44,10 +66,13 @@ export class ClusterNode {
   readonly peers: PeerManager;
   private reconcileQueued = false;
   private localAddress?: string;
+  hooks: ClusterHooks = {};
+  readonly resolver: HostResolver;
 
   constructor(private readonly cfg: Config, private readonly log: Logger) {
     this.name = cfg.node.name;
     this.clock = new HybridClock(this.name);
+    this.resolver = new HostResolver(cfg.cluster.proto_dist === 'inet6_tcp' ? 6 : 4, cfg.cluster.dns.servers);
     const saved = readState(cfg.node.data_dir);
     if (saved && saved.node !== this.name) {
       throw new PeerError('config', `node.data_dir ${cfg.node.data_dir} holds the state of ${saved.node}, not ${this.name}; node names are fixed once a node has data`);
@@ -69,7 +94,7 @@ export class ClusterNode {
       cookie: cfg.node.cookie,
       boot: this.boot,
       port: cfg.cluster.port,
-      family: this.family,
+      resolver: this.resolver,
       heartbeat: { intervalMs: cfg.cluster.failure_detector.heartbeat_interval, timeoutMs: cfg.cluster.failure_detector.timeout },
       log,
       onLink: (conn) => this.onLink(conn),
@@ -114,6 +139,7 @@ export class ClusterNode {
       discovery_strategy: this.cfg.cluster.discovery_strategy,
       running_nodes: sorted(running),
       stopped_nodes: sorted(names.filter((n) => !running.includes(n))),
+      discovery: this.hooks.discoveryStatus?.(),
     };
   }
 
@@ -134,7 +160,7 @@ export class ClusterNode {
     for (const e of changed) {
       if (e.state === 'member' && e.key !== this.name) this.log.info({ peer: e.key }, `${e.key} is a member of the cluster`);
       if (e.state === 'removed' && e.key !== this.name) {
-        const why = e.reason === 'leave' ? 'it left' : `${e.reason} by ${e.by ?? 'unknown'}`;
+        const why = e.reason === 'leave' ? 'it left' : e.reason === 'moved' ? 'it is in another cluster now' : `${e.reason} by ${e.by ?? 'unknown'}`;
         this.log.info({ peer: e.key, reason: e.reason, by: e.by }, `${e.key} was removed from the cluster: ${why}`);
       }
     }
@@ -187,8 +213,30 @@ export class ClusterNode {
 
   private checkCluster(clusterId: string, from: string): void {
     if (clusterId !== this.clusterId) {
-      throw new PeerError('other_cluster', `${from} is in another cluster (id ${clusterId}); this node is in ${this.clusterId}`);
+      throw new PeerError('other_cluster', `${from} is in another cluster (id ${clusterId}); this node is in ${this.clusterId}`, {
+        self_entry: this.members.get(this.name),
+      });
     }
+  }
+
+  /**
+   * A member answered that it is in another cluster. If it got there after it became our member
+   * (its entry there is newer than ours for it: the join carries the joiner's clock, so this
+   * order is causal), it moved away without us hearing, and we record that. Otherwise it has
+   * not adopted our cluster yet (a join in flight) and the link is simply tried again.
+   */
+  private onPeerInOtherCluster(peer: string, detail: unknown): void {
+    const parsed = otherClusterDetail.safeParse(detail);
+    const ours = this.members.get(peer);
+    if (!parsed.success || !ours || ours.state !== 'member') return;
+    const theirs = parsed.data.self_entry;
+    if (compareTs(theirs.ts, ours.ts) <= 0) return;
+    this.clock.observe(theirs.ts);
+    const entry: MemberEntry = { key: peer, state: 'removed', ts: this.clock.now(), reason: 'moved', by: this.name };
+    this.mergeMembers([entry]);
+    this.persist();
+    void this.broadcast('members', { cluster_id: this.clusterId, members: [entry] });
+    this.queueReconcile();
   }
 
   // ---- links ---------------------------------------------------------------------------------
@@ -210,7 +258,10 @@ export class ClusterNode {
         this.applySync(state, conn);
       },
       (e: PeerError) => {
-        if (e.code === 'other_cluster') this.log.warn({ peer: conn.peerName, reason: e.message }, `not linking to ${conn.peerName}: ${e.message}`);
+        if (e.code === 'other_cluster') {
+          this.log.info({ peer: conn.peerName, reason: e.message }, `not linking to ${conn.peerName}: ${e.message}`);
+          this.onPeerInOtherCluster(conn.peerName, e.detail);
+        }
         conn.close(e.message);
       },
     );
@@ -247,6 +298,8 @@ export class ClusterNode {
       }
       case 'join':
         return this.acceptJoin(conn.peerName, body as OpBody<'join'>);
+      case 'info':
+        return this.info();
       default:
         throw new PeerError('bad_request', `'${op}' is not a peer operation`);
     }
@@ -254,9 +307,16 @@ export class ClusterNode {
 
   // ---- cluster join / leave / force-leave ----------------------------------------------------
 
-  /** On the member asked by a joiner: add it, tell everyone, hand it the cluster's state. */
+  /** On the member asked by a joiner: add it (and its data, when it keeps it), tell everyone, hand it the state. */
   private async acceptJoin(joiner: string, body: OpBody<'join'>): Promise<ClusterState> {
-    if (body.cluster_id === this.clusterId && this.isMember(joiner)) return this.snapshot();
+    if (body.ts) this.clock.observe(body.ts);
+    if (body.data?.length && this.mergeData(body.data)) {
+      await this.broadcast('write', { cluster_id: this.clusterId, entries: body.data });
+    }
+    if (body.cluster_id === this.clusterId && this.isMember(joiner)) {
+      this.persist();
+      return this.snapshot();
+    }
     const entry: MemberEntry = { key: joiner, state: 'member', ts: this.clock.now() };
     this.members.merge(entry);
     this.persist();
@@ -266,11 +326,15 @@ export class ClusterNode {
     return this.snapshot();
   }
 
-  /** `cluster join <node>`, run on the joining node. */
-  async join(target: string): Promise<Status> {
+  /**
+   * Joins the cluster of `target`. `muster ctl cluster join` drops this node's data and takes the
+   * cluster's (as EMQX does); autocluster passes `keepData` so that islands merging lose nothing.
+   */
+  async join(target: string, opts: { keepData?: boolean; why?: string } = {}): Promise<Status> {
     if (target === this.name) throw new PeerError('refused', 'a node cannot join itself');
     if (this.isMember(target) && this.peers.isUp(target)) throw new PeerError('already_member', `already in the cluster of ${target}`);
-    const state = await this.requestJoin(target).catch((e: PeerError) => {
+    const why = opts.why ?? 'requested by muster ctl';
+    const state = await this.requestJoin(target, opts.keepData ? this.data.values() : undefined).catch((e: PeerError) => {
       this.log.warn({ target, reason: e.message, code: e.code }, `cannot join the cluster of ${target}: ${e.message}; nothing changed`);
       throw e;
     });
@@ -282,28 +346,29 @@ export class ClusterNode {
       const previous = this.memberNames().filter((n) => n !== this.name);
       if (previous.length) await this.leaveCurrent(`joining the cluster of ${target}`);
       this.peers.closeAll('joined another cluster');
-      // The joiner drops its local data and takes the cluster's, as EMQX does.
-      const dropped = this.data.values().filter((e) => e.value !== null).length;
+      const dropped = opts.keepData ? 0 : this.data.values().filter((e) => e.value !== null).length;
       this.clusterId = state.cluster_id;
       this.members = new LwwMap();
-      this.data = new LwwMap();
+      if (!opts.keepData) this.data = new LwwMap();
       this.mergeMembers(state.members);
       this.mergeData(state.data);
       this.persist();
       this.peers.setWanted(this.memberNames());
       this.log.info(
         { target, cluster_id: this.clusterId, members: this.memberNames(), dropped_keys: dropped },
-        `joined the cluster of ${target} (requested by muster ctl): ${this.memberNames().length} member(s); dropped ${dropped} local key(s), took ${Object.keys(this.list()).length} from the cluster`,
+        `joined the cluster of ${target} (${why}): ${this.memberNames().length} member(s); ` +
+          (opts.keepData ? `kept this node's data, merged with the cluster's` : `dropped ${dropped} local key(s), took ${Object.keys(this.list()).length} from the cluster`),
       );
     }
+    this.hooks.onJoined?.();
     await this.waitForLinks(JOIN_SETTLE_MS);
     return this.status();
   }
 
-  /** Asks `target` to admit this node; nothing changes here until it has answered. */
-  private async requestJoin(target: string): Promise<ClusterState> {
-    const address = await resolveHost(parseNodeName(target).host, this.family);
-    const conn = await Connection.dial({
+  /** A one-off authenticated connection for a join or a discovery probe. */
+  private async dialJoinRole(target: string): Promise<Connection> {
+    const address = await this.resolver.resolve(parseNodeName(target).host);
+    return Connection.dial({
       host: address,
       port: this.peers.ports.get(target) ?? this.cfg.cluster.port,
       role: 'join',
@@ -314,11 +379,30 @@ export class ClusterNode {
       boot: this.boot,
       log: this.log,
     });
+  }
+
+  /** Asks `target` to admit this node; nothing changes here until it has answered. */
+  private async requestJoin(target: string, data?: DataEntry[]): Promise<ClusterState> {
+    const conn = await this.dialJoinRole(target);
     try {
-      return (await conn.request('join', { cluster_id: this.clusterId }, 15_000)) as ClusterState;
+      return (await conn.request('join', { cluster_id: this.clusterId, data, ts: this.clock.now() }, 15_000)) as ClusterState;
     } finally {
       conn.close('join done');
     }
+  }
+
+  /** Discovery's question to a found node: which cluster are you in? */
+  async probe(target: string): Promise<ClusterInfo> {
+    const conn = await this.dialJoinRole(target);
+    try {
+      return (await conn.request('info', {}, 5000)) as ClusterInfo;
+    } finally {
+      conn.close('probe done');
+    }
+  }
+
+  info(): ClusterInfo {
+    return { cluster_id: this.clusterId, members: this.memberNames(), running: this.status().running_nodes };
   }
 
   private async waitForLinks(ms: number): Promise<void> {
@@ -341,6 +425,7 @@ export class ClusterNode {
     if (this.memberNames().length <= 1) throw new PeerError('not_in_cluster', 'this node is not in a cluster');
     const result = await this.leaveCurrent('cluster leave');
     this.becomeStandalone('this node left');
+    await this.hooks.onLeft?.();
     return result;
   }
 

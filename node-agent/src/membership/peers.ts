@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { Connection, PeerError, type Heartbeat } from '../transport/connection';
-import { resolveHost, type Family } from '../transport/address';
+import type { HostResolver } from '../transport/address';
 import { parseNodeName } from '../config/node-name';
 
 export interface PeerManagerOptions {
@@ -8,7 +8,7 @@ export interface PeerManagerOptions {
   cookie: string;
   boot: string;
   port: number;
-  family: Family;
+  resolver: HostResolver;
   /** This node's own address, used as the source of outgoing links. */
   localAddress?: string;
   heartbeat: Heartbeat;
@@ -141,7 +141,7 @@ export class PeerManager {
     this.dialing.add(peer);
     try {
       const { host } = parseNodeName(peer);
-      const address = await resolveHost(host, this.o.family);
+      const address = await this.o.resolver.resolve(host);
       const conn = await Connection.dial({
         host: address,
         port: this.ports.get(peer) ?? this.o.port,

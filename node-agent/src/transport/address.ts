@@ -1,20 +1,39 @@
-import { lookup } from 'node:dns/promises';
+import { lookup, Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { PeerError } from './connection';
 
 export type Family = 4 | 6;
 
-/** The address to connect to or listen on for a node's host part. */
-export async function resolveHost(host: string, family: Family): Promise<string> {
-  const literal = isIP(host);
-  if (literal) {
-    if (literal !== family) throw new PeerError('unreachable', `${host} is an IPv${literal} address but cluster.proto_dist uses IPv${family}`);
-    return host;
+/**
+ * Turns a node's host part into the address to connect to or listen on: IP literals as they are,
+ * names through the system resolver, or through `cluster.dns.servers` when those are set
+ * (split-horizon DNS, tests).
+ */
+export class HostResolver {
+  private readonly resolver?: Resolver;
+
+  constructor(readonly family: Family, servers?: string[]) {
+    if (servers?.length) {
+      this.resolver = new Resolver({ timeout: 2000, tries: 2 });
+      this.resolver.setServers(servers);
+    }
   }
-  try {
-    const { address } = await lookup(host, { family });
-    return address;
-  } catch (e) {
-    throw new PeerError('unreachable', `cannot resolve ${host} (IPv${family}): ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+
+  async resolve(host: string): Promise<string> {
+    const literal = isIP(host);
+    if (literal) {
+      if (literal !== this.family) throw new PeerError('unreachable', `${host} is an IPv${literal} address but cluster.proto_dist uses IPv${this.family}`);
+      return host;
+    }
+    try {
+      if (this.resolver) {
+        const addrs = this.family === 6 ? await this.resolver.resolve6(host) : await this.resolver.resolve4(host);
+        return addrs[0];
+      }
+      const { address } = await lookup(host, { family: this.family });
+      return address;
+    } catch (e) {
+      throw new PeerError('unreachable', `cannot resolve ${host} (IPv${this.family}): ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    }
   }
 }

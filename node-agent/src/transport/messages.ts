@@ -44,7 +44,7 @@ export const memberEntrySchema = z.object({
   state: z.enum(['member', 'removed']),
   ts: timestamp,
   /** Why a member was removed, shown to the removed node and in logs. */
-  reason: z.enum(['leave', 'force-leave', 'autoclean']).optional(),
+  reason: z.enum(['leave', 'force-leave', 'autoclean', 'moved']).optional(),
   by: z.string().max(300).optional(),
 });
 export type MemberEntry = z.infer<typeof memberEntrySchema>;
@@ -60,14 +60,20 @@ export type DataEntry = z.infer<typeof dataEntrySchema>;
 const clusterState = z.object({ cluster_id: z.string().max(64), members: z.array(memberEntrySchema), data: z.array(dataEntrySchema) });
 export type ClusterState = z.infer<typeof clusterState>;
 
+/** Sent with an `other_cluster` refusal: the refusing node's own entry in the cluster it is in now. */
+export const otherClusterDetail = z.object({ self_entry: memberEntrySchema });
+
 /** Request bodies by operation; a request whose body does not match is answered with an error. */
 export const opSchemas = {
   // node <-> node
   sync: clusterState,
   members: z.object({ cluster_id: z.string().max(64), members: z.array(memberEntrySchema) }),
   write: z.object({ cluster_id: z.string().max(64), entries: z.array(dataEntrySchema) }),
-  // joiner -> cluster member
-  join: z.object({ cluster_id: z.string().max(64) }),
+  // joiner -> cluster member. With `data` (autocluster) the joiner keeps its data, merged into the
+  // cluster's; without it (`muster ctl cluster join`) the joiner drops its data, as EMQX does.
+  join: z.object({ cluster_id: z.string().max(64), data: z.array(dataEntrySchema).optional(), ts: timestamp.optional() }),
+  // discovery probe: which cluster is this node in?
+  info: z.object({}),
   // muster ctl -> local node
   ping: z.object({}),
   status: z.object({}),
@@ -86,6 +92,6 @@ export type OpBody<O extends Op> = z.infer<(typeof opSchemas)[O]>;
 /** Which roles may call which operations. */
 export const OPS_BY_ROLE: Record<Role, readonly Op[]> = {
   node: ['sync', 'members', 'write'],
-  join: ['join'],
+  join: ['join', 'info'],
   ctl: ['ping', 'status', 'ready', 'cluster-join', 'cluster-leave', 'cluster-force-leave', 'data-put', 'data-get', 'data-del', 'data-list'],
 };

@@ -1,0 +1,183 @@
+import type { Logger } from 'pino';
+import type { DiscoveredNode, Discovery } from '../discovery/strategy';
+import type { PeerError } from '../transport/connection';
+import type { ClusterInfo, ClusterNode, DiscoveryStatus } from './cluster';
+
+/** Between attempts that found nothing or failed: jittered, doubling up to the max. */
+const RETRY_MIN_MS = 300;
+const RETRY_MAX_MS = 10_000;
+/** Once settled, discovery keeps running at this pace so later nodes are found. */
+const STEADY_MS = 5000;
+/**
+ * Right after boot a node that is alone waits this long for discovered nodes with smaller names
+ * that do not answer yet (still starting), instead of joining a larger-named one and moving again
+ * moments later. It only saves churn: the ranking converges without it.
+ */
+const STARTUP_GRACE_MS = 3000;
+
+interface Candidate {
+  cluster_id: string;
+  members: string[];
+  /** The node we would ask to join; undefined for this node's own cluster. */
+  via?: string;
+}
+
+/**
+ * The order in which clusters attract each other: a cluster of several members before a single
+ * node (so a newcomer never drags a formed cluster to itself), then the smallest member name.
+ * Every node applies the same order to the same facts, and a node only ever moves to a cluster
+ * that ranks strictly before its own, so nodes started together end in one cluster, never islands.
+ */
+export function ranksBefore(a: Pick<Candidate, 'members'>, b: Pick<Candidate, 'members'>): boolean {
+  const single = (c: Pick<Candidate, 'members'>) => (c.members.length > 1 ? 0 : 1);
+  if (single(a) !== single(b)) return single(a) < single(b);
+  const min = (c: Pick<Candidate, 'members'>) => [...c.members].sort()[0] ?? '';
+  return min(a) < min(b);
+}
+
+/** Runs a discovery strategy at boot and in the background, and joins where the ranking says. */
+export class Autocluster {
+  private timer?: NodeJS.Timeout;
+  private delay = RETRY_MIN_MS;
+  private stopped = false;
+  private running = false;
+  private lastLogged = new Map<string, string>();
+  private readonly status: DiscoveryStatus;
+  private readonly startedAt = Date.now();
+
+  constructor(private readonly node: ClusterNode, private readonly discovery: Discovery, strategy: string, private readonly log: Logger) {
+    this.status = { strategy, found: [] };
+    node.hooks.discoveryStatus = () => ({ ...this.status });
+    node.hooks.onLeft = async () => {
+      // An operator's `cluster leave` is respected until the node restarts or is told to join.
+      this.status.paused = 'cluster leave was run: autocluster paused until restart or cluster join';
+      this.log.info(this.status.paused);
+      await this.discovery.unregister?.();
+    };
+    node.hooks.onJoined = () => {
+      if (this.status.paused) this.log.info('autocluster resumed after cluster join');
+      this.status.paused = undefined;
+    };
+  }
+
+  start(): void {
+    this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.discovery.close?.();
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.round(), ms * (0.8 + Math.random() * 0.4));
+  }
+
+  private retry(): void {
+    this.schedule(this.delay);
+    this.delay = Math.min(RETRY_MAX_MS, this.delay * 2);
+  }
+
+  /** Logs a failure once per distinct cause; repeats go to debug. */
+  private logOnce(topic: string, message: string, extra: Record<string, unknown> = {}): void {
+    if (this.lastLogged.get(topic) === message) {
+      this.log.debug(extra, message);
+      return;
+    }
+    this.lastLogged.set(topic, message);
+    this.log.warn(extra, message);
+  }
+
+  private async round(): Promise<void> {
+    if (this.running || this.stopped) return;
+    this.running = true;
+    try {
+      if (this.status.paused) return this.schedule(STEADY_MS);
+      if (this.discovery.register) {
+        try {
+          await this.discovery.register();
+          this.lastLogged.delete('register');
+        } catch (e) {
+          this.logOnce('register', `discovery: ${(e as Error).message}`);
+        }
+      }
+      let found: DiscoveredNode[];
+      try {
+        found = await this.discovery.discover();
+      } catch (e) {
+        this.status.last_run = new Date().toISOString();
+        this.status.last_error = (e as Error).message;
+        this.logOnce('discover', `discovery attempt failed: ${(e as Error).message}`, { strategy: this.status.strategy });
+        return this.retry();
+      }
+      this.lastLogged.delete('discover');
+      this.status.last_run = new Date().toISOString();
+      this.status.last_error = undefined;
+      this.status.found = found.map((n) => n.name).sort();
+      for (const n of found) if (n.port) this.node.peers.ports.set(n.name, n.port);
+      const settled = await this.decide(found);
+      if (settled) {
+        this.delay = RETRY_MIN_MS;
+        this.schedule(STEADY_MS);
+      } else {
+        this.retry();
+      }
+    } catch (e) {
+      this.log.error({ err: e }, `discovery round failed unexpectedly: ${(e as Error).message}`);
+      this.retry();
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /**
+   * Probes the found nodes that are not members yet, smallest name first, and joins the first
+   * cluster that ranks before this node's own. Returns true when there is nothing left to do.
+   */
+  private async decide(found: DiscoveredNode[]): Promise<boolean> {
+    const self = this.node.name;
+    const mine: Candidate = { cluster_id: this.node.info().cluster_id, members: this.node.memberNames() };
+    const covered = new Set(mine.members);
+    const others = found.map((n) => n.name).filter((n) => n !== self && !covered.has(n)).sort();
+    if (!others.length) return found.length > 0;
+    let unreachable = false;
+    const alone = mine.members.length === 1;
+    const inGrace = Date.now() - this.startedAt < STARTUP_GRACE_MS;
+    let smallestUnreachable: string | undefined;
+    for (const name of others) {
+      if (covered.has(name)) continue;
+      let info: ClusterInfo;
+      try {
+        info = await this.node.probe(name);
+        this.lastLogged.delete(`probe:${name}`);
+      } catch (e) {
+        // An unreachable node, or one with another cookie, is skipped, never fatal.
+        unreachable = true;
+        smallestUnreachable ??= name;
+        this.logOnce(`probe:${name}`, `discovered ${name} but skipped it: ${(e as PeerError).message}`, { peer: name });
+        continue;
+      }
+      for (const m of info.members) covered.add(m);
+      if (info.cluster_id === mine.cluster_id) continue;
+      const theirs: Candidate = { cluster_id: info.cluster_id, members: info.members, via: name };
+      if (!ranksBefore(theirs, mine)) continue;
+      if (alone && inGrace && smallestUnreachable && smallestUnreachable < [...info.members].sort()[0]) {
+        this.log.debug({ waiting_for: smallestUnreachable }, `waiting for ${smallestUnreachable} to answer before joining`);
+        return false;
+      }
+      const discovered = `{${this.status.found.join(', ')}}`;
+      try {
+        await this.node.join(name, { keepData: true, why: 'autocluster' });
+        this.log.info({ target: name, discovered: this.status.found }, `joined ${name}: smallest reachable member of the best-ranked cluster in the discovered set ${discovered}`);
+        return false; // look again soon: the ranking may have moved while we joined
+      } catch (e) {
+        this.logOnce(`join:${name}`, `could not join ${name}: ${(e as Error).message}`, { peer: name });
+        return false;
+      }
+    }
+    return !unreachable;
+  }
+}

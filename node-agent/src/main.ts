@@ -42,12 +42,30 @@ function erlangList(names: string[]): string {
   return `[${names.map((n) => `'${n}'`).join(',')}]`;
 }
 
+function ago(iso: string): string {
+  const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
+  return s < 120 ? `${s}s` : `${Math.round(s / 60)}m`;
+}
+
 export function formatStatus(s: Status): string {
-  return `Cluster status: #{running_nodes => ${erlangList(s.running_nodes)},\n                  stopped_nodes => ${erlangList(s.stopped_nodes)}}`;
+  const lines = [`Cluster status: #{running_nodes => ${erlangList(s.running_nodes)},\n                  stopped_nodes => ${erlangList(s.stopped_nodes)}}`];
+  const d = s.discovery;
+  if (d) {
+    const run = d.last_run ? `last run ${ago(d.last_run)} ago, found ${d.found.length} node(s)` : 'not run yet';
+    lines.push(`Discovery: ${d.strategy}, ${run}${d.found.length ? ` ${erlangList(d.found)}` : ''}${d.last_error ? `; last error: ${d.last_error}` : ''}${d.paused ? `; ${d.paused}` : ''}`);
+  }
+  return lines.join('\n');
 }
 
 function statusJson(s: Status): string {
-  return JSON.stringify({ running_nodes: s.running_nodes, stopped_nodes: s.stopped_nodes, node: s.node, cluster_name: s.cluster_name, discovery_strategy: s.discovery_strategy });
+  return JSON.stringify({
+    running_nodes: s.running_nodes,
+    stopped_nodes: s.stopped_nodes,
+    node: s.node,
+    cluster_name: s.cluster_name,
+    discovery_strategy: s.discovery_strategy,
+    discovery: s.discovery,
+  });
 }
 
 function buildProgram(): Command {

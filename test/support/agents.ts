@@ -96,7 +96,13 @@ export class Agent {
   /** The same status through the ctl protocol in-process: for polling many nodes quickly. */
   async statusDirect(): Promise<Status> {
     return (await callNode(
-      { node: this.name, cookie: this.env.MUSTER_NODE__COOKIE ?? '', port: Number(this.env.MUSTER_CLUSTER__PORT ?? 4370), family: 4 },
+      {
+        node: this.name,
+        cookie: this.env.MUSTER_NODE__COOKIE ?? '',
+        port: Number(this.env.MUSTER_CLUSTER__PORT ?? 4370),
+        family: 4,
+        dnsServers: this.env.MUSTER_CLUSTER__DNS__SERVERS ? (JSON.parse(this.env.MUSTER_CLUSTER__DNS__SERVERS) as string[]) : undefined,
+      },
       'status',
       {},
       5000,

@@ -103,6 +103,20 @@ export class EtcdDiscovery implements Discovery {
     return out;
   }
 
+  watch(onChange: () => void): void {
+    // The watcher reconnects by itself after an outage; a failure here only costs the speed-up.
+    this.client
+      .watch()
+      .prefix(nodesPrefix(this.o.prefix, this.o.clusterName))
+      .create()
+      .then((w) => {
+        w.on('put', onChange);
+        w.on('delete', onChange);
+        w.on('error', () => undefined);
+      })
+      .catch((e: Error) => this.o.log.debug({ reason: e.message }, 'etcd watch not established; discovery polls'));
+  }
+
   async unregister(): Promise<void> {
     const lease = this.lease;
     this.lease = undefined;

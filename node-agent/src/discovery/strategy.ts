@@ -16,4 +16,6 @@ export interface Discovery {
   /** Withdraws this node (on leave and on stop). */
   unregister?(): Promise<void>;
   close?(): Promise<void>;
+  /** Calls `onChange` when the source changes (etcd watch), so discovery need not wait for its next round. */
+  watch?(onChange: () => void): void;
 }

@@ -14,6 +14,9 @@ const STEADY_MS = 5000;
  * moments later. It only saves churn: the ranking converges without it.
  */
 const STARTUP_GRACE_MS = 3000;
+/** A node still alone soon after boot keeps looking at least this often: its peers are starting too. */
+const ALONE_RETRY_MAX_MS = 1000;
+const ALONE_FAST_PERIOD_MS = 60_000;
 
 interface Candidate {
   cluster_id: string;
@@ -61,6 +64,9 @@ export class Autocluster {
   }
 
   start(): void {
+    this.discovery.watch?.(() => {
+      if (!this.running && !this.status.paused) this.schedule(50);
+    });
     this.schedule(0);
   }
 
@@ -77,6 +83,8 @@ export class Autocluster {
   }
 
   private retry(): void {
+    const fast = this.node.memberNames().length === 1 && Date.now() - this.startedAt < ALONE_FAST_PERIOD_MS;
+    this.delay = Math.min(fast ? ALONE_RETRY_MAX_MS : RETRY_MAX_MS, this.delay);
     this.schedule(this.delay);
     this.delay = Math.min(RETRY_MAX_MS, this.delay * 2);
   }
@@ -142,7 +150,8 @@ export class Autocluster {
     const mine: Candidate = { cluster_id: this.node.info().cluster_id, members: this.node.memberNames() };
     const covered = new Set(mine.members);
     const others = found.map((n) => n.name).filter((n) => n !== self && !covered.has(n)).sort();
-    if (!others.length) return found.length > 0;
+    // A node that is still alone keeps looking at the fast pace: its peers may not be published yet.
+    if (!others.length) return mine.members.length > 1;
     let unreachable = false;
     const alone = mine.members.length === 1;
     const inGrace = Date.now() - this.startedAt < STARTUP_GRACE_MS;

@@ -58,12 +58,19 @@ export function loadConfig(opts: LoadOptions): Config {
       problems.push(`${name}: not a config key (use '__' between levels, e.g. MUSTER_NODE__NAME)`);
       continue;
     }
+    const raw = env[name] ?? '';
     try {
-      setPath(doc, p, parseHoconValue(env[name] ?? ''));
+      setPath(doc, p, parseHoconValue(raw));
       fromEnv.set(p.join('.'), name);
     } catch (e) {
       if (!(e instanceof HoconError)) throw e;
-      problems.push(`${p.join('.')} (from ${name}): value is not valid HOCON: ${e.message}`);
+      // Like EMQX: a value that is not HOCON is taken as a plain string (`http://a:2379,http://b:2379`),
+      // unless it is clearly meant as a list or an object.
+      if (/^\s*[[{]/.test(raw)) problems.push(`${p.join('.')} (from ${name}): value is not valid HOCON: ${e.message}`);
+      else {
+        setPath(doc, p, raw);
+        fromEnv.set(p.join('.'), name);
+      }
     }
   }
   if (problems.length) throw new ConfigError(problems);

@@ -230,7 +230,8 @@ export class ClusterNode {
     const ours = this.members.get(peer);
     if (!parsed.success || !ours || ours.state !== 'member') return;
     const theirs = parsed.data.self_entry;
-    if (compareTs(theirs.ts, ours.ts) <= 0) return;
+    // A node in transition (its own entry says removed: it is leaving to join us) has not moved away.
+    if (theirs.state !== 'member' || compareTs(theirs.ts, ours.ts) <= 0) return;
     this.clock.observe(theirs.ts);
     const entry: MemberEntry = { key: peer, state: 'removed', ts: this.clock.now(), reason: 'moved', by: this.name };
     this.mergeMembers([entry]);
@@ -343,6 +344,8 @@ export class ClusterNode {
       if (this.mergeMembers(state.members).length + Number(this.mergeData(state.data))) this.persist();
       this.peers.setWanted(this.memberNames());
     } else {
+      // Our leave entry in the old cluster must be stamped after everything the new cluster knows.
+      this.observeAll(state.members);
       const previous = this.memberNames().filter((n) => n !== this.name);
       if (previous.length) await this.leaveCurrent(`joining the cluster of ${target}`);
       this.peers.closeAll('joined another cluster');

@@ -126,13 +126,11 @@ export class Autocluster {
       this.status.last_error = undefined;
       this.status.found = found.map((n) => n.name).sort();
       for (const n of found) if (n.port) this.node.peers.ports.set(n.name, n.port);
-      const settled = await this.decide(found);
-      if (settled) {
-        this.delay = RETRY_MIN_MS;
-        this.schedule(STEADY_MS);
-      } else {
-        this.retry();
-      }
+      const outcome = await this.decide(found);
+      if (outcome === 'waiting') return this.retry();
+      // After a join, look again soon: the ranking may have moved meanwhile.
+      this.delay = RETRY_MIN_MS;
+      this.schedule(outcome === 'joined' ? RETRY_MIN_MS : STEADY_MS);
     } catch (e) {
       this.log.error({ err: e }, `discovery round failed unexpectedly: ${(e as Error).message}`);
       this.retry();
@@ -142,51 +140,53 @@ export class Autocluster {
   }
 
   /**
-   * Probes the found nodes that are not members yet, smallest name first, and joins the first
-   * cluster that ranks before this node's own. Returns true when there is nothing left to do.
+   * Probes the found nodes that are not running members here, smallest name first, and joins the
+   * first cluster that ranks before this node's own. Returns what the round did.
    */
-  private async decide(found: DiscoveredNode[]): Promise<boolean> {
+  private async decide(found: DiscoveredNode[]): Promise<'settled' | 'joined' | 'waiting'> {
     const self = this.node.name;
-    const mine: Candidate = { cluster_id: this.node.info().cluster_id, members: this.node.memberNames() };
-    const covered = new Set(mine.members);
-    const others = found.map((n) => n.name).filter((n) => n !== self && !covered.has(n)).sort();
-    // A node that is still alone keeps looking at the fast pace: its peers may not be published yet.
-    if (!others.length) return mine.members.length > 1;
-    let unreachable = false;
-    const alone = mine.members.length === 1;
+    const info = this.node.info();
+    const running = new Set(info.running);
+    // Probed: everything found that is not running with us. A member that moved to another cluster
+    // without us hearing it leave shows as stopped here, so it is probed and found where it went.
+    const others = found.map((n) => n.name).filter((n) => n !== self && !running.has(n)).sort();
+    if (!others.length) return info.members.length > 1 || found.some((n) => n.name !== self) ? 'settled' : 'waiting';
+    const covered = new Set(running);
+    const alone = info.members.length === 1;
     const inGrace = Date.now() - this.startedAt < STARTUP_GRACE_MS;
     let smallestUnreachable: string | undefined;
     for (const name of others) {
       if (covered.has(name)) continue;
-      let info: ClusterInfo;
+      let theirInfo: ClusterInfo;
       try {
-        info = await this.node.probe(name);
+        theirInfo = await this.node.probe(name);
         this.lastLogged.delete(`probe:${name}`);
       } catch (e) {
         // An unreachable node, or one with another cookie, is skipped, never fatal.
-        unreachable = true;
         smallestUnreachable ??= name;
         this.logOnce(`probe:${name}`, `discovered ${name} but skipped it: ${(e as PeerError).message}`, { peer: name });
         continue;
       }
-      for (const m of info.members) covered.add(m);
-      if (info.cluster_id === mine.cluster_id) continue;
-      const theirs: Candidate = { cluster_id: info.cluster_id, members: info.members, via: name };
+      for (const m of theirInfo.running) covered.add(m);
+      if (theirInfo.cluster_id === info.cluster_id) continue;
+      const theirs: Candidate = { cluster_id: theirInfo.cluster_id, members: theirInfo.running, via: name };
+      // Our member list, less the nodes that are running over there: those have left us.
+      const mine: Candidate = { cluster_id: info.cluster_id, members: info.members.filter((m) => !theirInfo.running.includes(m)) };
       if (!ranksBefore(theirs, mine)) continue;
-      if (alone && inGrace && smallestUnreachable && smallestUnreachable < [...info.members].sort()[0]) {
+      if (alone && inGrace && smallestUnreachable && smallestUnreachable < [...theirs.members].sort()[0]) {
         this.log.debug({ waiting_for: smallestUnreachable }, `waiting for ${smallestUnreachable} to answer before joining`);
-        return false;
+        return 'waiting';
       }
       const discovered = `{${this.status.found.join(', ')}}`;
       try {
         await this.node.join(name, { keepData: true, why: 'autocluster' });
         this.log.info({ target: name, discovered: this.status.found }, `joined ${name}: smallest reachable member of the best-ranked cluster in the discovered set ${discovered}`);
-        return false; // look again soon: the ranking may have moved while we joined
+        return 'joined';
       } catch (e) {
         this.logOnce(`join:${name}`, `could not join ${name}: ${(e as Error).message}`, { peer: name });
-        return false;
+        return 'waiting';
       }
     }
-    return !unreachable;
+    return 'waiting';
   }
 }

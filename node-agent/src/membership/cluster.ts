@@ -2,12 +2,12 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema';
 import { parseNodeName } from '../config/node-name';
-import { compareTs, HybridClock } from '../clock/hlc';
+import { HybridClock } from '../clock/hlc';
 import { LwwMap } from '../store/lww-map';
 import { readState, writeState } from '../store/state-file';
 import { Connection, PeerError } from '../transport/connection';
 import { HostResolver } from '../transport/address';
-import { otherClusterDetail, type ClusterState, type DataEntry, type MemberEntry, type Op, type OpBody } from '../transport/messages';
+import type { ClusterState, DataEntry, MemberEntry, Op, OpBody } from '../transport/messages';
 import { PeerManager } from './peers';
 
 const BROADCAST_TIMEOUT_MS = 5000;
@@ -67,6 +67,7 @@ export class ClusterNode {
   private reconcileQueued = false;
   private localAddress?: string;
   hooks: ClusterHooks = {};
+  private joining = false;
   readonly resolver: HostResolver;
 
   constructor(private readonly cfg: Config, private readonly log: Logger) {
@@ -160,7 +161,7 @@ export class ClusterNode {
     for (const e of changed) {
       if (e.state === 'member' && e.key !== this.name) this.log.info({ peer: e.key }, `${e.key} is a member of the cluster`);
       if (e.state === 'removed' && e.key !== this.name) {
-        const why = e.reason === 'leave' ? 'it left' : e.reason === 'moved' ? 'it is in another cluster now' : `${e.reason} by ${e.by ?? 'unknown'}`;
+        const why = e.reason === 'leave' ? 'it left' : `${e.reason} by ${e.by ?? 'unknown'}`;
         this.log.info({ peer: e.key, reason: e.reason, by: e.by }, `${e.key} was removed from the cluster: ${why}`);
       }
     }
@@ -213,31 +214,8 @@ export class ClusterNode {
 
   private checkCluster(clusterId: string, from: string): void {
     if (clusterId !== this.clusterId) {
-      throw new PeerError('other_cluster', `${from} is in another cluster (id ${clusterId}); this node is in ${this.clusterId}`, {
-        self_entry: this.members.get(this.name),
-      });
+      throw new PeerError('other_cluster', `${from} is in another cluster (id ${clusterId}); this node is in ${this.clusterId}`);
     }
-  }
-
-  /**
-   * A member answered that it is in another cluster. If it got there after it became our member
-   * (its entry there is newer than ours for it: the join carries the joiner's clock, so this
-   * order is causal), it moved away without us hearing, and we record that. Otherwise it has
-   * not adopted our cluster yet (a join in flight) and the link is simply tried again.
-   */
-  private onPeerInOtherCluster(peer: string, detail: unknown): void {
-    const parsed = otherClusterDetail.safeParse(detail);
-    const ours = this.members.get(peer);
-    if (!parsed.success || !ours || ours.state !== 'member') return;
-    const theirs = parsed.data.self_entry;
-    // A node in transition (its own entry says removed: it is leaving to join us) has not moved away.
-    if (theirs.state !== 'member' || compareTs(theirs.ts, ours.ts) <= 0) return;
-    this.clock.observe(theirs.ts);
-    const entry: MemberEntry = { key: peer, state: 'removed', ts: this.clock.now(), reason: 'moved', by: this.name };
-    this.mergeMembers([entry]);
-    this.persist();
-    void this.broadcast('members', { cluster_id: this.clusterId, members: [entry] });
-    this.queueReconcile();
   }
 
   // ---- links ---------------------------------------------------------------------------------
@@ -259,10 +237,9 @@ export class ClusterNode {
         this.applySync(state, conn);
       },
       (e: PeerError) => {
-        if (e.code === 'other_cluster') {
-          this.log.info({ peer: conn.peerName, reason: e.message }, `not linking to ${conn.peerName}: ${e.message}`);
-          this.onPeerInOtherCluster(conn.peerName, e.detail);
-        }
+        // A member in another cluster moved away while we could not hear it leave; discovery (or an
+        // operator's force-leave) settles it. Removing it here on a possibly stale view could undo a join.
+        if (e.code === 'other_cluster') this.log.info({ peer: conn.peerName, reason: e.message }, `not linking to ${conn.peerName}: ${e.message}`);
         conn.close(e.message);
       },
     );
@@ -311,6 +288,8 @@ export class ClusterNode {
   /** On the member asked by a joiner: add it (and its data, when it keeps it), tell everyone, hand it the state. */
   private async acceptJoin(joiner: string, body: OpBody<'join'>): Promise<ClusterState> {
     if (body.ts) this.clock.observe(body.ts);
+    // While this node is itself moving to another cluster, admitting anyone would strand them.
+    if (this.joining) throw new PeerError('busy', `${this.name} is joining another cluster right now; try again`);
     if (body.data?.length && this.mergeData(body.data)) {
       await this.broadcast('write', { cluster_id: this.clusterId, entries: body.data });
     }
@@ -335,10 +314,30 @@ export class ClusterNode {
     if (target === this.name) throw new PeerError('refused', 'a node cannot join itself');
     if (this.isMember(target) && this.peers.isUp(target)) throw new PeerError('already_member', `already in the cluster of ${target}`);
     const why = opts.why ?? 'requested by muster ctl';
-    const state = await this.requestJoin(target, opts.keepData ? this.data.values() : undefined).catch((e: PeerError) => {
-      this.log.warn({ target, reason: e.message, code: e.code }, `cannot join the cluster of ${target}: ${e.message}; nothing changed`);
+    this.joining = true;
+    let state: ClusterState;
+    try {
+      state = await this.requestJoin(target, opts.keepData ? this.data.values() : undefined);
+    } catch (e) {
+      this.joining = false;
+      const err = e as PeerError;
+      this.log.warn({ target, reason: err.message, code: err.code }, `cannot join the cluster of ${target}: ${err.message}; nothing changed`);
       throw e;
-    });
+    }
+    try {
+      await this.adopt(target, state, why, !!opts.keepData);
+    } finally {
+      this.joining = false;
+    }
+    this.queueReconcile();
+    this.hooks.onJoined?.();
+    // For people at a terminal, report the status once the links are up; discovery need not wait.
+    if (!opts.keepData) await this.waitForLinks(JOIN_SETTLE_MS);
+    return this.status();
+  }
+
+  /** Takes the state the cluster handed over; keeps or drops this node's own data. */
+  private async adopt(target: string, state: ClusterState, why: string, keepData: boolean): Promise<void> {
     if (state.cluster_id === this.clusterId) {
       // Already in that cluster (its link was down): nothing to drop, just merge.
       if (this.mergeMembers(state.members).length + Number(this.mergeData(state.data))) this.persist();
@@ -349,10 +348,10 @@ export class ClusterNode {
       const previous = this.memberNames().filter((n) => n !== this.name);
       if (previous.length) await this.leaveCurrent(`joining the cluster of ${target}`);
       this.peers.closeAll('joined another cluster');
-      const dropped = opts.keepData ? 0 : this.data.values().filter((e) => e.value !== null).length;
+      const dropped = keepData ? 0 : this.data.values().filter((e) => e.value !== null).length;
       this.clusterId = state.cluster_id;
       this.members = new LwwMap();
-      if (!opts.keepData) this.data = new LwwMap();
+      if (!keepData) this.data = new LwwMap();
       this.mergeMembers(state.members);
       this.mergeData(state.data);
       this.persist();
@@ -360,12 +359,9 @@ export class ClusterNode {
       this.log.info(
         { target, cluster_id: this.clusterId, members: this.memberNames(), dropped_keys: dropped },
         `joined the cluster of ${target} (${why}): ${this.memberNames().length} member(s); ` +
-          (opts.keepData ? `kept this node's data, merged with the cluster's` : `dropped ${dropped} local key(s), took ${Object.keys(this.list()).length} from the cluster`),
+          (keepData ? `kept this node's data, merged with the cluster's` : `dropped ${dropped} local key(s), took ${Object.keys(this.list()).length} from the cluster`),
       );
     }
-    this.hooks.onJoined?.();
-    await this.waitForLinks(JOIN_SETTLE_MS);
-    return this.status();
   }
 
   /** A one-off authenticated connection for a join or a discovery probe. */

@@ -22,7 +22,7 @@ export const HANDSHAKE_TIMEOUT_MS = 5000;
 
 /** A failed request or handshake, with a machine-readable code and a sentence for people. */
 export class PeerError extends Error {
-  constructor(readonly code: string, message: string, readonly detail?: unknown) {
+  constructor(readonly code: string, message: string) {
     super(message);
   }
 }
@@ -255,7 +255,7 @@ export class Connection extends EventEmitter {
         this.pending.delete(msg.id);
         clearTimeout(p.timer);
         if (msg.ok) p.resolve(msg.body);
-        else p.reject(new PeerError(msg.code ?? 'failed', msg.error ?? 'request failed', msg.body));
+        else p.reject(new PeerError(msg.code ?? 'failed', msg.error ?? 'request failed'));
         return;
       }
       case 'req':
@@ -281,8 +281,7 @@ export class Connection extends EventEmitter {
     } catch (e) {
       const err = e as Error;
       if (!(e instanceof PeerError)) this.log.error({ err, op }, `'${op}' failed unexpectedly`);
-      const detail = e instanceof PeerError ? e.detail : undefined;
-      this.send({ t: 'res', id, ok: false, code: e instanceof PeerError ? e.code : 'internal', error: err.message, body: detail });
+      this.send({ t: 'res', id, ok: false, code: e instanceof PeerError ? e.code : 'internal', error: err.message });
     }
   }
 

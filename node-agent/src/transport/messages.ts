@@ -44,7 +44,7 @@ export const memberEntrySchema = z.object({
   state: z.enum(['member', 'removed']),
   ts: timestamp,
   /** Why a member was removed, shown to the removed node and in logs. */
-  reason: z.enum(['leave', 'force-leave', 'autoclean', 'moved']).optional(),
+  reason: z.enum(['leave', 'force-leave', 'autoclean']).optional(),
   by: z.string().max(300).optional(),
 });
 export type MemberEntry = z.infer<typeof memberEntrySchema>;
@@ -59,9 +59,6 @@ export type DataEntry = z.infer<typeof dataEntrySchema>;
 
 const clusterState = z.object({ cluster_id: z.string().max(64), members: z.array(memberEntrySchema), data: z.array(dataEntrySchema) });
 export type ClusterState = z.infer<typeof clusterState>;
-
-/** Sent with an `other_cluster` refusal: the refusing node's own entry in the cluster it is in now. */
-export const otherClusterDetail = z.object({ self_entry: memberEntrySchema });
 
 /** Request bodies by operation; a request whose body does not match is answered with an error. */
 export const opSchemas = {

@@ -1,6 +1,6 @@
 // Bundles the agent and ctl into one file that runs with plain `node` (the node image needs nothing else).
 import { build } from 'esbuild';
-import { chmodSync, readFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
@@ -39,3 +39,12 @@ await build({
   plugins: [etcd3Protos],
 });
 chmodSync('dist/muster.js', 0o755);
+
+// The node image's build context: the Dockerfile, the bundle and the `muster` wrapper, nothing else,
+// so its hash (the kit's rebuild trigger) changes exactly when the agent does.
+rmSync('dist/image', { recursive: true, force: true });
+mkdirSync('dist/image', { recursive: true });
+copyFileSync('node-agent/Dockerfile', 'dist/image/Dockerfile');
+copyFileSync('dist/muster.js', 'dist/image/muster.js');
+copyFileSync('node-agent/docker/muster', 'dist/image/muster');
+chmodSync('dist/image/muster', 0o755);

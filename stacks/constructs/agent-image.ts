@@ -1,0 +1,54 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { AssetType, Construct, DockerImage, TerraformAsset } from '../lib/cdktf';
+
+export interface AgentImageProps {
+  /**
+   * Build context: `node-agent/Dockerfile` with the bundled agent beside it, as `npm run build`
+   * lays it out.
+   * @default '<repository>/dist/image'
+   */
+  readonly contextPath?: string;
+  /** Image name and tag. @default 'muster-node:latest' */
+  readonly name?: string;
+  /**
+   * The image `FROM` uses (the Dockerfile's `BASE_IMAGE` build argument): any image with Node.js 20+
+   * and /bin/sh, e.g. a local one for air-gapped hosts.
+   * @default 'node:20-bookworm-slim'
+   */
+  readonly baseImage?: string;
+}
+
+export const DEFAULT_CONTEXT = path.resolve(__dirname, '../../dist/image');
+
+/**
+ * The node image, built by Docker from `node-agent/Dockerfile`. The build context is a
+ * TerraformAsset whose content hash is a build trigger, so the image is rebuilt when the agent
+ * changes, and only then; containers take `imageId`, so a rebuilt image replaces them.
+ */
+export class AgentImage extends Construct {
+  readonly image: DockerImage;
+  /** The built image's ID: give this to containers (not the name) so a rebuild replaces them. */
+  readonly imageId: string;
+  /** Hash of the build context. */
+  readonly contextHash: string;
+  readonly baseImage: string;
+
+  constructor(scope: Construct, id: string, props: AgentImageProps = {}) {
+    super(scope, id);
+    const context = props.contextPath ?? DEFAULT_CONTEXT;
+    if (!existsSync(path.join(context, 'Dockerfile')) || !existsSync(path.join(context, 'muster.js'))) {
+      throw new Error(`[${this.node.path}] contextPath: ${context} has no Dockerfile and muster.js; run "npm run build" first`);
+    }
+    const asset = new TerraformAsset(this, 'context', { path: context, type: AssetType.DIRECTORY });
+    this.contextHash = asset.assetHash;
+    this.baseImage = props.baseImage ?? 'node:20-bookworm-slim';
+    this.image = new DockerImage(this, 'image', {
+      name: props.name ?? 'muster-node:latest',
+      keepLocally: true,
+      buildAttribute: { context: asset.path, dockerfile: 'Dockerfile', buildArgs: { BASE_IMAGE: this.baseImage } },
+      triggers: { context_hash: asset.assetHash },
+    });
+    this.imageId = this.image.imageId;
+  }
+}

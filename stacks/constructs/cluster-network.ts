@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import { Construct, DockerNetwork } from '../lib/cdktf';
+import { intToIpv4, parseCidr, parseProps } from '../lib/validation';
+
+export interface ClusterNetworkProps {
+  /** Docker network name. */
+  readonly name: string;
+  /**
+   * IPv4 subnet the network hands addresses from. Addresses are assigned by the kit, not by Docker,
+   * so node IPs are known at synth time (DNS A records, static seeds).
+   * @default '172.28.0.0/24'
+   */
+  readonly subnet?: string;
+}
+
+const propsSchema = z.object({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "must be letters, digits, '_', '.' or '-' (a Docker network name)"),
+  subnet: z
+    .string()
+    .refine((s) => parseCidr(s) !== undefined, 'must be an IPv4 CIDR with a prefix of /30 or shorter, e.g. 172.28.0.0/24')
+    .default('172.28.0.0/24'),
+});
+
+/** A user-defined Docker bridge network with a fixed subnet and a deterministic address plan. */
+export class ClusterNetwork extends Construct {
+  readonly network: DockerNetwork;
+  /** The Docker network's name, for containers' `networks_advanced`. */
+  readonly name: string;
+  readonly subnet: string;
+  readonly gateway: string;
+  private readonly base: number;
+  private readonly size: number;
+
+  constructor(scope: Construct, id: string, props: ClusterNetworkProps) {
+    super(scope, id);
+    const p = parseProps(this, propsSchema, props);
+    const cidr = parseCidr(p.subnet)!;
+    this.base = cidr.base;
+    this.size = 2 ** (32 - cidr.bits);
+    this.name = p.name;
+    this.subnet = `${intToIpv4(cidr.base)}/${cidr.bits}`;
+    this.gateway = this.addressAt(1);
+    this.network = new DockerNetwork(this, 'network', {
+      name: p.name,
+      driver: 'bridge',
+      ipamConfig: [{ subnet: this.subnet, gateway: this.gateway }],
+    });
+  }
+
+  /** Usable host addresses (without network, broadcast). */
+  get capacity(): number {
+    return this.size - 2;
+  }
+
+  /** The address with host number `n` (1 is the gateway); throws when `n` is outside the subnet. */
+  addressAt(n: number): string {
+    if (!Number.isInteger(n) || n < 1 || n > this.size - 2) {
+      throw new Error(`[${this.node.path}] host number ${n} is outside ${this.subnet} (1..${this.size - 2})`);
+    }
+    return intToIpv4(this.base + n);
+  }
+}

@@ -1,0 +1,74 @@
+import { z } from 'zod';
+import { Construct, DockerContainer, DockerImage } from '../lib/cdktf';
+import { inSubnet, parseProps } from '../lib/validation';
+import type { ClusterNetwork } from './cluster-network';
+import { NAMED_CONF_PATH, renderNamedConf, renderZone, zoneFilePath, type DnsRecord } from './dns-zone';
+
+export interface DnsServerProps {
+  readonly network: ClusterNetwork;
+  /** The server's address on the network. */
+  readonly address: string;
+  /** The zone it serves, e.g. 'muster.internal'. */
+  readonly zone: string;
+  /** Records of the zone besides SOA and NS (derive them from the nodes: `MusterCluster` does). */
+  readonly records: readonly DnsRecord[];
+  /** BIND 9 image. @default 'internetsystemsconsortium/bind9:9.18' */
+  readonly image?: string;
+  /** Container name. @default '<zone>-dns' */
+  readonly containerName?: string;
+}
+
+const propsSchema = z.object({
+  address: z.string(),
+  zone: z.string().regex(/^(?!-)[A-Za-z0-9-]{1,63}(\.(?!-)[A-Za-z0-9-]{1,63})+$/, 'must be a DNS zone name such as muster.internal'),
+  image: z.string().min(1).default('internetsystemsconsortium/bind9:9.18'),
+  containerName: z.string().optional(),
+});
+
+/**
+ * A real DNS server: BIND 9 in a container, its named.conf and zone file put in with `upload`
+ * blocks, authoritative for the cluster's zone.
+ */
+export class DnsServer extends Construct {
+  readonly address: string;
+  readonly zone: string;
+  readonly zoneFile: string;
+  readonly namedConf: string;
+  readonly records: readonly DnsRecord[];
+  readonly image: string;
+  readonly containerName: string;
+  readonly container: DockerContainer;
+
+  constructor(scope: Construct, id: string, props: DnsServerProps) {
+    super(scope, id);
+    const p = parseProps(this, propsSchema, props);
+    if (!inSubnet(p.address, props.network.subnet)) {
+      throw new Error(`[${this.node.path}] address: ${p.address} is outside the network's subnet ${props.network.subnet}`);
+    }
+    this.address = p.address;
+    this.zone = p.zone;
+    this.records = props.records;
+    this.image = p.image;
+    this.zoneFile = renderZone(p.zone, p.address, props.records);
+    this.namedConf = renderNamedConf(p.zone);
+    const image = new DockerImage(this, 'image', { name: p.image, keepLocally: true });
+    this.containerName = p.containerName ?? `${p.zone.replace(/\./g, '-')}-dns`;
+    this.container = new DockerContainer(this, 'container', {
+      name: this.containerName,
+      image: image.imageId,
+      command: ['/usr/sbin/named', '-g', '-c', NAMED_CONF_PATH, '-u', 'bind'],
+      restart: 'unless-stopped',
+      networksAdvanced: [{ name: props.network.name, ipv4Address: p.address, aliases: [`ns.${p.zone}`] }],
+      upload: [
+        { file: NAMED_CONF_PATH, content: this.namedConf },
+        { file: zoneFilePath(p.zone), content: this.zoneFile },
+      ],
+      dependsOn: [props.network.network],
+    });
+  }
+
+  /** `ip:port` for the agents' `cluster.dns.servers`. */
+  get server(): string {
+    return `${this.address}:53`;
+  }
+}

@@ -1,0 +1,72 @@
+import { z } from 'zod';
+import { Construct, DockerContainer, DockerImage, DockerVolume } from '../lib/cdktf';
+import { inSubnet, parseProps } from '../lib/validation';
+import type { ClusterNetwork } from './cluster-network';
+
+export interface EtcdClusterProps {
+  readonly network: ClusterNetwork;
+  /** One address per member; the member count is their number (1, 3 or 5 are sensible). */
+  readonly addresses: readonly string[];
+  /** etcd image; the binary is expected at /usr/local/bin/etcd. @default 'gcr.io/etcd-development/etcd:v3.5.17' */
+  readonly image?: string;
+  /** Prefix of container and member names. @default 'etcd' */
+  readonly namePrefix?: string;
+  /** The initial cluster token, so two clusters never merge by mistake. @default '<namePrefix>-cluster' */
+  readonly clusterToken?: string;
+}
+
+const propsSchema = z.object({
+  addresses: z.array(z.string()).min(1, 'at least one etcd member is needed'),
+  image: z.string().min(1).default('gcr.io/etcd-development/etcd:v3.5.17'),
+  namePrefix: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "must be lower-case letters, digits or '-'").default('etcd'),
+  clusterToken: z.string().optional(),
+});
+
+export const ETCD_CLIENT_PORT = 2379;
+export const ETCD_PEER_PORT = 2380;
+
+/** One or more etcd members in containers, bootstrapped statically (no discovery service). */
+export class EtcdCluster extends Construct {
+  /** Client URLs, for the agents' `cluster.etcd.server`. */
+  readonly endpoints: string[];
+  readonly image: string;
+  readonly members: { name: string; address: string; container: DockerContainer }[] = [];
+
+  constructor(scope: Construct, id: string, props: EtcdClusterProps) {
+    super(scope, id);
+    const p = parseProps(this, propsSchema, props);
+    for (const a of p.addresses) {
+      if (!inSubnet(a, props.network.subnet)) throw new Error(`[${this.node.path}] addresses: ${a} is outside the network's subnet ${props.network.subnet}`);
+    }
+    this.image = p.image;
+    const image = new DockerImage(this, 'image', { name: p.image, keepLocally: true });
+    const names = p.addresses.map((_, i) => `${p.namePrefix}${i}`);
+    const initialCluster = names.map((n, i) => `${n}=http://${p.addresses[i]}:${ETCD_PEER_PORT}`).join(',');
+    this.endpoints = p.addresses.map((a) => `http://${a}:${ETCD_CLIENT_PORT}`);
+    names.forEach((name, i) => {
+      const address = p.addresses[i];
+      const volume = new DockerVolume(this, `${name}-data`, { name: `${name}-data` });
+      const container = new DockerContainer(this, name, {
+        name,
+        image: image.imageId,
+        command: [
+          '/usr/local/bin/etcd',
+          `--name=${name}`,
+          '--data-dir=/var/lib/etcd',
+          `--listen-client-urls=http://0.0.0.0:${ETCD_CLIENT_PORT}`,
+          `--advertise-client-urls=http://${address}:${ETCD_CLIENT_PORT}`,
+          `--listen-peer-urls=http://0.0.0.0:${ETCD_PEER_PORT}`,
+          `--initial-advertise-peer-urls=http://${address}:${ETCD_PEER_PORT}`,
+          `--initial-cluster=${initialCluster}`,
+          `--initial-cluster-token=${p.clusterToken ?? `${p.namePrefix}-cluster`}`,
+          '--initial-cluster-state=new',
+        ],
+        restart: 'unless-stopped',
+        networksAdvanced: [{ name: props.network.name, ipv4Address: address, aliases: [name] }],
+        volumes: [{ volumeName: volume.name, containerPath: '/var/lib/etcd' }],
+        dependsOn: [props.network.network],
+      });
+      this.members.push({ name, address, container });
+    });
+  }
+}

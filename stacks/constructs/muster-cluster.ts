@@ -1,0 +1,285 @@
+import { z } from 'zod';
+import { Construct, Token } from '../lib/cdktf';
+import type { AgentSetting } from '../lib/agent-env';
+import { nodeNameProblem, splitNodeName } from '../lib/node-name';
+import { inSubnet, parseProps } from '../lib/validation';
+import { AgentImage } from './agent-image';
+import { ClusterNetwork } from './cluster-network';
+import { DnsServer } from './dns-server';
+import { relativeName, type DnsRecord } from './dns-zone';
+import { EtcdCluster } from './etcd-cluster';
+import { MusterNode } from './muster-node';
+
+/** How the nodes find each other: the agent's `cluster.discovery_strategy` and its settings. */
+export type DiscoveryProps =
+  | { readonly strategy: 'manual' }
+  /** `seeds` default to every declared node; if given, each must be a declared node. */
+  | { readonly strategy: 'static'; readonly seeds?: readonly string[] }
+  /** `a`: nodes are named `<name>@<ip>` and found by the cluster name's A records; `srv`: by `_muster._tcp.<domain>`. */
+  | { readonly strategy: 'dns'; readonly recordType: 'a' | 'srv' }
+  /** `members` etcd containers (default 1), or external `endpoints` with `members: 0`. */
+  | { readonly strategy: 'etcd'; readonly members?: number; readonly endpoints?: readonly string[]; readonly prefix?: string; readonly nodeTtl?: string };
+
+export interface MusterClusterImages {
+  /** Base image of the node image (the Dockerfile's `BASE_IMAGE`). @default 'node:20-bookworm-slim' */
+  readonly nodeBase?: string;
+  /** Build context of the node image. @default the repository's dist/image */
+  readonly nodeContextPath?: string;
+  /** Name of the built node image. @default '<clusterName>-node:latest' */
+  readonly nodeName?: string;
+  /** BIND 9 image. @default 'internetsystemsconsortium/bind9:9.18' */
+  readonly dns?: string;
+  /** etcd image. @default 'gcr.io/etcd-development/etcd:v3.5.17' */
+  readonly etcd?: string;
+}
+
+export interface MusterClusterProps {
+  /** The agent's `cluster.name`. @default 'muster' */
+  readonly clusterName?: string;
+  /** A node count (names `<nodeNamePrefix>@node<i>.<domain>`, or `@<ip>` for DNS A discovery) or explicit node names. */
+  readonly nodes: number | readonly string[];
+  /** Name part of generated node names. @default 'muster' */
+  readonly nodeNamePrefix?: string;
+  /** DNS zone of the node hosts and of the DNS server. @default '<clusterName>.internal' */
+  readonly domain?: string;
+  readonly discovery: DiscoveryProps;
+  /** The cookie: a sensitive TerraformVariable's value. A literal string is refused. */
+  readonly cookie: string;
+  /** Docker network. @default name '<clusterName>-net', subnet '172.28.0.0/24' */
+  readonly network?: { readonly name?: string; readonly subnet?: string };
+  /** Fixed addresses for explicit node names; the others get host numbers 10, 11, ... @default {} */
+  readonly addresses?: Readonly<Record<string, string>>;
+  /** The agents' `cluster.port`. @default 4370 */
+  readonly port?: number;
+  /** Images, every one overridable (air-gapped hosts, tests with local images). @default official images */
+  readonly images?: MusterClusterImages;
+  /** Create the BIND 9 server. @default true with the dns strategy, else false */
+  readonly dnsServer?: boolean;
+}
+
+const nodeName = z.string().superRefine((v, ctx) => {
+  const p = nodeNameProblem(v);
+  if (p) ctx.addIssue({ code: 'custom', message: p });
+});
+
+const specSchema = z
+  .object({
+    clusterName: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "must be lower-case letters, digits or '-' (it names containers and DNS records)").default('muster'),
+    nodes: z.union([z.number().int().min(1, 'a cluster needs at least 1 node').max(200, 'at most 200 nodes'), z.array(nodeName).min(1, 'a cluster needs at least 1 node')]),
+    nodeNamePrefix: z.string().regex(/^[A-Za-z0-9_-]+$/, "must be letters, digits, '_' or '-'").default('muster'),
+    domain: z.string().optional(),
+    discovery: z.discriminatedUnion('strategy', [
+      z.object({ strategy: z.literal('manual') }),
+      z.object({ strategy: z.literal('static'), seeds: z.array(nodeName).optional() }),
+      z.object({ strategy: z.literal('dns'), recordType: z.enum(['a', 'srv']) }),
+      z.object({
+        strategy: z.literal('etcd'),
+        members: z.number().int().min(0).max(7, 'at most 7 etcd members (host numbers 3-9)').default(1),
+        endpoints: z.array(z.url()).optional(),
+        prefix: z.string().min(1).default('muster'),
+        nodeTtl: z.string().regex(/^(\d+(ms|s|m|h|d))+$/, 'must be a duration such as 30s or 1m').default('1m'),
+      }),
+    ]),
+    network: z.object({ name: z.string().optional(), subnet: z.string().optional() }).default({}),
+    addresses: z.record(z.string(), z.string()).default({}),
+    port: z.number().int().min(1, 'must be 1-65535').max(65535, 'must be 1-65535').default(4370),
+    images: z
+      .object({ nodeBase: z.string().optional(), nodeContextPath: z.string().optional(), nodeName: z.string().optional(), dns: z.string().optional(), etcd: z.string().optional() })
+      .default({}),
+    dnsServer: z.boolean().optional(),
+  })
+  .superRefine((s, ctx) => {
+    if (Array.isArray(s.nodes)) {
+      const seen = new Set<string>();
+      const hosts = new Set<string>();
+      s.nodes.forEach((n, i) => {
+        if (seen.has(n)) ctx.addIssue({ code: 'custom', path: ['nodes', i], message: `duplicate node name '${n}'` });
+        const host = n.slice(n.indexOf('@') + 1);
+        if (!seen.has(n) && hosts.has(host)) ctx.addIssue({ code: 'custom', path: ['nodes', i], message: `duplicate host '${host}': two nodes cannot listen on the same host` });
+        seen.add(n);
+        hosts.add(host);
+      });
+      for (const k of Object.keys(s.addresses)) {
+        if (!seen.has(k)) ctx.addIssue({ code: 'custom', path: ['addresses', k], message: `'${k}' is not a declared node` });
+      }
+    }
+  });
+
+type Spec = z.output<typeof specSchema>;
+
+/** Host numbers in the network (see docs/architecture.md, "The kit"). */
+export const ADDRESS_PLAN = { dns: 2, etcdFirst: 3, nodesFirst: 10 } as const;
+
+/** A declared node with everything the plan summary shows about it. */
+export interface DeclaredNode {
+  readonly nodeName: string;
+  readonly host: string;
+  readonly address: string;
+  readonly containerName: string;
+}
+
+/**
+ * A whole Muster cluster on Docker from one validated spec: network, node image, nodes and, as the
+ * discovery strategy needs them, a DNS server with the records derived from the nodes or etcd.
+ * Node names, DNS records, static seeds and etcd endpoints all come from the one list of nodes.
+ */
+export class MusterCluster extends Construct {
+  readonly clusterName: string;
+  readonly domain: string;
+  readonly port: number;
+  readonly discovery: Spec['discovery'];
+  readonly network: ClusterNetwork;
+  readonly image: AgentImage;
+  readonly nodes: MusterNode[] = [];
+  readonly dnsServer?: DnsServer;
+  readonly etcd?: EtcdCluster;
+  /** `cluster.etcd.server` the nodes use (etcd strategy). */
+  readonly etcdEndpoints: string[] = [];
+  /** The agent settings every node gets (besides its name and the cookie). */
+  readonly settings: Record<string, AgentSetting | undefined>;
+
+  constructor(scope: Construct, id: string, props: MusterClusterProps) {
+    super(scope, id);
+    const s = parseProps(this, specSchema, props);
+    if (!Token.isUnresolved(props.cookie)) {
+      throw new Error(
+        `[${this.node.path}] cookie: a literal cookie would be written into the synthesized JSON and the plan; wire a sensitive TerraformVariable (new TerraformVariable(this, 'cookie', { type: 'string', sensitive: true }).stringValue)`,
+      );
+    }
+    this.clusterName = s.clusterName;
+    this.domain = s.domain ?? `${s.clusterName}.internal`;
+    this.port = s.port;
+    this.discovery = s.discovery;
+    this.network = new ClusterNetwork(this, 'network', { name: s.network.name ?? `${s.clusterName}-net`, subnet: s.network.subnet });
+    this.image = new AgentImage(this, 'node-image', {
+      contextPath: s.images.nodeContextPath,
+      baseImage: s.images.nodeBase,
+      name: s.images.nodeName ?? `${s.clusterName}-node:latest`,
+    });
+
+    const declared = this.declareNodes(s);
+    const d = s.discovery;
+    const wantsDns = s.dnsServer ?? d.strategy === 'dns';
+    if (wantsDns) {
+      this.dnsServer = new DnsServer(this, 'dns', {
+        network: this.network,
+        address: this.network.addressAt(ADDRESS_PLAN.dns),
+        zone: this.domain,
+        records: this.dnsRecords(declared),
+        image: s.images.dns,
+        containerName: `${s.clusterName}-dns`,
+      });
+    }
+    if (d.strategy === 'etcd') {
+      if (d.members > 0) {
+        this.etcd = new EtcdCluster(this, 'etcd', {
+          network: this.network,
+          addresses: Array.from({ length: d.members }, (_, i) => this.network.addressAt(ADDRESS_PLAN.etcdFirst + i)),
+          image: s.images.etcd,
+          namePrefix: `${s.clusterName}-etcd`,
+        });
+        this.etcdEndpoints.push(...this.etcd.endpoints);
+      }
+      this.etcdEndpoints.push(...(d.endpoints ?? []));
+    }
+
+    this.settings = {
+      'cluster.name': s.clusterName,
+      'cluster.port': s.port,
+      'cluster.discovery_strategy': d.strategy,
+      'cluster.static.seeds': d.strategy === 'static' ? (d.seeds ?? declared.map((n) => n.nodeName)) : undefined,
+      'cluster.dns.name': d.strategy === 'dns' ? (d.recordType === 'a' ? `${s.clusterName}.${this.domain}` : `_muster._tcp.${this.domain}`) : undefined,
+      'cluster.dns.record_type': d.strategy === 'dns' ? d.recordType : undefined,
+      'cluster.dns.servers': this.dnsServer && d.strategy === 'dns' ? [this.dnsServer.server] : undefined,
+      'cluster.etcd.server': d.strategy === 'etcd' && this.etcdEndpoints.length ? this.etcdEndpoints.join(',') : undefined,
+      'cluster.etcd.prefix': d.strategy === 'etcd' ? d.prefix : undefined,
+      'cluster.etcd.node_ttl': d.strategy === 'etcd' ? d.nodeTtl : undefined,
+    };
+    for (const n of declared) {
+      const node = new MusterNode(this, n.containerName, {
+        network: this.network,
+        nodeName: n.nodeName,
+        address: n.address,
+        imageId: this.image.imageId,
+        cookie: props.cookie,
+        settings: this.settings,
+        containerName: n.containerName,
+        dependsOn: [...(this.dnsServer ? [this.dnsServer.container] : []), ...(this.etcd?.members.map((m) => m.container) ?? [])],
+      });
+      this.nodes.push(node);
+    }
+    this.node.addValidation({ validate: () => this.crossChecks() });
+  }
+
+  private declareNodes(s: Spec): DeclaredNode[] {
+    const ipNamed = s.discovery.strategy === 'dns' && s.discovery.recordType === 'a';
+    const count = Array.isArray(s.nodes) ? s.nodes.length : (s.nodes as number);
+    if (count > this.network.capacity - ADDRESS_PLAN.nodesFirst + 1) {
+      throw new Error(`[${this.node.path}] nodes: ${count} nodes do not fit in ${this.network.subnet} (host numbers ${ADDRESS_PLAN.nodesFirst} and up)`);
+    }
+    return Array.from({ length: count }, (_, i) => {
+      const auto = this.network.addressAt(ADDRESS_PLAN.nodesFirst + i);
+      const explicit = Array.isArray(s.nodes) ? s.nodes[i] : undefined;
+      const address = (explicit && s.addresses[explicit]) ?? auto;
+      const nodeName = explicit ?? (ipNamed ? `${s.nodeNamePrefix}@${address}` : `${s.nodeNamePrefix}@node${i + 1}.${this.domain}`);
+      const host = splitNodeName(nodeName).host;
+      // Prefixed with the cluster name, so several clusters can share one Docker engine.
+      const containerName = `${s.clusterName}-node${i + 1}`;
+      return { nodeName, host, address, containerName };
+    });
+  }
+
+  /** A and SRV records derived from the nodes: one A per node host, one A per node under the cluster name, one SRV per node. */
+  private dnsRecords(nodes: DeclaredNode[]): DnsRecord[] {
+    const records: DnsRecord[] = [];
+    for (const n of nodes) {
+      if (!/^[\d.]+$/.test(n.host)) records.push({ name: relativeName(n.host, this.domain), type: 'A', address: n.address });
+    }
+    for (const n of nodes) records.push({ name: this.clusterName, type: 'A', address: n.address });
+    for (const n of nodes) {
+      // SRV targets must be names; IP-named nodes get one under their container name.
+      const ipHost = /^[\d.]+$/.test(n.host);
+      if (ipHost) records.push({ name: n.containerName, type: 'A', address: n.address });
+      records.push({ name: '_muster._tcp', type: 'SRV', port: this.port, target: ipHost ? n.containerName : relativeName(n.host, this.domain) });
+    }
+    return records;
+  }
+
+  /** Rules across constructs, run by `cdktf synth` before anything is planned. */
+  private crossChecks(): string[] {
+    const errors: string[] = [];
+    const d = this.discovery;
+    const names = new Set(this.nodes.map((n) => n.nodeName));
+    if (d.strategy === 'dns' && !this.dnsServer) {
+      errors.push('discovery.strategy: dns needs a DnsServer in the cluster (dnsServer: true) to publish the nodes');
+    }
+    if (d.strategy === 'dns' && d.recordType === 'a') {
+      for (const n of this.nodes) {
+        if (splitNodeName(n.nodeName).host !== n.address) {
+          errors.push(`nodes: ${n.nodeName} must be named <name>@${n.address} with DNS A discovery (nodes are found as <name>@<ip>)`);
+        }
+      }
+    }
+    if (d.strategy === 'etcd' && this.etcdEndpoints.length === 0) {
+      errors.push('discovery.endpoints: etcd discovery needs etcd endpoints: members >= 1 or endpoints [...]');
+    }
+    if (d.strategy === 'static') {
+      for (const seed of d.seeds ?? []) if (!names.has(seed)) errors.push(`discovery.seeds: '${seed}' is not a declared node (declared: ${[...names].join(', ')})`);
+    }
+    const byAddress = new Map<string, string>();
+    for (const n of this.nodes) {
+      if (!inSubnet(n.address, this.network.subnet)) errors.push(`addresses: ${n.nodeName} has ${n.address}, outside the subnet ${this.network.subnet}`);
+      const other = byAddress.get(n.address);
+      if (other) errors.push(`addresses: ${n.nodeName} and ${other} both have ${n.address}`);
+      byAddress.set(n.address, n.nodeName);
+    }
+    const reserved = [this.dnsServer?.address, ...(this.etcd?.members.map((m) => m.address) ?? [])];
+    for (const n of this.nodes) if (reserved.includes(n.address)) errors.push(`addresses: ${n.nodeName} has ${n.address}, which the DNS server or etcd uses`);
+    return errors;
+  }
+
+  /** The nodes as the plan summary and outputs show them. */
+  get declaredNodes(): DeclaredNode[] {
+    return this.nodes.map((n) => ({ nodeName: n.nodeName, host: n.host, address: n.address, containerName: n.containerName }));
+  }
+}

@@ -1,0 +1,100 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { Construct, DockerContainer, DockerVolume, Token, type ITerraformDependable } from '../lib/cdktf';
+import { agentEnv, type AgentSetting } from '../lib/agent-env';
+import { nodeNameProblem, splitNodeName } from '../lib/node-name';
+import { inSubnet, parseProps } from '../lib/validation';
+import type { ClusterNetwork } from './cluster-network';
+
+export interface MusterNodeProps {
+  readonly network: ClusterNetwork;
+  /** `name@host`; the container's hostname and network alias are `host`. */
+  readonly nodeName: string;
+  /** The node's fixed address on the network. */
+  readonly address: string;
+  /** `AgentImage.imageId` (the ID, so a rebuilt image replaces the container). */
+  readonly imageId: string;
+  /** The cookie: a token of a sensitive TerraformVariable, never a literal. */
+  readonly cookie: string;
+  /**
+   * Agent configuration keys besides `node.name` and `node.cookie` (e.g. `cluster.discovery_strategy`),
+   * passed as `MUSTER_*` variables.
+   * @default {}
+   */
+  readonly settings?: Record<string, AgentSetting | undefined>;
+  /** Container name. @default the host part's first label */
+  readonly containerName?: string;
+  /** Docker restart policy. @default 'unless-stopped' */
+  readonly restart?: 'no' | 'on-failure' | 'always' | 'unless-stopped';
+  /** Resources to create first (the DNS server, etcd). @default the network */
+  readonly dependsOn?: ITerraformDependable[];
+}
+
+const propsSchema = z.object({
+  nodeName: z.string().superRefine((v, ctx) => {
+    const p = nodeNameProblem(v);
+    if (p) ctx.addIssue({ code: 'custom', message: p });
+  }),
+  address: z.string(),
+  containerName: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'must be a Docker container name').optional(),
+  restart: z.enum(['no', 'on-failure', 'always', 'unless-stopped']).default('unless-stopped'),
+});
+
+/** What the node image's healthcheck runs: readiness, not mere liveness. */
+export const NODE_HEALTHCHECK = {
+  test: ['CMD', 'muster', 'ctl', 'cluster', 'ready'],
+  interval: '5s',
+  timeout: '3s',
+  startPeriod: '10s',
+  retries: 3,
+};
+
+export const DATA_DIR = '/var/lib/muster';
+
+/** One Muster node container with its data volume, configured by `MUSTER_*` variables. */
+export class MusterNode extends Construct {
+  readonly nodeName: string;
+  readonly host: string;
+  readonly address: string;
+  readonly containerName: string;
+  readonly env: string[];
+  readonly container: DockerContainer;
+  readonly volume: DockerVolume;
+
+  constructor(scope: Construct, id: string, props: MusterNodeProps) {
+    super(scope, id);
+    const p = parseProps(this, propsSchema, props);
+    if (!Token.isUnresolved(props.cookie)) {
+      throw new Error(
+        `[${this.node.path}] cookie: a literal cookie would be written into the synthesized JSON; pass a sensitive TerraformVariable's value instead`,
+      );
+    }
+    if (!inSubnet(p.address, props.network.subnet)) {
+      throw new Error(`[${this.node.path}] address: ${p.address} is outside the network's subnet ${props.network.subnet}`);
+    }
+    this.nodeName = p.nodeName;
+    this.host = splitNodeName(p.nodeName).host;
+    this.address = p.address;
+    this.containerName = p.containerName ?? this.host.split('.')[0];
+    this.env = agentEnv({ ...props.settings, 'node.name': p.nodeName, 'node.cookie': props.cookie });
+    this.volume = new DockerVolume(this, 'data', { name: `${this.containerName}-data` });
+    // kreuzwerker/docker does not always replace a container whose healthcheck changed; a label
+    // carrying the healthcheck's hash does force it.
+    const healthHash = createHash('sha256').update(JSON.stringify(NODE_HEALTHCHECK)).digest('hex').slice(0, 16);
+    this.container = new DockerContainer(this, 'container', {
+      name: this.containerName,
+      image: props.imageId,
+      hostname: this.host,
+      env: this.env,
+      restart: p.restart,
+      networksAdvanced: [{ name: props.network.name, ipv4Address: p.address, aliases: [this.host] }],
+      volumes: [{ volumeName: this.volume.name, containerPath: DATA_DIR }],
+      healthcheck: NODE_HEALTHCHECK,
+      labels: [
+        { label: 'muster.node-name', value: p.nodeName },
+        { label: 'muster.healthcheck-hash', value: healthHash },
+      ],
+      dependsOn: [props.network.network, ...(props.dependsOn ?? [])],
+    });
+  }
+}

@@ -1,0 +1,40 @@
+// `cdktf synth` runs this: one stack per way of forming a cluster, and a Markdown plan summary
+// next to each synthesized stack (cdktf.out/stacks/<stack>/plan-summary.md).
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { App } from './lib/cdktf';
+import { MusterDockerStack } from './stacks/docker-stack';
+import { MusterK8sStack } from './stacks/k8s-stack';
+import { clusterSummary } from './plan/summary';
+
+export function buildApp(outdir?: string): { app: App; docker: MusterDockerStack[] } {
+  const app = new App(outdir ? { outdir } : {});
+  const docker = [
+    new MusterDockerStack(app, 'manual', { clusterName: 'manual', subnet: '172.28.1.0/24', discovery: { strategy: 'manual' }, nodes: 2 }),
+    new MusterDockerStack(app, 'static', { clusterName: 'static', subnet: '172.28.2.0/24', discovery: { strategy: 'static' } }),
+    new MusterDockerStack(app, 'dns-a', { clusterName: 'dnsa', subnet: '172.28.3.0/24', discovery: { strategy: 'dns', recordType: 'a' } }),
+    new MusterDockerStack(app, 'dns-srv', { clusterName: 'dnssrv', subnet: '172.28.4.0/24', discovery: { strategy: 'dns', recordType: 'srv' } }),
+    new MusterDockerStack(app, 'etcd', { clusterName: 'etcd', subnet: '172.28.5.0/24', discovery: { strategy: 'etcd', members: 1 } }),
+  ];
+  new MusterK8sStack(app, 'k8s');
+  return { app, docker };
+}
+
+export function synthAll(outdir?: string): string {
+  const { app, docker } = buildApp(outdir);
+  app.synth();
+  for (const stack of docker) {
+    writeFileSync(path.join(app.outdir, 'stacks', stack.node.id, 'plan-summary.md'), clusterSummary(stack, stack.cluster));
+  }
+  return app.outdir;
+}
+
+if (require.main === module) {
+  try {
+    synthAll();
+  } catch (e) {
+    // Validation errors name the construct path and the field; no stack trace needed.
+    process.stderr.write(`${(e as Error).message}\n`);
+    process.exit(1);
+  }
+}

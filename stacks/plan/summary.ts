@@ -1,0 +1,45 @@
+import type { MusterCluster } from '../constructs/muster-cluster';
+import { resolveForDisplay, type TerraformStack } from '../lib/cdktf';
+
+/**
+ * A Markdown summary of a stack for pull-request review: nodes, DNS records, discovery settings,
+ * images and a Mermaid diagram. Deterministic, so a change to the stack is a small, readable diff.
+ */
+export function clusterSummary(stack: TerraformStack, c: MusterCluster): string {
+  const stackName = stack.node.id;
+  // Variables show as `${var.name}`, as in the plan.
+  const display = (v: string) => String(resolveForDisplay(stack, v));
+  const out: string[] = [];
+  const d = c.discovery;
+  out.push(`# Stack \`${stackName}\``, '');
+  out.push(`Cluster \`${c.clusterName}\` on Docker network \`${c.network.name}\` (${c.network.subnet}, gateway ${c.network.gateway}); cluster port ${c.port}.`, '');
+  out.push('## Nodes', '', '| node name | container | host (alias) | address | role |', '|---|---|---|---|---|');
+  for (const n of c.declaredNodes) out.push(`| \`${n.nodeName}\` | ${n.containerName} | ${n.host} | ${n.address} | muster node |`);
+  if (c.dnsServer) out.push(`| – | ${c.dnsServer.containerName} | ns.${c.dnsServer.zone} | ${c.dnsServer.address} | DNS server (BIND 9) |`);
+  for (const m of c.etcd?.members ?? []) out.push(`| – | ${m.name} | ${m.name} | ${m.address} | etcd member |`);
+  out.push('', '## Discovery', '');
+  out.push(`Strategy \`${d.strategy}\`. Settings every node gets as \`MUSTER_*\` variables (the cookie comes from the sensitive variable \`cookie\`):`, '');
+  out.push('| key | value |', '|---|---|');
+  for (const [k, v] of Object.entries(c.settings)) {
+    if (v === undefined) continue;
+    out.push(`| \`${k}\` | \`${Array.isArray(v) ? `[${v.join(', ')}]` : String(v)}\` |`);
+  }
+  if (c.dnsServer) {
+    out.push('', `## DNS records (zone \`${c.dnsServer.zone}\`)`, '', '| name | type | value |', '|---|---|---|');
+    for (const r of c.dnsServer.records) {
+      out.push(r.type === 'A' ? `| ${r.name} | A | ${r.address} |` : `| ${r.name} | SRV | ${r.priority ?? 10} ${r.weight ?? 10} ${r.port} ${r.target} |`);
+    }
+  }
+  out.push('', '## Images', '', '| use | image |', '|---|---|');
+  out.push(`| node | built from \`node-agent/Dockerfile\` on \`${display(c.image.baseImage)}\` (context hash \`${c.image.contextHash.slice(0, 12)}\`) |`);
+  if (c.dnsServer) out.push(`| DNS | \`${display(c.dnsServer.image)}\` |`);
+  if (c.etcd) out.push(`| etcd | \`${display(c.etcd.image)}\` |`);
+  out.push('', '## Diagram', '', '```mermaid', 'graph LR');
+  out.push(`  net{{"${c.network.name}<br/>${c.network.subnet}"}}`);
+  c.declaredNodes.forEach((n, i) => out.push(`  n${i}["${n.containerName}<br/>${n.nodeName}<br/>${n.address}"] --- net`));
+  if (c.dnsServer) out.push(`  dns[("${c.dnsServer.containerName}<br/>BIND 9<br/>${c.dnsServer.address}")] --- net`);
+  c.etcd?.members.forEach((m, i) => out.push(`  etcd${i}[("${m.name}<br/>etcd<br/>${m.address}")] --- net`));
+  out.push('```', '');
+  return out.join('\n');
+}
+

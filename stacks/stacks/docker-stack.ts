@@ -1,0 +1,60 @@
+import { Construct, DockerProvider, TerraformOutput, TerraformStack, TerraformVariable } from '../lib/cdktf';
+import { MusterCluster, type DiscoveryProps, type MusterClusterProps } from '../constructs/muster-cluster';
+
+export interface MusterDockerStackProps {
+  /** How this stack's cluster forms. */
+  readonly discovery: DiscoveryProps;
+  /** Node count or names. @default 3 */
+  readonly nodes?: MusterClusterProps['nodes'];
+  /** The agents' cluster.name; also names the network and containers. */
+  readonly clusterName: string;
+  /** IPv4 subnet of the stack's network; each stack has its own so stacks can run side by side. */
+  readonly subnet: string;
+}
+
+/**
+ * One stack per way of forming a cluster, each the seed page's Docker example. The cookie and
+ * every image are Terraform variables: the cookie has no default and is sensitive; images default
+ * to the official ones and can point at local images (`TF_VAR_dns_image=...`).
+ */
+export class MusterDockerStack extends TerraformStack {
+  readonly cluster: MusterCluster;
+
+  constructor(scope: Construct, id: string, props: MusterDockerStackProps) {
+    super(scope, id);
+    new DockerProvider(this, 'docker', {});
+    const cookie = new TerraformVariable(this, 'cookie', {
+      type: 'string',
+      sensitive: true,
+      description: 'The cluster cookie (shared secret of the nodes). No default: set TF_VAR_cookie.',
+    });
+    const image = (name: string, def: string, what: string) =>
+      new TerraformVariable(this, name, { type: 'string', default: def, description: `${what} (override for local or mirrored images)` }).stringValue;
+    this.cluster = new MusterCluster(this, 'cluster', {
+      clusterName: props.clusterName,
+      nodes: props.nodes ?? 3,
+      discovery: props.discovery,
+      cookie: cookie.stringValue,
+      network: { subnet: props.subnet },
+      images: {
+        nodeBase: image('node_base_image', 'node:20-bookworm-slim', 'Base image of the node image: Node.js 20+ and /bin/sh'),
+        // Only the images this stack uses become variables.
+        dns: props.discovery.strategy === 'dns' ? image('dns_image', 'internetsystemsconsortium/bind9:9.18', 'BIND 9 image') : undefined,
+        etcd: props.discovery.strategy === 'etcd' ? image('etcd_image', 'gcr.io/etcd-development/etcd:v3.5.17', 'etcd image') : undefined,
+      },
+    });
+    const nodes = this.cluster.declaredNodes;
+    new TerraformOutput(this, 'node_names', { value: nodes.map((n) => n.nodeName), description: 'The node names (node.name)' });
+    new TerraformOutput(this, 'containers', { value: nodes.map((n) => n.containerName), description: 'The node containers' });
+    new TerraformOutput(this, 'status_commands', {
+      value: nodes.map((n) => `docker exec ${n.containerName} muster ctl cluster status`),
+      description: 'Check the cluster from any node',
+    });
+    if (props.discovery.strategy === 'manual') {
+      new TerraformOutput(this, 'join_commands', {
+        value: nodes.slice(1).map((n) => `docker exec ${n.containerName} muster ctl cluster join ${nodes[0].nodeName}`),
+        description: 'Manual strategy: form the cluster (run on each joining node)',
+      });
+    }
+  }
+}

@@ -1,13 +1,13 @@
 // `cdktf synth` runs this: one stack per way of forming a cluster, and a Markdown plan summary
 // next to each synthesized stack (cdktf.out/stacks/<stack>/plan-summary.md).
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { App } from './lib/cdktf';
 import { MusterDockerStack } from './stacks/docker-stack';
 import { MusterK8sStack } from './stacks/k8s-stack';
-import { clusterSummary } from './plan/summary';
+import { clusterSummary, resourceSummary } from './plan/summary';
 
-export function buildApp(outdir?: string): { app: App; docker: MusterDockerStack[] } {
+export function buildApp(outdir?: string): { app: App; docker: MusterDockerStack[]; k8s: MusterK8sStack } {
   const app = new App(outdir ? { outdir } : {});
   const docker = [
     new MusterDockerStack(app, 'manual', { clusterName: 'manual', subnet: '172.28.1.0/24', discovery: { strategy: 'manual' }, nodes: 2 }),
@@ -16,16 +16,17 @@ export function buildApp(outdir?: string): { app: App; docker: MusterDockerStack
     new MusterDockerStack(app, 'dns-srv', { clusterName: 'dnssrv', subnet: '172.28.4.0/24', discovery: { strategy: 'dns', recordType: 'srv' } }),
     new MusterDockerStack(app, 'etcd', { clusterName: 'etcd', subnet: '172.28.5.0/24', discovery: { strategy: 'etcd', members: 1 } }),
   ];
-  new MusterK8sStack(app, 'k8s');
-  return { app, docker };
+  const k8s = new MusterK8sStack(app, 'k8s');
+  return { app, docker, k8s };
 }
 
 export function synthAll(outdir?: string): string {
-  const { app, docker } = buildApp(outdir);
+  const { app, docker, k8s } = buildApp(outdir);
   app.synth();
-  for (const stack of docker) {
-    writeFileSync(path.join(app.outdir, 'stacks', stack.node.id, 'plan-summary.md'), clusterSummary(stack, stack.cluster));
-  }
+  const dir = (id: string) => path.join(app.outdir, 'stacks', id);
+  for (const stack of docker) writeFileSync(path.join(dir(stack.node.id), 'plan-summary.md'), clusterSummary(stack, stack.cluster));
+  const k8sJson = JSON.parse(readFileSync(path.join(dir(k8s.node.id), 'cdk.tf.json'), 'utf8'));
+  writeFileSync(path.join(dir(k8s.node.id), 'plan-summary.md'), resourceSummary(k8s.node.id, k8sJson));
   return app.outdir;
 }
 

@@ -43,3 +43,18 @@ export function clusterSummary(stack: TerraformStack, c: MusterCluster): string 
   return out.join('\n');
 }
 
+
+/** For stacks without a MusterCluster (Kubernetes): the resources of the synthesized JSON, by type. */
+export function resourceSummary(stackName: string, synthesized: { resource?: Record<string, Record<string, { '//'?: { metadata?: { path?: string } } }>> }): string {
+  const out = [`# Stack \`${stackName}\``, '', '| resource type | construct path |', '|---|---|'];
+  const rows: string[] = [];
+  for (const [type, byId] of Object.entries(synthesized.resource ?? {})) {
+    for (const r of Object.values(byId)) rows.push(`| \`${type}\` | ${r['//']?.metadata?.path ?? ''} |`);
+  }
+  out.push(...rows.sort(), '', '```mermaid', 'graph LR');
+  Object.keys(synthesized.resource ?? {})
+    .sort()
+    .forEach((t, i) => out.push(`  r${i}["${t}"]`));
+  out.push('```', '');
+  return out.join('\n');
+}

@@ -1,0 +1,151 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { Testing } from '../../stacks/lib/cdktf';
+import { synthAll } from '../../stacks/main';
+import { PaymentsCluster } from './fixtures/other-team-app';
+
+const STACKS = ['manual', 'static', 'dns-a', 'dns-srv', 'etcd', 'k8s'];
+const ROOT = path.resolve(__dirname, '../..');
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+function synthesized(outdir: string, stack: string): Json {
+  return JSON.parse(readFileSync(path.join(outdir, 'stacks', stack, 'cdk.tf.json'), 'utf8')) as Json;
+}
+
+function containers(j: Json): Json[] {
+  return Object.values(j.resource.docker_container ?? {});
+}
+
+const envOf = (c: Json) => Object.fromEntries((c.env as string[]).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+
+describe('the stacks', { timeout: 120_000 }, () => {
+  const outdir = synthAll(mkdtempSync(path.join(tmpdir(), 'muster-synth-')));
+
+  it('synthesizes every stack, each with a plan summary beside it', () => {
+    for (const s of STACKS) {
+      assert.ok(existsSync(path.join(outdir, 'stacks', s, 'cdk.tf.json')), s);
+      assert.ok(existsSync(path.join(outdir, 'stacks', s, 'plan-summary.md')), s);
+    }
+  });
+
+  it('never writes the literal cookie: it is a sensitive variable without default', () => {
+    for (const s of STACKS) {
+      const j = synthesized(outdir, s);
+      assert.deepEqual(Object.keys(j.variable.cookie).sort(), ['description', 'sensitive', 'type'], s);
+      assert.equal(j.variable.cookie.sensitive, true);
+    }
+    for (const c of containers(synthesized(outdir, 'static'))) assert.equal(envOf(c).MUSTER_NODE__COOKIE, '${var.cookie}');
+  });
+
+  it('static: seeds are the declared nodes, the same on every node', () => {
+    const cs = containers(synthesized(outdir, 'static'));
+    assert.equal(cs.length, 3);
+    const seeds = '["muster@node1.static.internal","muster@node2.static.internal","muster@node3.static.internal"]';
+    for (const c of cs) assert.equal(envOf(c).MUSTER_CLUSTER__STATIC__SEEDS, seeds);
+  });
+
+  it('dns-a: nodes named by IP, found by the cluster name\'s A records on the stack\'s BIND server', () => {
+    const j = synthesized(outdir, 'dns-a');
+    const nodes = containers(j).filter((c) => c.name !== 'dnsa-dns');
+    assert.deepEqual(nodes.map((c) => envOf(c).MUSTER_NODE__NAME), ['muster@172.28.3.10', 'muster@172.28.3.11', 'muster@172.28.3.12']);
+    const e = envOf(nodes[0]);
+    assert.equal(e.MUSTER_CLUSTER__DNS__NAME, 'dnsa.dnsa.internal');
+    assert.equal(e.MUSTER_CLUSTER__DNS__RECORD_TYPE, 'a');
+    assert.equal(e.MUSTER_CLUSTER__DNS__SERVERS, '["172.28.3.2:53"]');
+    const dns = containers(j).find((c) => c.name === 'dnsa-dns')!;
+    const zone = (dns.upload as Json[]).find((u) => u.file === '/var/lib/bind/db.dnsa.internal')!.content as string;
+    for (const ip of ['172.28.3.10', '172.28.3.11', '172.28.3.12']) assert.match(zone, new RegExp(`^dnsa\\tIN\\tA\\t${ip.replace(/\./g, '\\.')}$`, 'm'));
+  });
+
+  it('dns-srv: one SRV record per node with the cluster port; nodes resolve hosts through the stack\'s DNS', () => {
+    const j = synthesized(outdir, 'dns-srv');
+    const dns = containers(j).find((c) => c.name === 'dnssrv-dns')!;
+    const zone = (dns.upload as Json[]).find((u) => u.file.startsWith('/var/lib/bind/'))!.content as string;
+    assert.equal(zone.match(/^_muster\._tcp\tIN\tSRV\t10 10 4370 node\d$/gm)?.length, 3);
+    const node = containers(j).find((c) => c.name === 'dnssrv-node1')!;
+    assert.equal(envOf(node).MUSTER_CLUSTER__DNS__NAME, '_muster._tcp.dnssrv.internal');
+    assert.deepEqual(node.depends_on.length, 2, 'nodes start after the network and the DNS server');
+  });
+
+  it('etcd: nodes point at the stack\'s etcd member', () => {
+    const j = synthesized(outdir, 'etcd');
+    const node = containers(j).find((c) => c.name === 'etcd-node1')!;
+    assert.equal(envOf(node).MUSTER_CLUSTER__ETCD__SERVER, 'http://172.28.5.3:2379');
+    assert.equal(envOf(node).MUSTER_CLUSTER__ETCD__PREFIX, 'muster');
+    assert.ok(containers(j).some((c) => c.name === 'etcd-etcd0' && (c.command as string[])[0] === '/usr/local/bin/etcd'));
+  });
+
+  it('manual: outputs the seed page\'s join command', () => {
+    const j = synthesized(outdir, 'manual');
+    assert.deepEqual(j.output.join_commands.value, ['docker exec manual-node2 muster ctl cluster join muster@node1.manual.internal']);
+  });
+
+  it('k8s: headless service publishing not-ready addresses, a StatefulSet, and RBAC to read endpointslices and endpoints', () => {
+    const j = synthesized(outdir, 'k8s');
+    const svc = Object.values(j.resource.kubernetes_service_v1)[0] as Json;
+    assert.equal(svc.spec.cluster_ip, 'None');
+    assert.equal(svc.spec.publish_not_ready_addresses, true);
+    const role = Object.values(j.resource.kubernetes_role_v1)[0] as Json;
+    assert.deepEqual(role.rule.map((r: Json) => r.resources[0]).sort(), ['endpoints', 'endpointslices']);
+    const sts = Object.values(j.resource.kubernetes_stateful_set_v1)[0] as Json;
+    const env = sts.spec.template.spec.container[0].env as Json[];
+    assert.ok(env.some((e) => e.name === 'MUSTER_CLUSTER__DISCOVERY_STRATEGY' && e.value === 'k8s'));
+    assert.ok(env.some((e) => e.name === 'MUSTER_NODE__COOKIE' && e.value_from.secret_key_ref.key === 'cookie'));
+    assert.deepEqual(sts.spec.template.spec.container[0].readiness_probe.exec.command, ['muster', 'ctl', 'cluster', 'ready']);
+  });
+
+  it('matches the reviewed snapshots (UPDATE_SNAPSHOTS=1 rewrites them after a deliberate change)', () => {
+    for (const s of STACKS) {
+      // The agent bundle's hash changes with every agent change; the snapshot is about the plan's shape.
+      const text = JSON.stringify(synthesized(outdir, s), null, 2).replace(/[0-9A-F]{32}/g, '<context-hash>');
+      const file = path.join(__dirname, '__snapshots__', `${s}.json`);
+      if (process.env.UPDATE_SNAPSHOTS === '1') {
+        mkdirSync(path.dirname(file), { recursive: true });
+        writeFileSync(file, `${text}\n`);
+        continue;
+      }
+      assert.ok(existsSync(file), `no snapshot for ${s}: run UPDATE_SNAPSHOTS=1 npm test and review the new file`);
+      assert.equal(`${text}\n`, readFileSync(file, 'utf8'), `stack ${s} differs from its snapshot`);
+    }
+  });
+
+  it('the plan summary is deterministic and shows nodes, records, discovery, images and a diagram', () => {
+    const again = synthAll(mkdtempSync(path.join(tmpdir(), 'muster-synth-')));
+    for (const s of STACKS) {
+      assert.equal(readFileSync(path.join(again, 'stacks', s, 'plan-summary.md'), 'utf8'), readFileSync(path.join(outdir, 'stacks', s, 'plan-summary.md'), 'utf8'), s);
+    }
+    const md = readFileSync(path.join(outdir, 'stacks', 'dns-srv', 'plan-summary.md'), 'utf8');
+    for (const part of ['## Nodes', '| `muster@node1.dnssrv.internal` | dnssrv-node1 | node1.dnssrv.internal | 172.28.4.10 | muster node |', '## DNS records', '| _muster._tcp | SRV | 10 10 4370 node1 |', '## Discovery', '`cluster.dns.record_type` | `srv`', '## Images', '```mermaid']) {
+      assert.ok(md.includes(part), part);
+    }
+  });
+
+  it('another team\'s app imports MusterCluster and declares its environment in a few lines', () => {
+    const app = Testing.app();
+    const stack = new PaymentsCluster(app, 'payments');
+    const j = JSON.parse(Testing.synth(stack, true)) as Json;
+    assert.equal(Object.keys(j.resource.docker_container).length, 6, '5 nodes and a DNS server');
+    assert.equal(stack.cluster.declaredNodes[4].nodeName, 'muster@node5.payments.internal');
+  });
+});
+
+describe('cdktf synth (the CLI, offline)', { timeout: 180_000 }, () => {
+  it('builds every stack and its plan summary, with no update check or telemetry', async () => {
+    const out = mkdtempSync(path.join(tmpdir(), 'muster-cdktf-'));
+    const r = await new Promise<{ code: number; text: string }>((resolve) =>
+      execFile(
+        'npx',
+        ['cdktf', 'synth', '--output', out],
+        { cwd: ROOT, env: { ...process.env, CHECKPOINT_DISABLE: '1', DISABLE_VERSION_CHECK: '1', CI: '1' }, timeout: 170_000 },
+        (err, stdout, stderr) => resolve({ code: err ? 1 : 0, text: stdout + stderr }),
+      ),
+    );
+    assert.equal(r.code, 0, r.text);
+    for (const s of STACKS) assert.ok(existsSync(path.join(out, 'stacks', s, 'plan-summary.md')), s);
+  });
+});

@@ -102,7 +102,11 @@ describe('the stacks', { timeout: 120_000 }, () => {
   it('matches the reviewed snapshots (UPDATE_SNAPSHOTS=1 rewrites them after a deliberate change)', () => {
     for (const s of STACKS) {
       // The agent bundle's hash changes with every agent change; the snapshot is about the plan's shape.
-      const text = JSON.stringify(synthesized(outdir, s), null, 2).replace(/[0-9A-F]{32}/g, '<context-hash>');
+      // So is the checkout's path (the local backend's state file lives in the project root).
+      const text = JSON.stringify(synthesized(outdir, s), null, 2)
+        .replace(/[0-9A-F]{32}/g, '<context-hash>')
+        .split(ROOT)
+        .join('<project-root>');
       const file = path.join(__dirname, '__snapshots__', `${s}.json`);
       if (process.env.UPDATE_SNAPSHOTS === '1') {
         mkdirSync(path.dirname(file), { recursive: true });

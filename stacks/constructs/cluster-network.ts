@@ -1,3 +1,4 @@
+import { isIPv6 } from 'node:net';
 import { z } from 'zod';
 import { Construct, DockerNetwork } from '../lib/cdktf';
 import { intToIpv4, parseCidr, parseProps } from '../lib/validation';
@@ -11,6 +12,8 @@ export interface ClusterNetworkProps {
    * @default '172.28.0.0/24'
    */
   readonly subnet?: string;
+  /** An IPv6 subnet too, e.g. 'fd00:28::/64'; the network is then dual-stack. @default none (IPv4 only) */
+  readonly ipv6Subnet?: string;
 }
 
 const propsSchema = z.object({
@@ -19,6 +22,10 @@ const propsSchema = z.object({
     .string()
     .refine((s) => parseCidr(s) !== undefined, 'must be an IPv4 CIDR with a prefix of /30 or shorter, e.g. 172.28.0.0/24')
     .default('172.28.0.0/24'),
+  ipv6Subnet: z
+    .string()
+    .refine((s) => /^[0-9a-fA-F:]+\/\d{1,3}$/.test(s) && isIPv6(s.split('/')[0]) && Number(s.split('/')[1]) <= 124, 'must be an IPv6 CIDR such as fd00:28::/64')
+    .optional(),
 });
 
 /** A user-defined Docker bridge network with a fixed subnet and a deterministic address plan. */
@@ -28,6 +35,7 @@ export class ClusterNetwork extends Construct {
   readonly name: string;
   readonly subnet: string;
   readonly gateway: string;
+  readonly ipv6Subnet?: string;
   private readonly base: number;
   private readonly size: number;
 
@@ -40,10 +48,12 @@ export class ClusterNetwork extends Construct {
     this.name = p.name;
     this.subnet = `${intToIpv4(cidr.base)}/${cidr.bits}`;
     this.gateway = this.addressAt(1);
+    this.ipv6Subnet = p.ipv6Subnet;
     this.network = new DockerNetwork(this, 'network', {
       name: p.name,
       driver: 'bridge',
-      ipamConfig: [{ subnet: this.subnet, gateway: this.gateway }],
+      ipv6: p.ipv6Subnet ? true : undefined,
+      ipamConfig: [{ subnet: this.subnet, gateway: this.gateway }, ...(p.ipv6Subnet ? [{ subnet: p.ipv6Subnet }] : [])],
     });
   }
 

@@ -23,6 +23,13 @@ describe('ClusterNetwork', () => {
     assert.equal(net.addressAt(10), '10.9.0.10');
     assert.throws(() => net.addressAt(255), /\[test\/net\] host number 255 is outside 10\.9\.0\.0\/24 \(1\.\.254\)/);
   });
+  it('can be dual-stack with an IPv6 subnet', () => {
+    const s = synth((stack) => new ClusterNetwork(stack, 'net', { name: 'n6', subnet: '10.9.0.0/24', ipv6Subnet: 'fd00:9::/64' }));
+    const n = resources(s, 'docker_network')[0];
+    assert.equal(n.ipv6, true);
+    assert.deepEqual(n.ipam_config, [{ subnet: '10.9.0.0/24', gateway: '10.9.0.1' }, { subnet: 'fd00:9::/64' }]);
+    assert.match(synthError((stack) => new ClusterNetwork(stack, 'net', { name: 'n6', ipv6Subnet: 'fd00::/200' })), /\[test\/net\] ipv6Subnet: must be an IPv6 CIDR/);
+  });
   it('refuses a subnet that is not a CIDR, naming the construct path and the field', () => {
     assert.match(synthError((stack) => new ClusterNetwork(stack, 'net', { name: 'n1', subnet: '10.9.0.0' })), /\[test\/net\] subnet: must be an IPv4 CIDR/);
   });

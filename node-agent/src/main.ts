@@ -6,6 +6,7 @@ import { StateFileError } from './store/state-file';
 import { PeerError } from './transport/connection';
 import type { Status } from './membership/cluster';
 import { nodeNameProblem } from './config/node-name';
+import { formatDuration } from './config/duration';
 
 /** Exit codes: 0 done, 1 the operation failed, 2 bad usage or configuration. */
 const EXIT_FAILED = 1;
@@ -54,6 +55,12 @@ export function formatStatus(s: Status): string {
     const run = d.last_run ? `last run ${ago(d.last_run)} ago, found ${d.found.length} node(s)` : 'not run yet';
     lines.push(`Discovery: ${d.strategy}, ${run}${d.found.length ? ` ${erlangList(d.found)}` : ''}${d.last_error ? `; last error: ${d.last_error}` : ''}${d.paused ? `; ${d.paused}` : ''}`);
   }
+  for (const p of s.partitions) {
+    lines.push(`Partition seen: ${p.node} came back at ${p.seen_at} without restarting; ${p.healed ? 'healed (autoheal)' : 'kept apart (autoheal = false)'}`);
+  }
+  const t = s.timings;
+  const clean = t.autoclean_after_ms ? `removed by autoclean after ${formatDuration(t.autoclean_after_ms)} stopped${t.autoclean_allowed ? '' : ' (on hold: this side is not the majority)'}` : 'never removed (autoclean off)';
+  lines.push(`Timings: a dead member shows stopped within ${formatDuration(t.stopped_after_ms)} (a crashed process at once), ${clean}; autoheal ${t.autoheal ? 'on' : 'off'}`);
   return lines.join('\n');
 }
 
@@ -65,6 +72,8 @@ function statusJson(s: Status): string {
     cluster_name: s.cluster_name,
     discovery_strategy: s.discovery_strategy,
     discovery: s.discovery,
+    partitions: s.partitions,
+    timings: s.timings,
   });
 }
 
@@ -136,9 +145,9 @@ function buildProgram(): Command {
     .command('ready')
     .description('exit 0 when this node is a running member of its cluster (readiness)')
     .action(async () => {
-      const r = (await call('ready', {})) as { ready: boolean };
-      if (!r.ready) throw new PeerError('not_ready', 'not ready');
-      console.log('ready');
+      const r = (await call('ready', {})) as { ready: boolean; reason: string };
+      if (!r.ready) throw new PeerError('not_ready', `not ready: ${r.reason}`);
+      console.log(`ready: ${r.reason}`);
     });
 
   const data = ctl.command('data').description('the cluster\'s replicated key-value data');

@@ -66,6 +66,17 @@ const etcdServers = z.string().transform((v, ctx) => {
   return urls;
 });
 
+/** `cluster.autoclean`: a duration, or `0` / `off` to disable (0 ms). */
+const autoclean = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  if (v === 0 || v === '0' || v === 'off' || v === 'false') return 0;
+  const ms = typeof v === 'string' ? parseDuration(v) : undefined;
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: `'${v}' must be a duration such as 24h or 30s, or 0 / off to disable` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
 export const failureDetectorSchema = z.strictObject({
   /** How often each node sends a heartbeat on every link. Lower detects sooner and costs more bytes. */
   heartbeat_interval: duration(50).default(500),
@@ -99,6 +110,12 @@ export const configSchema = z.strictObject({
       proto_dist: oneOf(PROTO_DISTS).default('inet_tcp'),
       discovery_strategy: oneOf(DISCOVERY_STRATEGIES).default('manual'),
       failure_detector: failureDetectorSchema.prefault({}),
+      /** Remove members stopped for longer than this, as force-leave would (0 disables). */
+      autoclean: autoclean.default(24 * 3_600_000),
+      /** After a partition, become one cluster again by themselves (false: stay apart, status says so). */
+      autoheal: z.boolean().default(true),
+      /** `muster ctl cluster ready` needs at least this many running members. */
+      ready_min_nodes: z.number().int('must be a whole number').min(1, 'must be at least 1').default(1),
       static: z.strictObject({ seeds: z.array(nodeName).default([]) }).prefault({}),
       dns: z
         .strictObject({

@@ -9,10 +9,8 @@ export async function handleCtl(node: ClusterNode, op: Op, body: unknown): Promi
       return { node: node.name, pong: true };
     case 'status':
       return node.status();
-    case 'ready': {
-      const s = node.status();
-      return { ready: s.running_nodes.includes(node.name), status: s };
-    }
+    case 'ready':
+      return node.ready();
     case 'cluster-join':
       return node.join((body as OpBody<'cluster-join'>).node);
     case 'cluster-leave':

@@ -9,10 +9,16 @@ import { Connection, PeerError } from '../transport/connection';
 import { HostResolver } from '../transport/address';
 import type { ClusterState, DataEntry, MemberEntry, Op, OpBody } from '../transport/messages';
 import { PeerManager } from './peers';
+import { detectionBoundMs, mayAutoclean, wasPartition, type LinkLoss } from './failure-policy';
+import { formatDuration } from '../config/duration';
 
 const BROADCAST_TIMEOUT_MS = 5000;
 /** After a join, how long to wait for links to the new members before reporting status. */
 const JOIN_SETTLE_MS = 5000;
+/** How often autoclean and tombstone collection look. */
+const MAINTENANCE_MS = 1000;
+/** A deleted key's tombstone is kept at least this long, even once every member has seen it. */
+export const TOMBSTONE_MIN_AGE_MS = 10 * 60_000;
 
 export interface ClusterInfo {
   cluster_id: string;
@@ -35,6 +41,13 @@ export interface DiscoveryStatus {
   paused?: string;
 }
 
+export interface Partition {
+  node: string;
+  /** When the member came back without having restarted. */
+  seen_at: string;
+  healed: boolean;
+}
+
 export interface Status {
   node: string;
   cluster_name: string;
@@ -43,6 +56,8 @@ export interface Status {
   running_nodes: string[];
   stopped_nodes: string[];
   discovery?: DiscoveryStatus;
+  partitions: Partition[];
+  timings: { stopped_after_ms: number; autoclean_after_ms: number; autoclean_allowed: boolean; autoheal: boolean };
 }
 
 function newClusterId(): string {
@@ -69,6 +84,15 @@ export class ClusterNode {
   hooks: ClusterHooks = {};
   private joining = false;
   readonly resolver: HostResolver;
+  /** Not in any cluster nor written to since its first boot (adoptable: a lost data dir). */
+  private fresh = false;
+  private firstSyncDone = false;
+  private readonly downSince = new Map<string, number>();
+  private readonly lastLoss = new Map<string, LinkLoss>();
+  private readonly partitions = new Map<string, Partition>();
+  /** Members known to hold each tombstone, and when it arrived here. */
+  private readonly tombstones = new Map<string, { arrived: number; seenBy: Set<string> }>();
+  private maintenance?: NodeJS.Timeout;
 
   constructor(private readonly cfg: Config, private readonly log: Logger) {
     this.name = cfg.node.name;
@@ -83,11 +107,13 @@ export class ClusterNode {
       this.members = new LwwMap(saved.members);
       this.data = new LwwMap(saved.data);
       for (const e of [...saved.members, ...saved.data]) this.clock.observe(e.ts);
+      this.fresh = saved.fresh ?? false;
       log.info({ cluster_id: this.clusterId, members: this.memberNames() }, `restored state from ${cfg.node.data_dir}: ${this.memberNames().length} member(s), ${this.data.values().length} key(s)`);
     } else {
       this.clusterId = newClusterId();
       this.members = new LwwMap([{ key: this.name, state: 'member', ts: this.clock.now() }]);
       this.data = new LwwMap();
+      this.fresh = true;
       this.persist();
     }
     this.peers = new PeerManager({
@@ -99,7 +125,9 @@ export class ClusterNode {
       heartbeat: { intervalMs: cfg.cluster.failure_detector.heartbeat_interval, timeoutMs: cfg.cluster.failure_detector.timeout },
       log,
       onLink: (conn) => this.onLink(conn),
-      onDown: (peer, reason) => {
+      onDown: (peer, reason, conn) => {
+        this.downSince.set(peer, Date.now());
+        this.lastLoss.set(peer, { boot: conn.peerBoot, orderly: conn.saidBye, at: Date.now() });
         if (this.isMember(peer)) log.warn({ peer, reason }, `${peer} is stopped: ${reason}`);
       },
     });
@@ -113,7 +141,17 @@ export class ClusterNode {
   start(localAddress: string): void {
     this.localAddress = localAddress;
     this.peers.options.localAddress = localAddress;
-    this.peers.setWanted(this.memberNames());
+    const now = Date.now();
+    for (const m of this.memberNames()) if (m !== this.name) this.downSince.set(m, now);
+    this.firstSyncDone = this.memberNames().length === 1;
+    this.peers.setWanted(this.wantedPeers());
+    this.maintenance = setInterval(() => this.maintain(), MAINTENANCE_MS);
+    this.maintenance.unref();
+  }
+
+  /** Members to keep links to: all but those kept apart after a partition (autoheal off). */
+  private wantedPeers(): string[] {
+    return this.memberNames().filter((m) => !(this.partitions.get(m) && !this.partitions.get(m)!.healed));
   }
 
   // ---- views -------------------------------------------------------------------------------
@@ -141,13 +179,20 @@ export class ClusterNode {
       running_nodes: sorted(running),
       stopped_nodes: sorted(names.filter((n) => !running.includes(n))),
       discovery: this.hooks.discoveryStatus?.(),
+      partitions: [...this.partitions.values()].sort((a, b) => (a.node < b.node ? -1 : 1)),
+      timings: {
+        stopped_after_ms: detectionBoundMs(this.cfg.cluster.failure_detector.heartbeat_interval, this.cfg.cluster.failure_detector.timeout),
+        autoclean_after_ms: this.cfg.cluster.autoclean,
+        autoclean_allowed: mayAutoclean(names, running),
+        autoheal: this.cfg.cluster.autoheal,
+      },
     };
   }
 
   // ---- replication ---------------------------------------------------------------------------
 
   private persist(): void {
-    writeState(this.cfg.node.data_dir, { format: 1, node: this.name, ...this.snapshot() });
+    writeState(this.cfg.node.data_dir, { format: 1, node: this.name, ...this.snapshot(), fresh: this.fresh || undefined });
   }
 
   private observeAll(entries: { ts: MemberEntry['ts'] }[]): void {
@@ -168,9 +213,16 @@ export class ClusterNode {
     return changed;
   }
 
-  private mergeData(entries: DataEntry[]): boolean {
+  /** Merges data entries; `from` (a peer) evidently holds the tombstones among them. */
+  private mergeData(entries: DataEntry[], from?: string): boolean {
     this.observeAll(entries);
-    return this.data.mergeAll(entries).length > 0;
+    const changed = this.data.mergeAll(entries);
+    for (const e of changed) {
+      if (e.value === null) this.tombstones.set(e.key, { arrived: Date.now(), seenBy: new Set() });
+      else this.tombstones.delete(e.key);
+    }
+    if (from) for (const e of entries) if (e.value === null) this.tombstones.get(e.key)?.seenBy.add(from);
+    return changed.length > 0;
   }
 
   /**
@@ -185,10 +237,14 @@ export class ClusterNode {
       const self = this.members.get(this.name);
       if (self?.state === 'removed') {
         const why = self.reason === 'leave' ? 'this node left' : `removed by ${self.by ?? 'another member'} (${self.reason ?? 'force-leave'})`;
+        const formerMembers = this.memberNames();
         this.becomeStandalone(why);
+        // Autoclean took this node out while it was cut off, not an operator: with autoheal it
+        // goes back, keeping the writes it took meanwhile. After a force-leave it stays out.
+        if (self.reason === 'autoclean' && this.cfg.cluster.autoheal) void this.rejoinAfterAutoclean(self.by, formerMembers);
         return;
       }
-      this.peers.setWanted(this.memberNames());
+      this.peers.setWanted(this.wantedPeers());
     });
   }
 
@@ -196,6 +252,9 @@ export class ClusterNode {
     const old = this.clusterId;
     this.clusterId = newClusterId();
     this.members = new LwwMap([{ key: this.name, state: 'member', ts: this.clock.now() }]);
+    this.fresh = false;
+    this.partitions.clear();
+    this.downSince.clear();
     this.persist();
     this.peers.setWanted([]);
     this.log.warn({ old_cluster_id: old, cluster_id: this.clusterId, reason: why }, `now standalone: ${why}; data kept (${this.data.values().length} key(s))`);
@@ -216,6 +275,79 @@ export class ClusterNode {
     if (clusterId !== this.clusterId) {
       throw new PeerError('other_cluster', `${from} is in another cluster (id ${clusterId}); this node is in ${this.clusterId}`);
     }
+  }
+
+  /**
+   * A node with no state of its own (first boot, or its data dir was lost) that a cluster lists as
+   * a member is taken back by that cluster: it adopts the cluster's state and syncs.
+   */
+  private adoptIfFresh(state: ClusterState, from: string): void {
+    const me = state.members.find((m) => m.key === this.name);
+    if (!this.fresh || this.memberNames().length > 1 || me?.state !== 'member') return;
+    this.clusterId = state.cluster_id;
+    this.members = new LwwMap();
+    this.mergeMembers(state.members);
+    this.mergeData(state.data, from);
+    this.fresh = false;
+    this.persist();
+    this.log.warn({ peer: from, cluster_id: this.clusterId }, `adopted by the cluster of ${from}: this node had no state (first boot or lost data dir) and the cluster lists it as a member`);
+    this.queueReconcile();
+  }
+
+  /** With autoheal, a node autocleaned while cut off asks its former cluster to take it back. */
+  private async rejoinAfterAutoclean(by: string | undefined, formerMembers: string[]): Promise<void> {
+    const targets = [...new Set([by, ...formerMembers].filter((n): n is string => !!n && n !== this.name))];
+    for (let attempt = 0; attempt < 30; attempt++) {
+      for (const t of targets) {
+        try {
+          await this.join(t, { keepData: true, why: 'autoheal: autoclean removed this node while it was cut off' });
+          return;
+        } catch {
+          // tried below again; each failure was logged by join()
+        }
+      }
+      await new Promise((r) => setTimeout(r, Math.min(10_000, 500 * 2 ** attempt)));
+      if (this.memberNames().length > 1) return;
+    }
+    this.log.warn({ targets }, 'autoheal: could not rejoin the former cluster; run cluster join to bring this node back');
+  }
+
+  /** Autoclean and tombstone collection. */
+  private maintain(): void {
+    const now = Date.now();
+    const status = this.status();
+    const autoclean = this.cfg.cluster.autoclean;
+    if (autoclean > 0 && status.stopped_nodes.length) {
+      const overdue = status.stopped_nodes.filter((m) => now - (this.downSince.get(m) ?? now) >= autoclean);
+      if (overdue.length && status.timings.autoclean_allowed) {
+        for (const m of overdue) void this.removeMember(m, 'autoclean');
+      } else if (overdue.length) {
+        this.log.debug({ overdue }, 'autoclean on hold: this side of the cluster is not the majority');
+      }
+    }
+    const others = this.memberNames().filter((m) => m !== this.name);
+    let collected = 0;
+    for (const [key, t] of this.tombstones) {
+      if (now - t.arrived < TOMBSTONE_MIN_AGE_MS || !others.every((m) => t.seenBy.has(m))) continue;
+      const e = this.data.get(key);
+      if (e && e.value === null) this.data.delete(key);
+      this.tombstones.delete(key);
+      collected++;
+    }
+    if (collected) {
+      this.persist();
+      this.log.debug({ collected }, `collected ${collected} tombstone(s) every member has seen`);
+    }
+  }
+
+  /** `muster ctl cluster ready`: a running member of a cluster of enough nodes, first sync done. */
+  ready(): { ready: boolean; reason: string } {
+    const s = this.status();
+    const min = this.cfg.cluster.ready_min_nodes;
+    if (!s.running_nodes.includes(this.name)) return { ready: false, reason: 'this node is not a running member of its cluster' };
+    if (!this.firstSyncDone) return { ready: false, reason: 'first sync with the cluster not finished yet' };
+    if (s.running_nodes.length < min) return { ready: false, reason: `${s.running_nodes.length} running member(s), cluster.ready_min_nodes = ${min}` };
+    return { ready: true, reason: `running member of a cluster of ${s.running_nodes.length}` };
   }
 
   // ---- links ---------------------------------------------------------------------------------
@@ -246,18 +378,53 @@ export class ClusterNode {
   }
 
   private applySync(state: ClusterState, conn: Connection): void {
+    const peer = conn.peerName;
     const changedMembers = this.mergeMembers(state.members).length > 0;
-    const changedData = this.mergeData(state.data);
+    const changedData = this.mergeData(state.data, peer);
     if (changedMembers || changedData) this.persist();
-    if (this.isMember(conn.peerName)) this.peers.markUp(conn);
+    // After a full exchange the peer holds every tombstone we hold.
+    for (const t of this.tombstones.values()) t.seenBy.add(peer);
+    this.firstSyncDone = true;
+    if (this.isMember(peer)) {
+      this.notePartition(peer, conn);
+      if (this.partitions.get(peer)?.healed === false) {
+        conn.close('kept apart after a partition (autoheal = false)');
+        return;
+      }
+      this.downSince.delete(peer);
+      this.peers.markUp(conn);
+    }
     this.queueReconcile();
+  }
+
+  /**
+   * A member back with the same process after its link was lost (no orderly stop) was cut off by a
+   * partition. With autoheal the sync just done has merged both sides; without it the sides stay
+   * apart and status says so.
+   */
+  private notePartition(peer: string, conn: Connection): void {
+    const loss = this.lastLoss.get(peer);
+    this.lastLoss.delete(peer);
+    if (!wasPartition(loss, conn.peerBoot) || this.partitions.get(peer)?.healed === false) return;
+    const healed = this.cfg.cluster.autoheal;
+    this.partitions.set(peer, { node: peer, seen_at: new Date().toISOString(), healed });
+    if (healed) {
+      this.log.warn({ peer, down_ms: Date.now() - loss!.at }, `partition with ${peer} ended after ${formatDuration(Date.now() - loss!.at)}: healed (autoheal), state merged, last writer wins`);
+    } else {
+      this.log.warn({ peer }, `partition with ${peer} ended, but autoheal = false: keeping it apart; restart the nodes of one side to reunite`);
+      this.peers.setWanted(this.wantedPeers());
+    }
   }
 
   private async handlePeer(op: Op, body: unknown, conn: Connection): Promise<unknown> {
     switch (op) {
       case 'sync': {
         const b = body as OpBody<'sync'>;
+        if (b.cluster_id !== this.clusterId) this.adoptIfFresh(b, conn.peerName);
         this.checkCluster(b.cluster_id, conn.peerName);
+        if (this.partitions.get(conn.peerName)?.healed === false) {
+          throw new PeerError('partitioned', `${this.name} keeps ${conn.peerName} apart after a partition (autoheal = false)`);
+        }
         this.applySync(b, conn);
         return this.snapshot();
       }
@@ -271,7 +438,7 @@ export class ClusterNode {
       case 'write': {
         const b = body as OpBody<'write'>;
         this.checkCluster(b.cluster_id, conn.peerName);
-        if (this.mergeData(b.entries)) this.persist();
+        if (this.mergeData(b.entries, conn.peerName)) this.persist();
         return {};
       }
       case 'join':
@@ -338,6 +505,8 @@ export class ClusterNode {
 
   /** Takes the state the cluster handed over; keeps or drops this node's own data. */
   private async adopt(target: string, state: ClusterState, why: string, keepData: boolean): Promise<void> {
+    this.fresh = false;
+    this.firstSyncDone = true;
     if (state.cluster_id === this.clusterId) {
       // Already in that cluster (its link was down): nothing to drop, just merge.
       if (this.mergeMembers(state.members).length + Number(this.mergeData(state.data))) this.persist();
@@ -353,7 +522,7 @@ export class ClusterNode {
       this.members = new LwwMap();
       if (!keepData) this.data = new LwwMap();
       this.mergeMembers(state.members);
-      this.mergeData(state.data);
+      this.mergeData(state.data, target);
       this.persist();
       this.peers.setWanted(this.memberNames());
       this.log.info(
@@ -432,10 +601,18 @@ export class ClusterNode {
   async forceLeave(node: string): Promise<{ acked: string[]; failed: string[] }> {
     if (node === this.name) throw new PeerError('refused', 'use "cluster leave" to take this node out');
     if (!this.isMember(node)) throw new PeerError('unknown_node', `${node} is not a member of this cluster (members: ${this.memberNames().join(', ')})`);
-    const entry: MemberEntry = { key: node, state: 'removed', ts: this.clock.now(), reason: 'force-leave', by: this.name };
+    return this.removeMember(node, 'force-leave');
+  }
+
+  /** Removes a member everywhere (force-leave, autoclean); if it is alive it learns and goes standalone. */
+  private async removeMember(node: string, reason: 'force-leave' | 'autoclean'): Promise<{ acked: string[]; failed: string[] }> {
+    const entry: MemberEntry = { key: node, state: 'removed', ts: this.clock.now(), reason, by: this.name };
     this.members.merge(entry);
+    this.downSince.delete(node);
+    this.partitions.delete(node);
     this.persist();
-    this.log.info({ peer: node }, `removing ${node} from the cluster (force-leave)`);
+    const why = reason === 'autoclean' ? `stopped for longer than cluster.autoclean = ${formatDuration(this.cfg.cluster.autoclean)}` : 'force-leave';
+    this.log.info({ peer: node, reason }, `removing ${node} from the cluster (${why})`);
     // The removed node is among the recipients when it is alive, so it learns and goes standalone.
     const result = await this.broadcast('members', { cluster_id: this.clusterId, members: [entry] });
     this.queueReconcile();
@@ -446,9 +623,12 @@ export class ClusterNode {
 
   private async write(key: string, value: string | null): Promise<{ acked: string[]; failed: string[] }> {
     const entry: DataEntry = { key, value, ts: this.clock.now() };
-    this.data.merge(entry);
+    this.fresh = false;
+    this.mergeData([entry]);
     this.persist();
-    return this.broadcast('write', { cluster_id: this.clusterId, entries: [entry] });
+    const result = await this.broadcast('write', { cluster_id: this.clusterId, entries: [entry] });
+    if (value === null) for (const m of result.acked) this.tombstones.get(key)?.seenBy.add(m);
+    return result;
   }
 
   put(key: string, value: string) {
@@ -471,6 +651,7 @@ export class ClusterNode {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.maintenance);
     await this.peers.stop('stopping');
   }
 }

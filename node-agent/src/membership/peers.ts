@@ -15,8 +15,8 @@ export interface PeerManagerOptions {
   log: Logger;
   /** Called with each newly kept link; the dialer side runs the state sync on it. */
   onLink: (conn: Connection) => void;
-  /** Called when a peer that was up has no link any more. */
-  onDown: (peer: string, reason: string) => void;
+  /** Called when a peer that was up has no link any more; `conn` is the link that went. */
+  onDown: (peer: string, reason: string, conn: Connection) => void;
 }
 
 const BACKOFF_MIN_MS = 200;
@@ -119,7 +119,7 @@ export class PeerManager {
     const peer = conn.peerName;
     if (this.links.get(peer) !== conn) return;
     this.links.delete(peer);
-    if (this.up.delete(peer)) this.o.onDown(peer, reason);
+    if (this.up.delete(peer)) this.o.onDown(peer, reason, conn);
     if (this.wanted.has(peer) && !this.stopped) this.schedule(peer);
   }
 

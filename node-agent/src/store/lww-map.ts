@@ -37,6 +37,10 @@ export class LwwMap<E extends LwwEntry> {
     return changed;
   }
 
+  delete(key: string): void {
+    this.entries.delete(key);
+  }
+
   values(): E[] {
     return [...this.entries.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }

@@ -10,6 +10,8 @@ export const persistedStateSchema = z.object({
   cluster_id: z.string(),
   members: z.array(memberEntrySchema),
   data: z.array(dataEntrySchema),
+  /** Never part of a cluster nor written to since its first boot: a cluster listing it may adopt it. */
+  fresh: z.boolean().optional(),
 });
 export type PersistedState = z.infer<typeof persistedStateSchema>;
 

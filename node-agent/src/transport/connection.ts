@@ -74,6 +74,8 @@ export class Connection extends EventEmitter {
   private inbox: unknown[] = [];
   private waiter?: (msg: unknown) => void;
   private session = false;
+  /** The peer ended the link in order (SIGTERM), rather than vanishing. */
+  saidBye = false;
 
   private constructor(private readonly socket: net.Socket, readonly dialer: 'local' | 'remote', private readonly log: Logger) {
     super();
@@ -242,6 +244,7 @@ export class Connection extends EventEmitter {
       case 'hb':
         return;
       case 'bye':
+        this.saidBye = true;
         this.emit('bye', msg.reason);
         this.close(`peer said: ${msg.reason}`);
         return;

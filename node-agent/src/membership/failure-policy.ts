@@ -1,0 +1,37 @@
+/**
+ * The rules for members that stop answering, kept apart from the mechanics so they can be read
+ * and tested on their own.
+ */
+
+/**
+ * Autoclean may remove stopped members only from the side of a split that can see a strict
+ * majority of the member list, or exactly half when that half holds the smallest member name.
+ * So two sides of a partition never remove each other: only one side cleans, and the nodes it
+ * cleaned learn so when the partition ends (they rejoin with autoheal, or stay out and say why).
+ * In a 2-node cluster this lets the smaller-named survivor clean a dead peer.
+ */
+export function mayAutoclean(members: readonly string[], running: readonly string[]): boolean {
+  if (members.length === 0) return false;
+  if (running.length * 2 > members.length) return true;
+  return running.length * 2 === members.length && running.includes([...members].sort()[0]);
+}
+
+/** How a member link went down, remembered to tell a partition from a restart when it returns. */
+export interface LinkLoss {
+  boot: string;
+  orderly: boolean;
+  at: number;
+}
+
+/**
+ * A member that comes back with the same process (boot id) after its link was lost without an
+ * orderly stop was cut off, not restarted: that is a partition.
+ */
+export function wasPartition(loss: LinkLoss | undefined, boot: string): boolean {
+  return !!loss && !loss.orderly && loss.boot === boot;
+}
+
+/** Seconds a dead member takes to be shown stopped, for status (heartbeat tick granularity included). */
+export function detectionBoundMs(heartbeatIntervalMs: number, timeoutMs: number): number {
+  return timeoutMs + heartbeatIntervalMs;
+}

@@ -37,7 +37,12 @@ export class Agent {
   lines: LogLine[] = [];
   raw = '';
 
-  constructor(readonly name: string, readonly env: Record<string, string>, readonly dataDir: string) {}
+  /** `netns`: run the agent (and its ctl) inside this network namespace. */
+  constructor(readonly name: string, readonly env: Record<string, string>, readonly dataDir: string, readonly netns?: string) {}
+
+  private command(args: string[]): [string, string[]] {
+    return this.netns ? ['ip', ['netns', 'exec', this.netns, process.execPath, MUSTER, ...args]] : [process.execPath, [MUSTER, ...args]];
+  }
 
   get host(): string {
     return this.name.slice(this.name.indexOf('@') + 1);
@@ -45,7 +50,8 @@ export class Agent {
 
   /** Starts the process and waits until it listens. */
   async start(extraEnv: Record<string, string> = {}): Promise<void> {
-    const proc = spawn(process.execPath, [MUSTER, 'agent'], {
+    const [cmd, args] = this.command(['agent']);
+    const proc = spawn(cmd, args, {
       env: { PATH: process.env.PATH ?? '', MUSTER_NODE__NAME: this.name, MUSTER_NODE__DATA_DIR: this.dataDir, ...this.env, ...extraEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -83,7 +89,14 @@ export class Agent {
   }
 
   ctl(args: string[], extraEnv: Record<string, string> = {}): Promise<CtlResult> {
-    return muster(['ctl', ...args], { MUSTER_NODE__NAME: this.name, ...this.env, ...extraEnv });
+    const env = { MUSTER_NODE__NAME: this.name, ...this.env, ...extraEnv };
+    if (!this.netns) return muster(['ctl', ...args], env);
+    const [cmd, full] = this.command(['ctl', ...args]);
+    return new Promise((resolve) => {
+      execFile(cmd, full, { env: { PATH: process.env.PATH ?? '', ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
+      });
+    });
   }
 
   /** `muster ctl cluster status --json`, as a user runs it. */
@@ -121,8 +134,8 @@ export class Fleet {
 
   constructor(readonly env: Record<string, string> = { MUSTER_NODE__COOKIE: 'test-cookie' }) {}
 
-  agent(name: string, env: Record<string, string> = {}): Agent {
-    const a = new Agent(name, { ...this.env, ...env }, path.join(this.dir, name));
+  agent(name: string, env: Record<string, string> = {}, netns?: string): Agent {
+    const a = new Agent(name, { ...this.env, ...env }, path.join(this.dir, name), netns);
     this.agents.push(a);
     return a;
   }

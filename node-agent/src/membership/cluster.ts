@@ -89,7 +89,7 @@ export class ClusterNode {
   private firstSyncDone = false;
   private readonly downSince = new Map<string, number>();
   private readonly lastLoss = new Map<string, LinkLoss>();
-  private readonly partitions = new Map<string, Partition>();
+  private readonly partitions = new Map<string, Partition & { boot: string }>();
   /** Members known to hold each tombstone, and when it arrived here. */
   private readonly tombstones = new Map<string, { arrived: number; seenBy: Set<string> }>();
   private maintenance?: NodeJS.Timeout;
@@ -179,7 +179,7 @@ export class ClusterNode {
       running_nodes: sorted(running),
       stopped_nodes: sorted(names.filter((n) => !running.includes(n))),
       discovery: this.hooks.discoveryStatus?.(),
-      partitions: [...this.partitions.values()].sort((a, b) => (a.node < b.node ? -1 : 1)),
+      partitions: [...this.partitions.values()].map(({ node, seen_at, healed }) => ({ node, seen_at, healed })).sort((a, b) => (a.node < b.node ? -1 : 1)),
       timings: {
         stopped_after_ms: detectionBoundMs(this.cfg.cluster.failure_detector.heartbeat_interval, this.cfg.cluster.failure_detector.timeout),
         autoclean_after_ms: this.cfg.cluster.autoclean,
@@ -361,7 +361,15 @@ export class ClusterNode {
   /** Every kept link; the dialer starts the state sync, the acceptor answers it. */
   private onLink(conn: Connection): void {
     conn.onRequest((op, body, c) => this.handlePeer(op, body, c));
+    conn.on('rejected', (code: string) => {
+      if (code === 'partitioned') this.recordApart(conn.peerName, conn.peerBoot);
+    });
     if (conn.dialer !== 'local') return;
+    if (this.keptApart(conn)) {
+      conn.sendReject('partitioned', `${this.name} keeps ${conn.peerName} apart after a partition (autoheal = false)`);
+      conn.close('kept apart after a partition (autoheal = false)');
+      return;
+    }
     conn.request('sync', this.snapshot(), BROADCAST_TIMEOUT_MS).then(
       (reply) => {
         const state = reply as ClusterState;
@@ -372,6 +380,7 @@ export class ClusterNode {
         // A member in another cluster moved away while we could not hear it leave; discovery (or an
         // operator's force-leave) settles it. Removing it here on a possibly stale view could undo a join.
         if (e.code === 'other_cluster') this.log.info({ peer: conn.peerName, reason: e.message }, `not linking to ${conn.peerName}: ${e.message}`);
+        if (e.code === 'partitioned') this.recordApart(conn.peerName, conn.peerBoot);
         conn.close(e.message);
       },
     );
@@ -386,34 +395,47 @@ export class ClusterNode {
     for (const t of this.tombstones.values()) t.seenBy.add(peer);
     this.firstSyncDone = true;
     if (this.isMember(peer)) {
-      this.notePartition(peer, conn);
-      if (this.partitions.get(peer)?.healed === false) {
-        conn.close('kept apart after a partition (autoheal = false)');
-        return;
-      }
+      this.noteHealedPartition(peer, conn);
       this.downSince.delete(peer);
       this.peers.markUp(conn);
     }
     this.queueReconcile();
   }
 
-  /**
-   * A member back with the same process after its link was lost (no orderly stop) was cut off by a
-   * partition. With autoheal the sync just done has merged both sides; without it the sides stay
-   * apart and status says so.
-   */
-  private notePartition(peer: string, conn: Connection): void {
+  /** A member back with the same process after its link was lost was cut off: log the heal. */
+  private noteHealedPartition(peer: string, conn: Connection): void {
     const loss = this.lastLoss.get(peer);
     this.lastLoss.delete(peer);
-    if (!wasPartition(loss, conn.peerBoot) || this.partitions.get(peer)?.healed === false) return;
-    const healed = this.cfg.cluster.autoheal;
-    this.partitions.set(peer, { node: peer, seen_at: new Date().toISOString(), healed });
-    if (healed) {
-      this.log.warn({ peer, down_ms: Date.now() - loss!.at }, `partition with ${peer} ended after ${formatDuration(Date.now() - loss!.at)}: healed (autoheal), state merged, last writer wins`);
-    } else {
-      this.log.warn({ peer }, `partition with ${peer} ended, but autoheal = false: keeping it apart; restart the nodes of one side to reunite`);
+    if (!wasPartition(loss, conn.peerBoot)) return;
+    this.partitions.set(peer, { node: peer, seen_at: new Date().toISOString(), healed: true, boot: conn.peerBoot });
+    this.log.warn({ peer, down_ms: Date.now() - loss!.at }, `partition with ${peer} ended after ${formatDuration(Date.now() - loss!.at)}: healed (autoheal), state merged, last writer wins`);
+  }
+
+  /**
+   * With autoheal = false, a member that comes back with the same process (boot id) after its link
+   * was lost without an orderly stop was cut off by a partition: the sides stay apart, before any
+   * state is exchanged. A restarted member (new boot id) is let back in.
+   */
+  private keptApart(conn: Connection): boolean {
+    const peer = conn.peerName;
+    const known = this.partitions.get(peer);
+    if (known && !known.healed) {
+      if (known.boot === conn.peerBoot) return true;
+      this.partitions.delete(peer);
+      this.log.info({ peer }, `${peer} restarted: the partition kept apart is over`);
       this.peers.setWanted(this.wantedPeers());
+      return false;
     }
+    if (this.cfg.cluster.autoheal || !wasPartition(this.lastLoss.get(peer), conn.peerBoot)) return false;
+    this.recordApart(peer, conn.peerBoot);
+    return true;
+  }
+
+  private recordApart(peer: string, boot: string): void {
+    if (this.partitions.get(peer)?.healed === false) return;
+    this.partitions.set(peer, { node: peer, seen_at: new Date().toISOString(), healed: false, boot });
+    this.log.warn({ peer }, `partition with ${peer} ended, but autoheal = false: keeping it apart; restart the nodes of one side to reunite`);
+    this.peers.setWanted(this.wantedPeers());
   }
 
   private async handlePeer(op: Op, body: unknown, conn: Connection): Promise<unknown> {
@@ -422,7 +444,7 @@ export class ClusterNode {
         const b = body as OpBody<'sync'>;
         if (b.cluster_id !== this.clusterId) this.adoptIfFresh(b, conn.peerName);
         this.checkCluster(b.cluster_id, conn.peerName);
-        if (this.partitions.get(conn.peerName)?.healed === false) {
+        if (this.isMember(conn.peerName) && this.keptApart(conn)) {
           throw new PeerError('partitioned', `${this.name} keeps ${conn.peerName} apart after a partition (autoheal = false)`);
         }
         this.applySync(b, conn);

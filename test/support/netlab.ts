@@ -1,0 +1,79 @@
+import { execFileSync } from 'node:child_process';
+
+/**
+ * Test hosts in network namespaces this test creates (iproute2, root): one namespace per host,
+ * each with an address in 10.213.0.0/24 on a veth whose other end sits on a bridge inside a hub
+ * namespace. Nothing touches the machine's own namespace. A partition moves hosts' ports to
+ * another bridge; a cut link takes a port down. `close()` always removes every namespace.
+ */
+export class NetLab {
+  readonly prefix = `mt${process.pid % 100000}x${Math.floor(Math.random() * 1000)}`;
+  readonly hub = `${this.prefix}-hub`;
+  private hosts: string[] = [];
+  private bridges = new Set<string>();
+
+  private ip(...args: string[]): void {
+    execFileSync('ip', args, { stdio: 'pipe' });
+  }
+
+  /** Creates `count` hosts, all on bridge br0. */
+  setup(count: number): void {
+    this.ip('netns', 'add', this.hub);
+    this.ensureBridge('br0');
+    for (let i = 0; i < count; i++) {
+      const ns = `${this.prefix}-h${i}`;
+      this.ip('netns', 'add', ns);
+      this.hosts.push(ns);
+      this.ip('-n', this.hub, 'link', 'add', `p${i}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
+      this.ip('-n', this.hub, 'link', 'set', `p${i}`, 'master', 'br0', 'up');
+      this.ip('-n', ns, 'addr', 'add', `${this.address(i)}/24`, 'dev', 'eth0');
+      this.ip('-n', ns, 'link', 'set', 'eth0', 'up');
+      this.ip('-n', ns, 'link', 'set', 'lo', 'up');
+    }
+  }
+
+  private ensureBridge(br: string): void {
+    if (this.bridges.has(br)) return;
+    this.ip('-n', this.hub, 'link', 'add', br, 'type', 'bridge');
+    this.ip('-n', this.hub, 'link', 'set', br, 'up');
+    this.bridges.add(br);
+  }
+
+  address(i: number): string {
+    return `10.213.0.${i + 2}`;
+  }
+
+  netns(i: number): string {
+    return this.hosts[i];
+  }
+
+  /** Puts each group of hosts on its own bridge: hosts talk only within their group. */
+  split(...groups: number[][]): void {
+    groups.forEach((g, gi) => {
+      const br = `br${gi}`;
+      this.ensureBridge(br);
+      for (const i of g) this.ip('-n', this.hub, 'link', 'set', `p${i}`, 'master', br);
+    });
+  }
+
+  /** Every host back on br0. */
+  heal(): void {
+    for (let i = 0; i < this.hosts.length; i++) this.ip('-n', this.hub, 'link', 'set', `p${i}`, 'master', 'br0');
+  }
+
+  /** Takes a host's link down (silent loss: no reset reaches anyone) or back up. */
+  link(i: number, up: boolean): void {
+    this.ip('-n', this.hub, 'link', 'set', `p${i}`, up ? 'up' : 'down');
+  }
+
+  close(): void {
+    for (const ns of [...this.hosts, this.hub]) {
+      try {
+        this.ip('netns', 'del', ns);
+      } catch {
+        // already gone
+      }
+    }
+    this.hosts = [];
+  }
+}

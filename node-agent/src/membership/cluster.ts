@@ -9,7 +9,7 @@ import { Connection, PeerError } from '../transport/connection';
 import { HostResolver } from '../transport/address';
 import type { ClusterState, DataEntry, MemberEntry, Op, OpBody } from '../transport/messages';
 import { PeerManager } from './peers';
-import { detectionBoundMs, mayAutoclean, wasPartition, type LinkLoss } from './failure-policy';
+import { collectableTombstones, detectionBoundMs, mayAutoclean, wasPartition, type LinkLoss } from './failure-policy';
 import { formatDuration } from '../config/duration';
 
 const BROADCAST_TIMEOUT_MS = 5000;
@@ -326,14 +326,12 @@ export class ClusterNode {
       }
     }
     const others = this.memberNames().filter((m) => m !== this.name);
-    let collected = 0;
-    for (const [key, t] of this.tombstones) {
-      if (now - t.arrived < TOMBSTONE_MIN_AGE_MS || !others.every((m) => t.seenBy.has(m))) continue;
-      const e = this.data.get(key);
-      if (e && e.value === null) this.data.delete(key);
+    const collectable = collectableTombstones(this.tombstones, others, now, TOMBSTONE_MIN_AGE_MS);
+    for (const key of collectable) {
+      if (this.data.get(key)?.value === null) this.data.delete(key);
       this.tombstones.delete(key);
-      collected++;
     }
+    const collected = collectable.length;
     if (collected) {
       this.persist();
       this.log.debug({ collected }, `collected ${collected} tombstone(s) every member has seen`);

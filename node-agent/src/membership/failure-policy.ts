@@ -35,3 +35,20 @@ export function wasPartition(loss: LinkLoss | undefined, boot: string): boolean 
 export function detectionBoundMs(heartbeatIntervalMs: number, timeoutMs: number): number {
   return timeoutMs + heartbeatIntervalMs;
 }
+
+export interface TombstoneInfo {
+  /** Local time the tombstone arrived. */
+  arrived: number;
+  /** Members known to hold it. */
+  seenBy: ReadonlySet<string>;
+}
+
+/**
+ * Tombstones that can go: every other current member is known to hold each, and each is older
+ * than `minAgeMs`, so no member can bring the deleted value back.
+ */
+export function collectableTombstones(tombstones: ReadonlyMap<string, TombstoneInfo>, others: readonly string[], now: number, minAgeMs: number): string[] {
+  const out: string[] = [];
+  for (const [key, t] of tombstones) if (now - t.arrived >= minAgeMs && others.every((m) => t.seenBy.has(m))) out.push(key);
+  return out;
+}

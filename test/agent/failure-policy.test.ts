@@ -1,0 +1,31 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { collectableTombstones, mayAutoclean, wasPartition } from '../../node-agent/src/membership/failure-policy';
+
+describe('failure policy', () => {
+  it('autoclean only on the majority side, or the half holding the smallest name', () => {
+    const five = ['a', 'b', 'c', 'd', 'e'];
+    assert.equal(mayAutoclean(five, ['a', 'b', 'c']), true);
+    assert.equal(mayAutoclean(five, ['d', 'e']), false, 'the minority of a 2|3 split never cleans');
+    const four = ['a', 'b', 'c', 'd'];
+    assert.equal(mayAutoclean(four, ['a', 'b']), true, 'a 2|2 split: the half with the smallest name cleans');
+    assert.equal(mayAutoclean(four, ['c', 'd']), false, '... and only that half');
+    assert.equal(mayAutoclean(['a', 'b'], ['a']), true, 'a 2-node cluster: the smaller survivor cleans a dead peer');
+    assert.equal(mayAutoclean(['a', 'b'], ['b']), false);
+  });
+  it('a member back with the same process after a lost link was partitioned; a restart or an orderly stop was not', () => {
+    assert.equal(wasPartition({ boot: 'x', orderly: false, at: 0 }, 'x'), true);
+    assert.equal(wasPartition({ boot: 'x', orderly: false, at: 0 }, 'y'), false);
+    assert.equal(wasPartition({ boot: 'x', orderly: true, at: 0 }, 'x'), false);
+    assert.equal(wasPartition(undefined, 'x'), false);
+  });
+  it('collects a tombstone only once every other member holds it and it is old enough', () => {
+    const t = new Map([
+      ['seen-by-all', { arrived: 0, seenBy: new Set(['b', 'c']) }],
+      ['seen-by-one', { arrived: 0, seenBy: new Set(['b']) }],
+      ['too-young', { arrived: 900, seenBy: new Set(['b', 'c']) }],
+    ]);
+    assert.deepEqual(collectableTombstones(t, ['b', 'c'], 1000, 500), ['seen-by-all']);
+    assert.deepEqual(collectableTombstones(t, ['b'], 1000, 500).sort(), ['seen-by-all', 'seen-by-one']);
+  });
+});

@@ -54,7 +54,8 @@ describe('configuration', () => {
     assert.equal(cfg.cluster.discovery_strategy, 'manual');
     assert.equal(cfg.log.level, 'info');
     assert.match(cfg.node.data_dir, /\/data\/muster@127\.0\.0\.2$/);
-    assert.equal(cfg.cluster.failure_detector.timeout, 2000);
+    assert.equal(cfg.cluster.failure_detector.probe_interval, 500);
+    assert.equal(cfg.cluster.failure_detector.probe_timeout, 1400);
   });
   it('lets MUSTER_* variables win over the file', () => {
     const fleet = new Fleet();
@@ -92,7 +93,7 @@ describe('muster agent refuses bad configuration with exit code 2', { timeout: 6
     ['unknown strategy', { ...ok, MUSTER_CLUSTER__DISCOVERY_STRATEGY: 'gossip' }, /cluster\.discovery_strategy \(from MUSTER_CLUSTER__DISCOVERY_STRATEGY\): 'gossip' is not allowed; allowed: manual \| static \| dns \| etcd \| k8s/],
     ['unknown proto_dist', { ...ok, MUSTER_CLUSTER__PROTO_DIST: 'udp' }, /cluster\.proto_dist .*'udp' is not allowed; allowed: inet_tcp \| inet6_tcp/],
     ['unknown key', { ...ok, MUSTER_CLUSTER__PROT: '1' }, /cluster\.prot \(from MUSTER_CLUSTER__PROT\): unknown key/],
-    ['bad duration', { ...ok, MUSTER_CLUSTER__FAILURE_DETECTOR__TIMEOUT: '3 seconds' }, /cluster\.failure_detector\.timeout .*'3 seconds' must be a duration/],
+    ['bad duration', { ...ok, MUSTER_CLUSTER__FAILURE_DETECTOR__PROBE_TIMEOUT: '3 seconds' }, /cluster\.failure_detector\.probe_timeout .*'3 seconds' must be a duration/],
     ['bad log level', { ...ok, MUSTER_LOG__LEVEL: 'loud' }, /log\.level .*'loud' is not allowed; allowed: debug \| info \| warn \| error/],
     ['a malformed static seed', { ...ok, MUSTER_CLUSTER__DISCOVERY_STRATEGY: 'static', MUSTER_CLUSTER__STATIC__SEEDS: '[muster@127.0.4.2,muster-127.0.4.3]' }, /cluster\.static\.seeds\.1 \(from MUSTER_CLUSTER__STATIC__SEEDS\): 'muster-127\.0\.4\.3' must be name@host/],
     ['seeds that are not a list', { ...ok, MUSTER_CLUSTER__STATIC__SEEDS: 'muster@127.0.4.2' }, /cluster\.static\.seeds .*expected array, got 'muster@127\.0\.4\.2'/],

@@ -78,10 +78,11 @@ const autoclean = z.union([z.string(), z.number()]).transform((v, ctx) => {
 });
 
 export const failureDetectorSchema = z.strictObject({
-  /** How often each node sends a heartbeat on every link. Lower detects sooner and costs more bytes. */
-  heartbeat_interval: duration(50).default(500),
-  /** Silence after which a peer is shown stopped. Must cover GC pauses and CPU starvation (1 s stalls). */
-  timeout: duration(200).default(2000),
+  /** Each node probes one member per interval. Lower detects sooner; the cost per node stays constant in N. */
+  probe_interval: duration(50).default(500),
+  /** How long a probe, and then each member's own check, may go unanswered. Must cover GC pauses,
+   *  CPU starvation and 1 s stalls; a dead member shows stopped within about interval + 2 x this. */
+  probe_timeout: duration(200).default(1400),
 });
 
 /** The seed page writes the block as `K8s { }`; keys are otherwise lower case. */

@@ -9,6 +9,7 @@ import { Connection, PeerError } from '../transport/connection';
 import { HostResolver } from '../transport/address';
 import type { ClusterState, DataEntry, MemberEntry, Op, OpBody } from '../transport/messages';
 import { PeerManager } from './peers';
+import { Prober } from './prober';
 import { collectableTombstones, detectionBoundMs, mayAutoclean, wasPartition, type LinkLoss } from './failure-policy';
 import { formatDuration } from '../config/duration';
 
@@ -79,6 +80,7 @@ export class ClusterNode {
   private data: LwwMap<DataEntry>;
   private readonly clock: HybridClock;
   readonly peers: PeerManager;
+  private readonly prober: Prober;
   private reconcileQueued = false;
   private localAddress?: string;
   hooks: ClusterHooks = {};
@@ -122,7 +124,6 @@ export class ClusterNode {
       boot: this.boot,
       port: cfg.cluster.port,
       resolver: this.resolver,
-      heartbeat: { intervalMs: cfg.cluster.failure_detector.heartbeat_interval, timeoutMs: cfg.cluster.failure_detector.timeout },
       log,
       onLink: (conn) => this.onLink(conn),
       onDown: (peer, reason, conn) => {
@@ -131,6 +132,7 @@ export class ClusterNode {
         if (this.isMember(peer)) log.warn({ peer, reason }, `${peer} is stopped: ${reason}`);
       },
     });
+    this.prober = new Prober(this.peers, { intervalMs: cfg.cluster.failure_detector.probe_interval, timeoutMs: cfg.cluster.failure_detector.probe_timeout }, log);
   }
 
   get family(): 4 | 6 {
@@ -145,6 +147,7 @@ export class ClusterNode {
     for (const m of this.memberNames()) if (m !== this.name) this.downSince.set(m, now);
     this.firstSyncDone = this.memberNames().length === 1;
     this.peers.setWanted(this.wantedPeers());
+    this.prober.start();
     this.maintenance = setInterval(() => this.maintain(), MAINTENANCE_MS);
     this.maintenance.unref();
   }
@@ -181,7 +184,7 @@ export class ClusterNode {
       discovery: this.hooks.discoveryStatus?.(),
       partitions: [...this.partitions.values()].map(({ node, seen_at, healed }) => ({ node, seen_at, healed })).sort((a, b) => (a.node < b.node ? -1 : 1)),
       timings: {
-        stopped_after_ms: detectionBoundMs(this.cfg.cluster.failure_detector.heartbeat_interval, this.cfg.cluster.failure_detector.timeout),
+        stopped_after_ms: detectionBoundMs(this.cfg.cluster.failure_detector.probe_interval, this.cfg.cluster.failure_detector.probe_timeout),
         autoclean_after_ms: this.cfg.cluster.autoclean,
         autoclean_allowed: mayAutoclean(names, running),
         autoheal: this.cfg.cluster.autoheal,
@@ -465,6 +468,11 @@ export class ClusterNode {
         return this.acceptJoin(conn.peerName, body as OpBody<'join'>);
       case 'info':
         return this.info();
+      case 'ping':
+        return {};
+      case 'suspect':
+        void this.prober.confirm((body as OpBody<'suspect'>).node, conn.peerName);
+        return {};
       default:
         throw new PeerError('bad_request', `'${op}' is not a peer operation`);
     }
@@ -672,6 +680,7 @@ export class ClusterNode {
 
   async stop(): Promise<void> {
     clearInterval(this.maintenance);
+    this.prober.stop();
     await this.peers.stop('stopping');
   }
 }

@@ -31,9 +31,12 @@ export function wasPartition(loss: LinkLoss | undefined, boot: string): boolean 
   return !!loss && !loss.orderly && loss.boot === boot;
 }
 
-/** Seconds a dead member takes to be shown stopped, for status (heartbeat tick granularity included). */
-export function detectionBoundMs(heartbeatIntervalMs: number, timeoutMs: number): number {
-  return timeoutMs + heartbeatIntervalMs;
+/**
+ * How long a silently dead member takes to show stopped, for status: until someone probes it
+ * (about one interval), its probe timing out, then the members' own checks timing out.
+ */
+export function detectionBoundMs(probeIntervalMs: number, probeTimeoutMs: number): number {
+  return probeIntervalMs + 2 * probeTimeoutMs;
 }
 
 export interface TombstoneInfo {

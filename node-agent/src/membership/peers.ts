@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { Connection, PeerError, type Heartbeat } from '../transport/connection';
+import { Connection, PeerError } from '../transport/connection';
 import type { HostResolver } from '../transport/address';
 import { parseNodeName } from '../config/node-name';
 
@@ -11,7 +11,6 @@ export interface PeerManagerOptions {
   resolver: HostResolver;
   /** This node's own address, used as the source of outgoing links. */
   localAddress?: string;
-  heartbeat: Heartbeat;
   log: Logger;
   /** Called with each newly kept link; the dialer side runs the state sync on it. */
   onLink: (conn: Connection) => void;
@@ -110,7 +109,6 @@ export class PeerManager {
     }
     this.links.set(peer, conn);
     conn.on('close', (reason: string) => this.onClose(conn, reason));
-    conn.startHeartbeat(this.o.heartbeat);
     this.o.onLink(conn);
     return true;
   }

@@ -27,11 +27,6 @@ export class PeerError extends Error {
   }
 }
 
-export interface Heartbeat {
-  intervalMs: number;
-  timeoutMs: number;
-}
-
 interface CommonOptions {
   localName: string;
   cookie: string;
@@ -56,7 +51,7 @@ export type RequestHandler = (op: Op, body: unknown, conn: Connection) => Promis
 
 /**
  * One authenticated TCP connection to a peer node or a `muster ctl` client:
- * framing, the cookie handshake, request/response and, on node links, heartbeats.
+ * framing, the cookie handshake and request/response.
  */
 export class Connection extends EventEmitter {
   peerName = '';
@@ -68,8 +63,6 @@ export class Connection extends EventEmitter {
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   private handler?: RequestHandler;
   private closed = false;
-  private hbTimer?: NodeJS.Timeout;
-  private lastHeard = Date.now();
   /** Frames that arrive before the session starts are queued, not lost. */
   private inbox: unknown[] = [];
   private waiter?: (msg: unknown) => void;
@@ -212,7 +205,6 @@ export class Connection extends EventEmitter {
 
   private onData(chunk: Buffer): void {
     if (this.closed) return;
-    this.lastHeard = Date.now();
     let messages: unknown[];
     try {
       messages = this.decoder.push(chunk);
@@ -241,8 +233,6 @@ export class Connection extends EventEmitter {
     }
     const msg = parsed.data;
     switch (msg.t) {
-      case 'hb':
-        return;
       case 'bye':
         this.saidBye = true;
         this.emit('bye', msg.reason);
@@ -305,27 +295,6 @@ export class Connection extends EventEmitter {
     });
   }
 
-  /**
-   * Link liveness: both ends send a heartbeat every interval; silence longer than the timeout
-   * closes the link. A late tick means this process itself stalled (GC, SIGSTOP, CPU starvation):
-   * its unread socket data is not the peer's fault, so the peer gets a fresh interval of grace.
-   */
-  startHeartbeat(hb: Heartbeat): void {
-    let lastTick = Date.now();
-    this.lastHeard = lastTick;
-    this.hbTimer = setInterval(() => {
-      const now = Date.now();
-      if (now - lastTick > 2 * hb.intervalMs) this.lastHeard = Math.max(this.lastHeard, now - hb.intervalMs);
-      lastTick = now;
-      if (now - this.lastHeard > hb.timeoutMs) {
-        this.close(`no heartbeat for ${now - this.lastHeard}ms (timeout ${hb.timeoutMs}ms)`);
-        return;
-      }
-      this.send({ t: 'hb' });
-    }, hb.intervalMs);
-    this.hbTimer.unref();
-  }
-
   send(message: unknown): void {
     if (this.closed) return;
     this.socket.write(encodeFrame(message));
@@ -351,7 +320,6 @@ export class Connection extends EventEmitter {
   close(reason: string): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.hbTimer) clearInterval(this.hbTimer);
     for (const p of this.pending.values()) {
       clearTimeout(p.timer);
       p.reject(new PeerError('closed', `connection to ${this.peerName || this.remote} closed: ${reason}`));

@@ -23,7 +23,6 @@ export const rejectSchema = z.object({ t: z.literal('reject'), code: z.enum(REJE
 export type RejectCode = (typeof REJECT_CODES)[number];
 
 // After the handshake.
-export const heartbeatSchema = z.object({ t: z.literal('hb') });
 export const byeSchema = z.object({ t: z.literal('bye'), reason: z.string().max(200) });
 export const requestSchema = z.object({ t: z.literal('req'), id: z.number().int().nonnegative(), op: z.string().max(64), body: z.unknown() });
 export const responseSchema = z.object({
@@ -35,7 +34,7 @@ export const responseSchema = z.object({
   code: z.string().max(64).optional(),
 });
 
-export const sessionMessageSchema = z.discriminatedUnion('t', [heartbeatSchema, byeSchema, requestSchema, responseSchema, rejectSchema]);
+export const sessionMessageSchema = z.discriminatedUnion('t', [byeSchema, requestSchema, responseSchema, rejectSchema]);
 export type SessionMessage = z.infer<typeof sessionMessageSchema>;
 
 // Replicated state.
@@ -71,6 +70,8 @@ export const opSchemas = {
   join: z.object({ cluster_id: z.string().max(64), data: z.array(dataEntrySchema).optional(), ts: timestamp.optional() }),
   // discovery probe: which cluster is this node in?
   info: z.object({}),
+  // failure detection: a probe, and a member asking everyone to check a suspect
+  suspect: z.object({ node: name }),
   // muster ctl -> local node
   ping: z.object({}),
   status: z.object({}),
@@ -88,7 +89,7 @@ export type OpBody<O extends Op> = z.infer<(typeof opSchemas)[O]>;
 
 /** Which roles may call which operations. */
 export const OPS_BY_ROLE: Record<Role, readonly Op[]> = {
-  node: ['sync', 'members', 'write'],
+  node: ['sync', 'members', 'write', 'ping', 'suspect'],
   join: ['join', 'info'],
   ctl: ['ping', 'status', 'ready', 'cluster-join', 'cluster-leave', 'cluster-force-leave', 'data-put', 'data-get', 'data-del', 'data-list'],
 };

@@ -49,7 +49,15 @@ export class StackApplier {
   private readonly state = new Map<string, Json>();
   private readonly created: { type: string; name: string }[] = [];
 
-  constructor(private readonly stackDir: string, private readonly vars: Record<string, string>) {
+  /**
+   * `envOverrides` (tests only) replaces variables of one container's `env`, e.g. a wrong cookie on
+   * one node; it is applied on top of the plan, never instead of it.
+   */
+  constructor(
+    private readonly stackDir: string,
+    private readonly vars: Record<string, string>,
+    private readonly envOverrides: Record<string, Record<string, string>> = {},
+  ) {
     this.json = JSON.parse(readFileSync(path.join(stackDir, 'cdk.tf.json'), 'utf8')) as Json;
     this.check();
   }
@@ -183,10 +191,15 @@ export class StackApplier {
   private async createContainer(key: string, b: Json): Promise<void> {
     const ns = (d?: string) => (d ? Math.round(parseFloat(d) * ({ ms: 1e6, s: 1e9, m: 6e10, h: 3.6e12 } as Record<string, number>)[d.replace(/[\d.]/g, '')]) : undefined);
     const nets = (b.networks_advanced ?? []) as Json[];
+    const overrides = this.envOverrides[b.name] ?? {};
+    const env = ((b.env ?? []) as string[]).map((e) => {
+      const k = e.slice(0, e.indexOf('='));
+      return k in overrides ? `${k}=${overrides[k]}` : e;
+    });
     const spec: Json = {
       Image: b.image,
       Cmd: b.command,
-      Env: b.env,
+      Env: env,
       Hostname: b.hostname,
       Labels: Object.fromEntries(((b.labels ?? []) as Json[]).map((l) => [l.label, l.value])),
       Healthcheck: b.healthcheck

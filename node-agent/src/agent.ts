@@ -1,4 +1,6 @@
 import net from 'node:net';
+import { tlsSettingsOf } from './config/schema';
+import { describeTlsError, loadTls, verifyServerSide } from './transport/tls';
 import type { Config } from './config/schema';
 import { parseNodeName } from './config/node-name';
 import { handleCtl } from './ctl/handler';
@@ -11,16 +13,34 @@ import { Connection } from './transport/connection';
 /** `muster agent`: listens on the node's host at cluster.port, links to the members, serves ctl. */
 export async function runAgent(cfg: Config): Promise<void> {
   const log = createLogger(cfg.node.name, cfg.log.level);
-  const node = new ClusterNode(cfg, log);
+  const tlsSettings = tlsSettingsOf(cfg);
+  const material = tlsSettings ? loadTls(tlsSettings, log) : undefined;
+  const node = new ClusterNode(cfg, log, material);
   const host = await node.resolver.resolve(parseNodeName(cfg.node.name).host);
 
-  const server = net.createServer((socket) => {
+  const onSocket = (socket: net.Socket) => {
     void Connection.accept(socket, { localName: node.name, cookie: cfg.node.cookie, boot: node.boot, log }).then((conn) => {
       if (!conn) return;
       if (conn.role === 'node' || conn.role === 'join') node.acceptLink(conn);
       else conn.onRequest((op, body) => handleCtl(node, op, body));
     });
+  };
+  const server = net.createServer((raw) => {
+    if (!material) return onSocket(raw);
+    const peer = `${raw.remoteAddress}:${raw.remotePort}`;
+    const secure = material.serverSocket(raw);
+    // A TLS handshake that fails never reaches the cookie handshake: log who and why here.
+    secure.once('error', (err: NodeJS.ErrnoException) => {
+      log.warn({ peer_address: peer, reason: err.code }, `refused TLS connection from ${peer}: ${describeTlsError(err.code, err.message)}`);
+      raw.destroy();
+    });
+    secure.once('secure', () => {
+      secure.removeAllListeners('error');
+      verifyServerSide(secure);
+      onSocket(secure);
+    });
   });
+  material?.watch();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen({ host, port: cfg.cluster.port, ipv6Only: node.family === 6 }, () => {

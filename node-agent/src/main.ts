@@ -2,6 +2,9 @@ import { Command, CommanderError } from 'commander';
 import { runAgent } from './agent';
 import { callNode, type CtlTarget } from './ctl/client';
 import { ConfigError, loadConfig } from './config/load';
+import { familyOf, tlsSettingsOf } from './config/schema';
+import { loadTls, TlsConfigError } from './transport/tls';
+import pino from 'pino';
 import { StateFileError } from './store/state-file';
 import { PeerError } from './transport/connection';
 import type { Status } from './membership/cluster';
@@ -30,7 +33,15 @@ function ctlTarget(opts: GlobalOpts): CtlTarget {
   if (opts.node) env.MUSTER_NODE__NAME = JSON.stringify(opts.node);
   if (opts.cookie) env.MUSTER_NODE__COOKIE = JSON.stringify(opts.cookie);
   const cfg = loadConfig({ file: configFile(opts), env });
-  return { node: cfg.node.name, cookie: cfg.node.cookie, port: cfg.cluster.port, family: cfg.cluster.proto_dist === 'inet6_tcp' ? 6 : 4, dnsServers: cfg.cluster.dns.servers };
+  const tlsSettings = tlsSettingsOf(cfg);
+  return {
+    node: cfg.node.name,
+    cookie: cfg.node.cookie,
+    port: cfg.cluster.port,
+    family: familyOf(cfg),
+    dnsServers: cfg.cluster.dns.servers,
+    tls: tlsSettings ? loadTls(tlsSettings, pino({ enabled: false })) : undefined,
+  };
 }
 
 function nodeArg(node: string): string {
@@ -197,7 +208,7 @@ export async function main(argv: string[]): Promise<void> {
     } else if (e instanceof UsageError) {
       process.stderr.write(`muster: ${e.message}\n`);
       process.exitCode = EXIT_USAGE;
-    } else if (e instanceof StateFileError || (e instanceof PeerError && e.code === 'config')) {
+    } else if (e instanceof StateFileError || e instanceof TlsConfigError || (e instanceof PeerError && e.code === 'config')) {
       process.stderr.write(`muster: ${e.message}\n`);
       process.exitCode = EXIT_USAGE;
     } else if (e instanceof PeerError) {

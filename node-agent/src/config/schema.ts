@@ -2,15 +2,16 @@ import { z } from 'zod';
 import { DURATION_RULE, parseDuration } from './duration';
 import { isIP } from 'node:net';
 import { nodeNameProblem } from './node-name';
+import type { TlsSettings } from '../transport/tls';
 
 /**
  * The whole agent configuration: one schema, every key with its default.
  * Keys follow EMQX's `emqx.conf` (`node.*`, `cluster.*`); README.md lists them for users.
  */
 
-export const PROTO_DISTS = ['inet_tcp', 'inet6_tcp'] as const;
+export const PROTO_DISTS = ['inet_tcp', 'inet6_tcp', 'inet_tls', 'inet6_tls'] as const;
 export const DISCOVERY_STRATEGIES = ['manual', 'static', 'dns', 'etcd', 'k8s'] as const;
-export const DNS_RECORD_TYPES = ['a', 'srv'] as const;
+export const DNS_RECORD_TYPES = ['a', 'aaaa', 'srv'] as const;
 export const K8S_ADDRESS_TYPES = ['ip', 'dns', 'hostname'] as const;
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
@@ -118,6 +119,18 @@ export const configSchema = z.strictObject({
       /** `muster ctl cluster ready` needs at least this many running members. */
       ready_min_nodes: z.number().int('must be a whole number').min(1, 'must be at least 1').default(1),
       static: z.strictObject({ seeds: z.array(nodeName).default([]) }).prefault({}),
+      /** TLS between nodes (inet_tls, inet6_tls): mutual, verify_peer, SAN = the host of the node name. */
+      ssl: z
+        .strictObject({
+          certfile: z.string().min(1).optional(),
+          keyfile: z.string().min(1).optional(),
+          cacertfile: z.string().min(1).optional(),
+          verify: z.enum(['verify_peer'], { error: "only verify_peer: Muster never falls back to an unverified connection" }).default('verify_peer'),
+          server_name_indication: z.string().min(1).optional(),
+          ciphers: z.string().min(1).optional(),
+          versions: z.array(z.enum(['tlsv1.2', 'tlsv1.3'], { error: 'allowed: tlsv1.2 | tlsv1.3' })).min(1).default(['tlsv1.2', 'tlsv1.3']),
+        })
+        .prefault({}),
       dns: z
         .strictObject({
           /** Queried exactly as written: an A name, or an SRV name such as _muster._tcp.example.com. */
@@ -160,6 +173,11 @@ export const configSchema = z.strictObject({
       if (c.discovery_strategy === 'static') need(c.static.seeds.length > 0, ['static', 'seeds'], 'the node names of the cluster');
       if (c.discovery_strategy === 'dns') need(!!c.dns.name, ['dns', 'name'], 'the DNS name to query');
       if (c.discovery_strategy === 'etcd') need(!!c.etcd.server, ['etcd', 'server'], 'one etcd URL or a comma-separated list');
+      if (c.proto_dist.endsWith('_tls')) {
+        for (const f of ['certfile', 'keyfile', 'cacertfile'] as const) {
+          if (!c.ssl[f]) ctx.addIssue({ code: 'custom', path: ['ssl', f], message: `is required when proto_dist = ${c.proto_dist} (PEM file)` });
+        }
+      }
       if (c.etcd.ssl && (!!c.etcd.ssl.certfile !== !!c.etcd.ssl.keyfile)) {
         ctx.addIssue({ code: 'custom', path: ['etcd', 'ssl'], message: 'certfile and keyfile go together' });
       }
@@ -170,3 +188,15 @@ export const configSchema = z.strictObject({
 
 type Parsed = z.output<typeof configSchema>;
 export type Config = Parsed & { node: Parsed['node'] & { data_dir: string } };
+
+/** IPv6 for inet6_tcp and inet6_tls. */
+export function familyOf(cfg: Config): 4 | 6 {
+  return cfg.cluster.proto_dist.startsWith('inet6') ? 6 : 4;
+}
+
+/** The TLS settings when proto_dist is inet_tls or inet6_tls (the schema made the files required). */
+export function tlsSettingsOf(cfg: Config): TlsSettings | undefined {
+  if (!cfg.cluster.proto_dist.endsWith('_tls')) return undefined;
+  const s = cfg.cluster.ssl;
+  return { certfile: s.certfile!, keyfile: s.keyfile!, cacertfile: s.cacertfile!, verify: s.verify, server_name_indication: s.server_name_indication, ciphers: s.ciphers, versions: s.versions };
+}

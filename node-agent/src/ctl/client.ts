@@ -4,6 +4,7 @@ import { parseNodeName } from '../config/node-name';
 import { HostResolver, type Family } from '../transport/address';
 import { Connection } from '../transport/connection';
 import type { Op } from '../transport/messages';
+import type { TlsMaterial } from '../transport/tls';
 
 export interface CtlTarget {
   node: string;
@@ -11,6 +12,8 @@ export interface CtlTarget {
   port: number;
   family: Family;
   dnsServers?: string[];
+  /** The node's own TLS material: ctl connects the way the node does. */
+  tls?: TlsMaterial;
 }
 
 /** Opens an authenticated ctl connection to the node, the same handshake nodes use. */
@@ -21,6 +24,7 @@ export async function callNode(target: CtlTarget, op: Op, body: unknown, timeout
     port: target.port,
     role: 'ctl',
     expectedPeer: target.node,
+    tls: target.tls,
     localName: `ctl-${process.pid}@${hostname()}`,
     cookie: target.cookie,
     boot: 'ctl',

@@ -4,12 +4,11 @@ import { DiscoveryError, type DiscoveredNode, type Discovery } from './strategy'
 export interface DnsOptions {
   /** Queried exactly as written. */
   name: string;
-  recordType: 'a' | 'srv';
+  recordType: 'a' | 'aaaa' | 'srv';
   /** `cluster.dns.servers`; the system resolver when absent. */
   servers?: string[];
-  /** This node's name part: A records become `<namePart>@<ip>`, SRV targets `<namePart>@<target>`. */
+  /** This node's name part: A/AAAA records become `<namePart>@<ip>`, SRV targets `<namePart>@<target>`. */
   namePart: string;
-  family: 4 | 6;
 }
 
 /** `cluster.dns`: every address of an A name, or every target of an SRV name, is a node. */
@@ -27,7 +26,7 @@ export class DnsDiscovery implements Discovery {
         const records = await this.resolver.resolveSrv(name);
         return records.map((r) => ({ name: `${namePart}@${r.name.replace(/\.$/, '')}`, port: r.port }));
       }
-      const addrs = this.o.family === 6 ? await this.resolver.resolve6(name) : await this.resolver.resolve4(name);
+      const addrs = this.o.recordType === 'aaaa' ? await this.resolver.resolve6(name) : await this.resolver.resolve4(name);
       return addrs.map((ip) => ({ name: `${namePart}@${ip}` }));
     } catch (e) {
       throw new DiscoveryError(this.explain(e as NodeJS.ErrnoException));
@@ -35,7 +34,7 @@ export class DnsDiscovery implements Discovery {
   }
 
   private explain(e: NodeJS.ErrnoException): string {
-    const type = this.o.recordType === 'srv' ? 'SRV' : this.o.family === 6 ? 'AAAA' : 'A';
+    const type = this.o.recordType.toUpperCase();
     const via = this.o.servers?.length ? this.o.servers.join(', ') : 'the system resolver';
     switch (e.code) {
       case 'ENOTFOUND':

@@ -17,7 +17,7 @@ export function createDiscovery(cfg: Config, log: Logger): Discovery | undefined
     case 'static':
       return new StaticDiscovery(c.static.seeds);
     case 'dns':
-      return new DnsDiscovery({ name: c.dns.name!, recordType: c.dns.record_type, servers: c.dns.servers, namePart, family: c.proto_dist === 'inet6_tcp' ? 6 : 4 });
+      return new DnsDiscovery({ name: c.dns.name!, recordType: c.dns.record_type, servers: c.dns.servers, namePart });
     case 'etcd':
       return new EtcdDiscovery({
         servers: c.etcd.server!,

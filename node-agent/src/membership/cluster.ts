@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Config } from '../config/schema';
+import { familyOf, type Config } from '../config/schema';
+import type { TlsMaterial } from '../transport/tls';
 import { parseNodeName } from '../config/node-name';
 import { HybridClock } from '../clock/hlc';
 import { LwwMap } from '../store/lww-map';
@@ -96,10 +97,10 @@ export class ClusterNode {
   private readonly tombstones = new Map<string, { arrived: number; seenBy: Set<string> }>();
   private maintenance?: NodeJS.Timeout;
 
-  constructor(private readonly cfg: Config, private readonly log: Logger) {
+  constructor(private readonly cfg: Config, private readonly log: Logger, private readonly tls?: TlsMaterial) {
     this.name = cfg.node.name;
     this.clock = new HybridClock(this.name);
-    this.resolver = new HostResolver(cfg.cluster.proto_dist === 'inet6_tcp' ? 6 : 4, cfg.cluster.dns.servers);
+    this.resolver = new HostResolver(familyOf(cfg), cfg.cluster.dns.servers);
     const saved = readState(cfg.node.data_dir);
     if (saved && saved.node !== this.name) {
       throw new PeerError('config', `node.data_dir ${cfg.node.data_dir} holds the state of ${saved.node}, not ${this.name}; node names are fixed once a node has data`);
@@ -124,6 +125,7 @@ export class ClusterNode {
       boot: this.boot,
       port: cfg.cluster.port,
       resolver: this.resolver,
+      tls,
       log,
       onLink: (conn) => this.onLink(conn),
       onDown: (peer, reason, conn) => {
@@ -136,7 +138,7 @@ export class ClusterNode {
   }
 
   get family(): 4 | 6 {
-    return this.cfg.cluster.proto_dist === 'inet6_tcp' ? 6 : 4;
+    return familyOf(this.cfg);
   }
 
   /** Starts linking to the members found in the saved state, from this node's own address. */
@@ -570,6 +572,7 @@ export class ClusterNode {
       role: 'join',
       expectedPeer: target,
       localAddress: this.localAddress,
+      tls: this.tls,
       localName: this.name,
       cookie: this.cfg.node.cookie,
       boot: this.boot,

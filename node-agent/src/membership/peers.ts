@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { Connection, PeerError } from '../transport/connection';
 import type { HostResolver } from '../transport/address';
+import type { TlsMaterial } from '../transport/tls';
 import { parseNodeName } from '../config/node-name';
 
 export interface PeerManagerOptions {
@@ -9,6 +10,8 @@ export interface PeerManagerOptions {
   boot: string;
   port: number;
   resolver: HostResolver;
+  /** Mutual TLS for every link (inet_tls, inet6_tls). */
+  tls?: TlsMaterial;
   /** This node's own address, used as the source of outgoing links. */
   localAddress?: string;
   log: Logger;
@@ -146,6 +149,7 @@ export class PeerManager {
         role: 'node',
         expectedPeer: peer,
         localAddress: this.o.localAddress,
+        tls: this.o.tls,
         localName: this.o.self,
         cookie: this.o.cookie,
         boot: this.o.boot,

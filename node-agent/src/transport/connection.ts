@@ -1,9 +1,11 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
+import tls from 'node:tls';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { encodeFrame, FrameDecoder, FrameError, FRAME_LIMIT, HANDSHAKE_FRAME_LIMIT } from './frame';
 import { computeProof, newNonce, verifyProof, type HandshakeParams } from './handshake';
+import { describeTlsError, peerCertProblem, type TlsMaterial } from './tls';
 import {
   authSchema,
   challengeSchema,
@@ -45,6 +47,8 @@ export interface DialOptions extends CommonOptions {
   connectTimeoutMs?: number;
   /** Source address: nodes connect from the address they listen on, so peers see who is calling. */
   localAddress?: string;
+  /** Mutual TLS (inet_tls, inet6_tls); the peer's certificate must match `expectedPeer`'s host. */
+  tls?: TlsMaterial;
 }
 
 export type RequestHandler = (op: Op, body: unknown, conn: Connection) => Promise<unknown>;
@@ -82,19 +86,35 @@ export class Connection extends EventEmitter {
   /** Connects and authenticates; rejects with a PeerError whose message says why not. */
   static dial(opts: DialOptions): Promise<Connection> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: opts.host, port: opts.port, localAddress: opts.localAddress });
+      const expectedHost = opts.expectedPeer ? opts.expectedPeer.slice(opts.expectedPeer.indexOf('@') + 1) : undefined;
+      const raw = net.connect({ host: opts.host, port: opts.port, localAddress: opts.localAddress });
+      // TLS runs over the TCP socket, so outgoing links keep the node's own source address.
+      const socket = opts.tls ? tls.connect({ ...opts.tls.clientOptions(opts.host, opts.port, expectedHost), socket: raw }) : raw;
+      if (opts.tls) raw.once('error', (e) => socket.emit('error', e));
       const connectTimer = setTimeout(() => {
         socket.destroy();
         reject(new PeerError('unreachable', `cannot connect to ${opts.host}:${opts.port}: timed out`));
       }, opts.connectTimeoutMs ?? 3000);
       socket.once('error', (e) => {
         clearTimeout(connectTimer);
-        reject(new PeerError('unreachable', `cannot connect to ${opts.host}:${opts.port}: ${(e as NodeJS.ErrnoException).code ?? e.message}`));
+        const code = (e as NodeJS.ErrnoException).code;
+        if (opts.tls && code !== 'ECONNREFUSED' && code !== 'EHOSTUNREACH' && code !== 'ENETUNREACH') {
+          const who = opts.expectedPeer ?? `${opts.host}:${opts.port}`;
+          return reject(new PeerError('tls', `TLS to ${who} (${opts.host}:${opts.port}) refused: ${describeTlsError(code, e.message)}`));
+        }
+        reject(new PeerError('unreachable', `cannot connect to ${opts.host}:${opts.port}: ${code ?? e.message}`));
       });
-      socket.once('connect', () => {
+      socket.once(opts.tls ? 'secureConnect' : 'connect', () => {
         clearTimeout(connectTimer);
         socket.removeAllListeners('error');
         const conn = new Connection(socket, 'local', opts.log);
+        const problem = socket instanceof tls.TLSSocket ? peerCertProblem(socket, expectedHost) : undefined;
+        if (problem) {
+          const who = opts.expectedPeer ?? `${opts.host}:${opts.port}`;
+          conn.sendReject('protocol', `the TLS certificate of ${who} is refused by ${opts.localName}: ${problem}`);
+          conn.close(problem);
+          return reject(new PeerError('tls', `TLS to ${who} (${opts.host}:${opts.port}) refused: ${problem}`));
+        }
         conn.role = opts.role;
         conn.clientHandshake(opts).then(
           () => resolve(conn),
@@ -108,7 +128,7 @@ export class Connection extends EventEmitter {
   }
 
   /** Authenticates an accepted socket; resolves with the connection or undefined (already logged). */
-  static async accept(socket: net.Socket, opts: CommonOptions): Promise<Connection | undefined> {
+  static async accept(socket: net.Socket | tls.TLSSocket, opts: CommonOptions): Promise<Connection | undefined> {
     const conn = new Connection(socket, 'remote', opts.log);
     try {
       await conn.serverHandshake(opts);
@@ -146,6 +166,15 @@ export class Connection extends EventEmitter {
     this.peerName = hello.name;
     this.peerBoot = hello.boot;
     this.role = hello.role;
+    if (this.socket instanceof tls.TLSSocket) {
+      // The certificate must come from the cluster CA and, for nodes, name the host of the node name claimed.
+      const host = hello.role === 'ctl' ? undefined : hello.name.slice(hello.name.indexOf('@') + 1);
+      const problem = peerCertProblem(this.socket, host);
+      if (problem) {
+        this.sendReject('protocol', `the TLS certificate of ${hello.name} is refused by ${opts.localName}: ${problem}`);
+        throw new PeerError('tls', `TLS certificate of ${hello.name} refused: ${problem}`);
+      }
+    }
     if (hello.role !== 'ctl' && hello.name === opts.localName) {
       this.sendReject('protocol', 'a node cannot connect to itself');
       throw new PeerError('protocol', `peer claims this node's own name ${hello.name}`);
@@ -171,7 +200,7 @@ export class Connection extends EventEmitter {
       }, timeoutMs);
       const onClose = (reason: string) => {
         clearTimeout(timer);
-        reject(new PeerError('closed', reason));
+        reject(new PeerError('closed', `${reason} during the handshake (if only one side uses TLS: cluster.proto_dist must be the same on every node)`));
       };
       this.once('close', onClose);
       this.waiter = (msg) => {

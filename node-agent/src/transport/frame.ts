@@ -31,6 +31,9 @@ export class FrameDecoder {
       if (this.buf.length < 4) break;
       const len = this.buf.readUInt32BE(0);
       if (len === 0) throw new FrameError('empty frame');
+      if (len > this.limit && this.buf[0] === 0x16 && this.buf[1] === 0x03) {
+        throw new FrameError('peer started a TLS handshake on a plain-TCP port (cluster.proto_dist must be the same on every node)');
+      }
       if (len > this.limit) throw new FrameError(`frame of ${len} bytes is over the limit of ${this.limit}`);
       if (this.buf.length < 4 + len) break;
       const version = this.buf.readUInt8(4);

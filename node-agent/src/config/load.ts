@@ -119,6 +119,7 @@ function formatIssues(issues: z.core.$ZodIssue[], fromEnv: Map<string, string>):
       msg = input === undefined ? 'is required' : `expected ${issue.expected}, got ${describe(input)}`;
     } else if (issue.code === 'invalid_value') {
       msg = `${describe(input)} is not allowed; allowed: ${issue.values.map(String).join(' | ')}`;
+      if (issue.message && !issue.message.startsWith('Invalid')) msg += ` (${issue.message})`;
     } else {
       msg = issue.message;
     }

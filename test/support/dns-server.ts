@@ -8,6 +8,8 @@ import { ServerProcess } from './processes';
 export interface DnsRecords {
   /** name (relative to the zone) -> IPv4 addresses */
   a?: Record<string, string[]>;
+  /** name (relative to the zone) -> IPv6 addresses */
+  aaaa?: Record<string, string[]>;
   /** name (relative to the zone) -> SRV targets (relative names) with ports */
   srv?: Record<string, { target: string; port: number }[]>;
 }
@@ -53,6 +55,7 @@ zone "${zone}" { type primary; file "${this.dir}/zone.db"; };
       `ns IN A ${this.host}`,
     ];
     for (const [name, ips] of Object.entries(r.a ?? {})) for (const ip of ips) lines.push(`${name} IN A ${ip}`);
+    for (const [name, ips] of Object.entries(r.aaaa ?? {})) for (const ip of ips) lines.push(`${name} IN AAAA ${ip}`);
     for (const [name, ts] of Object.entries(r.srv ?? {})) for (const t of ts) lines.push(`${name} IN SRV 10 10 ${t.port} ${t.target}`);
     writeFileSync(path.join(this.dir, 'zone.db'), lines.join('\n') + '\n');
   }

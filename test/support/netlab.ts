@@ -27,6 +27,7 @@ export class NetLab {
       this.ip('-n', this.hub, 'link', 'add', `p${i}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
       this.ip('-n', this.hub, 'link', 'set', `p${i}`, 'master', 'br0', 'up');
       this.ip('-n', ns, 'addr', 'add', `${this.address(i)}/24`, 'dev', 'eth0');
+      this.ip('-n', ns, 'addr', 'add', `${this.address6(i)}/64`, 'dev', 'eth0', 'nodad');
       this.ip('-n', ns, 'link', 'set', 'eth0', 'up');
       this.ip('-n', ns, 'link', 'set', 'lo', 'up');
     }
@@ -41,6 +42,11 @@ export class NetLab {
 
   address(i: number): string {
     return `10.213.0.${i + 2}`;
+  }
+
+  /** The host's IPv6 address (fd00:213::/64, unique local). */
+  address6(i: number): string {
+    return `fd00:213::${i + 2}`;
   }
 
   netns(i: number): string {

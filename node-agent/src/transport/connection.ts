@@ -90,23 +90,37 @@ export class Connection extends EventEmitter {
       const raw = net.connect({ host: opts.host, port: opts.port, localAddress: opts.localAddress });
       // TLS runs over the TCP socket, so outgoing links keep the node's own source address.
       const socket = opts.tls ? tls.connect({ ...opts.tls.clientOptions(opts.host, opts.port, expectedHost), socket: raw }) : raw;
-      if (opts.tls) raw.once('error', (e) => socket.emit('error', e));
+      let connected = false;
       const connectTimer = setTimeout(() => {
         socket.destroy();
-        reject(new PeerError('unreachable', `cannot connect to ${opts.host}:${opts.port}: timed out`));
+        fail(new PeerError('unreachable', `cannot connect to ${opts.host}:${opts.port}: timed out`));
       }, opts.connectTimeoutMs ?? 3000);
-      socket.once('error', (e) => {
+      let failed = false;
+      const fail = (err: PeerError) => {
+        if (failed || connected) return;
+        failed = true;
         clearTimeout(connectTimer);
-        const code = (e as NodeJS.ErrnoException).code;
-        if (opts.tls && code !== 'ECONNREFUSED' && code !== 'EHOSTUNREACH' && code !== 'ENETUNREACH') {
+        reject(err);
+      };
+      // Errors before the connection is up reject the dial; both sockets may report the same one.
+      const onError = (e: NodeJS.ErrnoException) => {
+        const code = e.code;
+        if (opts.tls && code !== 'ECONNREFUSED' && code !== 'EHOSTUNREACH' && code !== 'ENETUNREACH' && code !== 'EADDRNOTAVAIL') {
           const who = opts.expectedPeer ?? `${opts.host}:${opts.port}`;
-          return reject(new PeerError('tls', `TLS to ${who} (${opts.host}:${opts.port}) refused: ${describeTlsError(code, e.message)}`));
+          return fail(new PeerError('tls', `TLS to ${who} (${opts.host}:${opts.port}) refused: ${describeTlsError(code, e.message)}`));
         }
-        reject(new PeerError('unreachable', `cannot connect to ${opts.host}:${opts.port}: ${code ?? e.message}`));
-      });
+        fail(new PeerError('unreachable', `cannot connect to ${opts.host}:${opts.port}: ${code ?? e.message}`));
+      };
+      raw.on('error', onError);
+      if (socket !== raw) socket.on('error', onError);
       socket.once(opts.tls ? 'secureConnect' : 'connect', () => {
+        if (failed) return;
+        connected = true;
         clearTimeout(connectTimer);
-        socket.removeAllListeners('error');
+        raw.off('error', onError);
+        socket.off('error', onError);
+        // Under TLS the TLS socket reports failures; the TCP socket's own error must not go unhandled.
+        if (socket !== raw) raw.on('error', () => undefined);
         const conn = new Connection(socket, 'local', opts.log);
         const problem = socket instanceof tls.TLSSocket ? peerCertProblem(socket, expectedHost) : undefined;
         if (problem) {

@@ -15,6 +15,14 @@ export function buildApp(outdir?: string): { app: App; docker: MusterDockerStack
     new MusterDockerStack(app, 'dns-a', { clusterName: 'dnsa', subnet: '172.28.3.0/24', discovery: { strategy: 'dns', recordType: 'a' } }),
     new MusterDockerStack(app, 'dns-srv', { clusterName: 'dnssrv', subnet: '172.28.4.0/24', discovery: { strategy: 'dns', recordType: 'srv' } }),
     new MusterDockerStack(app, 'etcd', { clusterName: 'etcd', subnet: '172.28.5.0/24', discovery: { strategy: 'etcd', members: 1 } }),
+    new MusterDockerStack(app, 'static-tls', { clusterName: 'statictls', subnet: '172.28.6.0/24', discovery: { strategy: 'static' }, protoDist: 'inet_tls' }),
+    new MusterDockerStack(app, 'static-v6', {
+      clusterName: 'staticv6',
+      subnet: '172.28.7.0/24',
+      ipv6Subnet: 'fd00:28:7::/64',
+      discovery: { strategy: 'static' },
+      protoDist: 'inet6_tcp',
+    }),
   ];
   const k8s = new MusterK8sStack(app, 'k8s');
   return { app, docker, k8s };

@@ -24,7 +24,7 @@ const propsSchema = z.object({
     .default('172.28.0.0/24'),
   ipv6Subnet: z
     .string()
-    .refine((s) => /^[0-9a-fA-F:]+\/\d{1,3}$/.test(s) && isIPv6(s.split('/')[0]) && Number(s.split('/')[1]) <= 124, 'must be an IPv6 CIDR such as fd00:28::/64')
+    .refine((s) => /^[0-9a-fA-F:]+::\/64$/.test(s) && isIPv6(s.split('/')[0]), 'must be an IPv6 /64 written as prefix::/64, such as fd00:28::/64')
     .optional(),
 });
 
@@ -55,6 +55,12 @@ export class ClusterNetwork extends Construct {
       ipv6: p.ipv6Subnet ? true : undefined,
       ipamConfig: [{ subnet: this.subnet, gateway: this.gateway }, ...(p.ipv6Subnet ? [{ subnet: p.ipv6Subnet }] : [])],
     });
+  }
+
+  /** The IPv6 address with host number `n` (the subnet must be a /64 written as `prefix::/64`). */
+  address6At(n: number): string {
+    if (!this.ipv6Subnet) throw new Error(`[${this.node.path}] the network has no IPv6 subnet`);
+    return `${this.ipv6Subnet.split('/')[0].replace(/::$/, '')}::${n.toString(16)}`;
   }
 
   /** Usable host addresses (without network, broadcast). */

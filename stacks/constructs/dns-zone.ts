@@ -1,7 +1,7 @@
 /** DNS records for a cluster, rendered as a BIND zone file. Pure functions: tested with named-checkzone. */
 
 export type DnsRecord =
-  | { readonly name: string; readonly type: 'A'; readonly address: string }
+  | { readonly name: string; readonly type: 'A' | 'AAAA'; readonly address: string }
   | { readonly name: string; readonly type: 'SRV'; readonly port: number; readonly target: string; readonly priority?: number; readonly weight?: number };
 
 /** Makes `fqdn` relative to `zone` (`node1.muster.internal` in `muster.internal` -> `node1`), or absolute with a dot. */
@@ -25,7 +25,7 @@ export function renderZone(zone: string, nameserverAddress: string, records: rea
     `ns\tIN\tA\t${nameserverAddress}`,
   ];
   for (const r of records) {
-    if (r.type === 'A') lines.push(`${r.name}\tIN\tA\t${r.address}`);
+    if (r.type !== 'SRV') lines.push(`${r.name}\tIN\t${r.type}\t${r.address}`);
     else lines.push(`${r.name}\tIN\tSRV\t${r.priority ?? 10} ${r.weight ?? 10} ${r.port} ${r.target}`);
   }
   return `${lines.join('\n')}\n`;

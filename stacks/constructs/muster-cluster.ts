@@ -46,7 +46,7 @@ export interface MusterClusterProps {
   /** The cookie: a sensitive TerraformVariable's value. A literal string is refused. */
   readonly cookie: string;
   /** Docker network. @default name '<clusterName>-net', subnet '172.28.0.0/24' */
-  readonly network?: { readonly name?: string; readonly subnet?: string };
+  readonly network?: { readonly name?: string; readonly subnet?: string; readonly ipv6Subnet?: string };
   /** Fixed addresses for explicit node names; the others get host numbers 10, 11, ... @default {} */
   readonly addresses?: Readonly<Record<string, string>>;
   /** The agents' `cluster.port`. @default 4370 */
@@ -55,6 +55,12 @@ export interface MusterClusterProps {
   readonly images?: MusterClusterImages;
   /** Create the BIND 9 server. @default true with the dns strategy, else false */
   readonly dnsServer?: boolean;
+  /**
+   * How nodes connect (`cluster.proto_dist`). The TLS variants need `tlsDir`, a directory holding
+   * `ca.crt` and `<host>.crt`/`<host>.key` for every node host (SAN = the host); the IPv6 variants
+   * need `network.ipv6Subnet`. @default { protoDist: 'inet_tcp' }
+   */
+  readonly transport?: { readonly protoDist?: 'inet_tcp' | 'inet6_tcp' | 'inet_tls' | 'inet6_tls'; readonly tlsDir?: string };
 }
 
 const nodeName = z.string().superRefine((v, ctx) => {
@@ -80,7 +86,10 @@ const specSchema = z
         nodeTtl: z.string().regex(/^(\d+(ms|s|m|h|d))+$/, 'must be a duration such as 30s or 1m').default('1m'),
       }),
     ]),
-    network: z.object({ name: z.string().optional(), subnet: z.string().optional() }).default({}),
+    network: z.object({ name: z.string().optional(), subnet: z.string().optional(), ipv6Subnet: z.string().optional() }).default({}),
+    transport: z
+      .object({ protoDist: z.enum(['inet_tcp', 'inet6_tcp', 'inet_tls', 'inet6_tls']).default('inet_tcp'), tlsDir: z.string().min(1).optional() })
+      .default({ protoDist: 'inet_tcp' }),
     addresses: z.record(z.string(), z.string()).default({}),
     port: z.number().int().min(1, 'must be 1-65535').max(65535, 'must be 1-65535').default(4370),
     images: z
@@ -89,6 +98,15 @@ const specSchema = z
     dnsServer: z.boolean().optional(),
   })
   .superRefine((s, ctx) => {
+    if (s.transport.protoDist.endsWith('_tls') && !s.transport.tlsDir) {
+      ctx.addIssue({ code: 'custom', path: ['transport', 'tlsDir'], message: `is required with protoDist ${s.transport.protoDist}: a directory with ca.crt and <host>.crt/.key per node` });
+    }
+    if (s.transport.protoDist.startsWith('inet6') && !s.network.ipv6Subnet) {
+      ctx.addIssue({ code: 'custom', path: ['network', 'ipv6Subnet'], message: `is required with protoDist ${s.transport.protoDist}` });
+    }
+    if (s.transport.protoDist.startsWith('inet6') && s.discovery.strategy === 'dns' && s.discovery.recordType === 'a') {
+      ctx.addIssue({ code: 'custom', path: ['discovery', 'recordType'], message: 'DNS A discovery names nodes by IPv4 address; use srv with IPv6' });
+    }
     if (Array.isArray(s.nodes)) {
       const seen = new Set<string>();
       const hosts = new Set<string>();
@@ -115,6 +133,7 @@ export interface DeclaredNode {
   readonly nodeName: string;
   readonly host: string;
   readonly address: string;
+  readonly address6?: string;
   readonly containerName: string;
 }
 
@@ -137,6 +156,8 @@ export class MusterCluster extends Construct {
   readonly etcdEndpoints: string[] = [];
   /** The agent settings every node gets (besides its name and the cookie). */
   readonly settings: Record<string, AgentSetting | undefined>;
+  /** The agents' `cluster.proto_dist`. */
+  readonly protoDist: string;
 
   constructor(scope: Construct, id: string, props: MusterClusterProps) {
     super(scope, id);
@@ -150,7 +171,8 @@ export class MusterCluster extends Construct {
     this.domain = s.domain ?? `${s.clusterName}.internal`;
     this.port = s.port;
     this.discovery = s.discovery;
-    this.network = new ClusterNetwork(this, 'network', { name: s.network.name ?? `${s.clusterName}-net`, subnet: s.network.subnet });
+    this.network = new ClusterNetwork(this, 'network', { name: s.network.name ?? `${s.clusterName}-net`, subnet: s.network.subnet, ipv6Subnet: s.network.ipv6Subnet });
+    this.protoDist = s.transport.protoDist;
     this.image = new AgentImage(this, 'node-image', {
       contextPath: s.images.nodeContextPath,
       baseImage: s.images.nodeBase,
@@ -187,6 +209,7 @@ export class MusterCluster extends Construct {
       'cluster.name': s.clusterName,
       'cluster.port': s.port,
       'cluster.discovery_strategy': d.strategy,
+      'cluster.proto_dist': s.transport.protoDist === 'inet_tcp' ? undefined : s.transport.protoDist,
       'cluster.static.seeds': d.strategy === 'static' ? (d.seeds ?? declared.map((n) => n.nodeName)) : undefined,
       'cluster.dns.name': d.strategy === 'dns' ? (d.recordType === 'a' ? `${s.clusterName}.${this.domain}` : `_muster._tcp.${this.domain}`) : undefined,
       'cluster.dns.record_type': d.strategy === 'dns' ? d.recordType : undefined,
@@ -204,6 +227,8 @@ export class MusterCluster extends Construct {
         cookie: props.cookie,
         settings: this.settings,
         containerName: n.containerName,
+        address6: n.address6,
+        tlsDir: s.transport.tlsDir,
         dependsOn: [...(this.dnsServer ? [this.dnsServer.container] : []), ...(this.etcd?.members.map((m) => m.container) ?? [])],
       });
       this.nodes.push(node);
@@ -225,7 +250,8 @@ export class MusterCluster extends Construct {
       const host = splitNodeName(nodeName).host;
       // Prefixed with the cluster name, so several clusters can share one Docker engine.
       const containerName = `${s.clusterName}-node${i + 1}`;
-      return { nodeName, host, address, containerName };
+      const address6 = s.network.ipv6Subnet ? this.network.address6At(ADDRESS_PLAN.nodesFirst + i) : undefined;
+      return { nodeName, host, address, address6, containerName };
     });
   }
 
@@ -234,6 +260,7 @@ export class MusterCluster extends Construct {
     const records: DnsRecord[] = [];
     for (const n of nodes) {
       if (!/^[\d.]+$/.test(n.host)) records.push({ name: relativeName(n.host, this.domain), type: 'A', address: n.address });
+      if (!/^[\d.]+$/.test(n.host) && n.address6) records.push({ name: relativeName(n.host, this.domain), type: 'AAAA', address: n.address6 });
     }
     for (const n of nodes) records.push({ name: this.clusterName, type: 'A', address: n.address });
     for (const n of nodes) {
@@ -280,6 +307,6 @@ export class MusterCluster extends Construct {
 
   /** The nodes as the plan summary and outputs show them. */
   get declaredNodes(): DeclaredNode[] {
-    return this.nodes.map((n) => ({ nodeName: n.nodeName, host: n.host, address: n.address, containerName: n.containerName }));
+    return this.nodes.map((n) => ({ nodeName: n.nodeName, host: n.host, address: n.address, address6: n.address6, containerName: n.containerName }));
   }
 }

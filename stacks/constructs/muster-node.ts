@@ -12,6 +12,14 @@ export interface MusterNodeProps {
   readonly nodeName: string;
   /** The node's fixed address on the network. */
   readonly address: string;
+  /** Its IPv6 address, on a dual-stack network. @default none */
+  readonly address6?: string;
+  /**
+   * Mutual TLS: a directory (often a TerraformVariable) holding `ca.crt`, `<host>.crt` and `<host>.key`
+   * for this node's host. The files are uploaded by path (`source`), so no key enters the
+   * synthesized JSON or the plan. @default none (plain TCP)
+   */
+  readonly tlsDir?: string;
   /** `AgentImage.imageId` (the ID, so a rebuilt image replaces the container). */
   readonly imageId: string;
   /** The cookie: a token of a sensitive TerraformVariable, never a literal. */
@@ -50,12 +58,15 @@ export const NODE_HEALTHCHECK = {
 };
 
 export const DATA_DIR = '/var/lib/muster';
+/** Where a node's certificate, key and the cluster CA are put in the container. */
+export const TLS_DIR = '/etc/muster/tls';
 
 /** One Muster node container with its data volume, configured by `MUSTER_*` variables. */
 export class MusterNode extends Construct {
   readonly nodeName: string;
   readonly host: string;
   readonly address: string;
+  readonly address6?: string;
   readonly containerName: string;
   readonly env: string[];
   readonly container: DockerContainer;
@@ -75,8 +86,12 @@ export class MusterNode extends Construct {
     this.nodeName = p.nodeName;
     this.host = splitNodeName(p.nodeName).host;
     this.address = p.address;
+    this.address6 = props.address6;
     this.containerName = p.containerName ?? this.host.split('.')[0];
-    this.env = agentEnv({ ...props.settings, 'node.name': p.nodeName, 'node.cookie': props.cookie });
+    const tlsSettings = props.tlsDir
+      ? { 'cluster.ssl.certfile': `${TLS_DIR}/node.crt`, 'cluster.ssl.keyfile': `${TLS_DIR}/node.key`, 'cluster.ssl.cacertfile': `${TLS_DIR}/ca.crt` }
+      : {};
+    this.env = agentEnv({ ...props.settings, ...tlsSettings, 'node.name': p.nodeName, 'node.cookie': props.cookie });
     this.volume = new DockerVolume(this, 'data', { name: `${this.containerName}-data` });
     // kreuzwerker/docker does not always replace a container whose healthcheck changed; a label
     // carrying the healthcheck's hash does force it.
@@ -87,7 +102,14 @@ export class MusterNode extends Construct {
       hostname: this.host,
       env: this.env,
       restart: p.restart,
-      networksAdvanced: [{ name: props.network.name, ipv4Address: p.address, aliases: [this.host] }],
+      networksAdvanced: [{ name: props.network.name, ipv4Address: p.address, ipv6Address: props.address6, aliases: [this.host] }],
+      upload: props.tlsDir
+        ? [
+            { file: `${TLS_DIR}/ca.crt`, source: `${props.tlsDir}/ca.crt`, permissions: '0444' },
+            { file: `${TLS_DIR}/node.crt`, source: `${props.tlsDir}/${this.host}.crt`, permissions: '0444' },
+            { file: `${TLS_DIR}/node.key`, source: `${props.tlsDir}/${this.host}.key`, permissions: '0444' },
+          ]
+        : undefined,
       volumes: [{ volumeName: this.volume.name, containerPath: DATA_DIR }],
       healthcheck: NODE_HEALTHCHECK,
       labels: [

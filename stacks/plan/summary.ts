@@ -13,8 +13,9 @@ export function clusterSummary(stack: TerraformStack, c: MusterCluster): string 
   const d = c.discovery;
   out.push(`# Stack \`${stackName}\``, '');
   out.push(`Cluster \`${c.clusterName}\` on Docker network \`${c.network.name}\` (${c.network.subnet}, gateway ${c.network.gateway}); cluster port ${c.port}.`, '');
+  out.push(`Nodes connect with \`${c.protoDist}\`${c.protoDist.endsWith('_tls') ? ' (mutual TLS; certificates from the tls_dir variable)' : ''}.`, '');
   out.push('## Nodes', '', '| node name | container | host (alias) | address | role |', '|---|---|---|---|---|');
-  for (const n of c.declaredNodes) out.push(`| \`${n.nodeName}\` | ${n.containerName} | ${n.host} | ${n.address} | muster node |`);
+  for (const n of c.declaredNodes) out.push(`| \`${n.nodeName}\` | ${n.containerName} | ${n.host} | ${n.address}${n.address6 ? `, ${n.address6}` : ''} | muster node |`);
   if (c.dnsServer) out.push(`| – | ${c.dnsServer.containerName} | ns.${c.dnsServer.zone} | ${c.dnsServer.address} | DNS server (BIND 9) |`);
   for (const m of c.etcd?.members ?? []) out.push(`| – | ${m.name} | ${m.name} | ${m.address} | etcd member |`);
   out.push('', '## Discovery', '');
@@ -27,7 +28,7 @@ export function clusterSummary(stack: TerraformStack, c: MusterCluster): string 
   if (c.dnsServer) {
     out.push('', `## DNS records (zone \`${c.dnsServer.zone}\`)`, '', '| name | type | value |', '|---|---|---|');
     for (const r of c.dnsServer.records) {
-      out.push(r.type === 'A' ? `| ${r.name} | A | ${r.address} |` : `| ${r.name} | SRV | ${r.priority ?? 10} ${r.weight ?? 10} ${r.port} ${r.target} |`);
+      out.push(r.type !== 'SRV' ? `| ${r.name} | ${r.type} | ${r.address} |` : `| ${r.name} | SRV | ${r.priority ?? 10} ${r.weight ?? 10} ${r.port} ${r.target} |`);
     }
   }
   out.push('', '## Images', '', '| use | image |', '|---|---|');

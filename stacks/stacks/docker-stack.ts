@@ -10,6 +10,10 @@ export interface MusterDockerStackProps {
   readonly clusterName: string;
   /** IPv4 subnet of the stack's network; each stack has its own so stacks can run side by side. */
   readonly subnet: string;
+  /** An IPv6 /64 too (dual-stack). @default none */
+  readonly ipv6Subnet?: string;
+  /** `cluster.proto_dist`; the TLS variants take their certificates from the `tls_dir` variable. @default 'inet_tcp' */
+  readonly protoDist?: 'inet_tcp' | 'inet6_tcp' | 'inet_tls' | 'inet6_tls';
 }
 
 /**
@@ -35,7 +39,16 @@ export class MusterDockerStack extends TerraformStack {
       nodes: props.nodes ?? 3,
       discovery: props.discovery,
       cookie: cookie.stringValue,
-      network: { subnet: props.subnet },
+      network: { subnet: props.subnet, ipv6Subnet: props.ipv6Subnet },
+      transport: {
+        protoDist: props.protoDist,
+        tlsDir: props.protoDist?.endsWith('_tls')
+          ? new TerraformVariable(this, 'tls_dir', {
+              type: 'string',
+              description: 'Directory with ca.crt and <node host>.crt / <node host>.key for every node (SAN = the host); the files are uploaded by path',
+            }).stringValue
+          : undefined,
+      },
       images: {
         nodeBase: image('node_base_image', 'node:20-bookworm-slim', 'Base image of the node image: Node.js 20+ and /bin/sh'),
         // Only the images this stack uses become variables.

@@ -30,7 +30,7 @@ const SUPPORTED_NESTED: Record<string, string[]> = {
   'docker_container.volumes': ['volume_name', 'container_path'],
   'docker_container.healthcheck': ['test', 'interval', 'timeout', 'start_period', 'retries'],
   'docker_container.labels': ['label', 'value'],
-  'docker_container.upload': ['file', 'content'],
+  'docker_container.upload': ['file', 'content', 'source', 'permissions'],
 };
 const ORDER = ['docker_network', 'docker_volume', 'docker_image', 'docker_container'];
 
@@ -217,7 +217,11 @@ export class StackApplier {
     if (nets.length > 1) throw new ApplierError(`${key}: more than one network is not implemented by the test applier`);
     const created = (await engine('POST', `/containers/create?name=${encodeURIComponent(b.name)}`, JSON.stringify(spec))) as Json;
     this.created.push({ type: 'container', name: b.name });
-    for (const u of (b.upload ?? []) as Json[]) await engine('PUT', `/containers/${created.Id}/archive?path=/`, tarOf(u.file, u.content), 'application/x-tar');
+    for (const u of (b.upload ?? []) as Json[]) {
+      // `source` is read at apply time, as the provider does; `permissions` is the file's mode.
+      const content = u.source !== undefined ? readFileSync(path.resolve(this.stackDir, u.source)) : Buffer.from(u.content ?? '');
+      await engine('PUT', `/containers/${created.Id}/archive?path=/`, tarOf(u.file, content, u.permissions ? parseInt(u.permissions, 8) : 0o644), 'application/x-tar');
+    }
     await engine('POST', `/containers/${created.Id}/start`);
     this.state.set(key, { name: b.name, id: created.Id });
   }
@@ -238,13 +242,13 @@ export class StackApplier {
 }
 
 /** A tar archive holding one file at its absolute path, mode 0644, as the provider's `upload`. */
-function tarOf(file: string, content: string): Buffer {
+function tarOf(file: string, content: Buffer, mode: number): Buffer {
   const dir = mkdtempSync(path.join(tmpdir(), 'muster-upload-'));
   try {
     const rel = file.replace(/^\/+/, '');
     mkdirSync(path.join(dir, path.dirname(rel)), { recursive: true });
     writeFileSync(path.join(dir, rel), content);
-    chmodSync(path.join(dir, rel), 0o644);
+    chmodSync(path.join(dir, rel), mode);
     return execFileSync('tar', ['-C', dir, '--owner=0', '--group=0', '-c', rel], { maxBuffer: 64 * 1024 * 1024 });
   } finally {
     rmSync(dir, { recursive: true, force: true });

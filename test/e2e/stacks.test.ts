@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { synthAll } from '../../stacks/main';
 import { ApplierError, StackApplier } from './applier';
 import { ensureStandInImages, STANDIN } from './standin-images';
+import { makeCa, makeNodeCert } from '../support/certs';
 
 // End to end on a real Docker engine (test/e2e/dockerd.sh): each synthesized stack is applied with
 // the test applier (cdktf deploy cannot run here) and must form its cluster. Images are local
@@ -59,8 +60,13 @@ describe('every synthesized stack forms its cluster on a real Docker engine', { 
   });
   after(() => console.log(`convergence: ${times.join(', ')}`));
 
-  async function withStack(stack: string, fn: (nodes: string[], names: string[]) => Promise<void>, overrides: Record<string, Record<string, string>> = {}) {
-    const applier = new StackApplier(path.join(outdir, 'stacks', stack), vars, overrides);
+  async function withStack(
+    stack: string,
+    fn: (nodes: string[], names: string[]) => Promise<void>,
+    overrides: Record<string, Record<string, string>> = {},
+    extraVars: Record<string, string> = {},
+  ) {
+    const applier = new StackApplier(path.join(outdir, 'stacks', stack), { ...vars, ...extraVars }, overrides);
     try {
       await applier.apply();
       const prefix = stack.replace('-', '');
@@ -89,6 +95,31 @@ describe('every synthesized stack forms its cluster on a real Docker engine', { 
         times.push(`${stack} ${t}ms`);
       }));
   }
+
+  it('static-tls: three nodes form one cluster over mutual TLS with certificates from tls_dir', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'muster-e2e-tls-'));
+    makeCa(dir, 'ca');
+    for (const i of [1, 2, 3]) {
+      const host = `node${i}.statictls.internal`;
+      makeNodeCert(dir, 'ca', host, `DNS:${host}`);
+    }
+    return withStack(
+      'static-tls',
+      async (nodes, names) => {
+        times.push(`static-tls ${await converge(nodes, names)}ms`);
+        assert.equal(ctl(nodes[0], 'data', 'put', 'over', 'tls').code, 0);
+        assert.equal(ctl(nodes[2], 'data', 'get', 'over').out, 'tls');
+      },
+      {},
+      { tls_dir: dir },
+    );
+  });
+
+  it('static-v6: three nodes form one cluster over IPv6 (inet6_tcp)', () =>
+    withStack('static-v6', async (nodes, names) => {
+      times.push(`static-v6 ${await converge(nodes, names)}ms`);
+      assert.match(execFileSync('docker', ['logs', nodes[0]], { encoding: 'utf8' }), /listening on fd00:28:7::a:4370/);
+    }));
 
   it('faults: a disconnected node shows stopped and comes back; a killed node restarts with its data volume; writes survive a partition', () =>
     withStack('static', async (nodes, names) => {

@@ -28,7 +28,7 @@ describe('ClusterNetwork', () => {
     const n = resources(s, 'docker_network')[0];
     assert.equal(n.ipv6, true);
     assert.deepEqual(n.ipam_config, [{ subnet: '10.9.0.0/24', gateway: '10.9.0.1' }, { subnet: 'fd00:9::/64' }]);
-    assert.match(synthError((stack) => new ClusterNetwork(stack, 'net', { name: 'n6', ipv6Subnet: 'fd00::/200' })), /\[test\/net\] ipv6Subnet: must be an IPv6 CIDR/);
+    assert.match(synthError((stack) => new ClusterNetwork(stack, 'net', { name: 'n6', ipv6Subnet: 'fd00::/200' })), /\[test\/net\] ipv6Subnet: must be an IPv6 \/64 written as prefix::\/64/);
   });
   it('refuses a subnet that is not a CIDR, naming the construct path and the field', () => {
     assert.match(synthError((stack) => new ClusterNetwork(stack, 'net', { name: 'n1', subnet: '10.9.0.0' })), /\[test\/net\] subnet: must be an IPv4 CIDR/);
@@ -155,6 +155,8 @@ describe('MusterCluster validation at synth time', () => {
     ['a port out of range', (cookie) => ({ nodes: 2, port: 70000, discovery: { strategy: 'manual' }, cookie }), /\[test\/c\] port: must be 1-65535/],
     ['a node count of 0', (cookie) => ({ nodes: 0, discovery: { strategy: 'manual' }, cookie }), /\[test\/c\] nodes: a cluster needs at least 1 node/],
     ['a cookie wired to a literal', () => ({ nodes: 2, discovery: { strategy: 'manual' }, cookie: 'hunter2' }), /\[test\/c\] cookie: a literal cookie would be written into the synthesized JSON and the plan; wire a sensitive TerraformVariable/],
+    ['TLS without a certificate directory', (cookie) => ({ nodes: 2, discovery: { strategy: 'manual' }, transport: { protoDist: 'inet_tls' }, cookie }), /\[test\/c\] transport\.tlsDir: is required with protoDist inet_tls/],
+    ['IPv6 without an IPv6 subnet', (cookie) => ({ nodes: 2, discovery: { strategy: 'manual' }, transport: { protoDist: 'inet6_tcp' }, cookie }), /\[test\/c\] network\.ipv6Subnet: is required with protoDist inet6_tcp/],
     ['an unknown strategy', (cookie) => ({ nodes: 2, discovery: { strategy: 'gossip' } as never, cookie }), /\[test\/c\] discovery\.strategy: Invalid discriminator value\. Expected 'manual' \| 'static' \| 'dns' \| 'etcd'/],
   ];
   for (const [what, props, re] of cases) {

@@ -8,7 +8,7 @@ import { Testing } from '../../stacks/lib/cdktf';
 import { synthAll } from '../../stacks/main';
 import { PaymentsCluster } from './fixtures/other-team-app';
 
-const STACKS = ['manual', 'static', 'dns-a', 'dns-srv', 'etcd', 'k8s'];
+const STACKS = ['manual', 'static', 'dns-a', 'dns-srv', 'etcd', 'static-tls', 'static-v6', 'k8s'];
 const ROOT = path.resolve(__dirname, '../..');
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -78,6 +78,23 @@ describe('the stacks', { timeout: 120_000 }, () => {
     assert.equal(envOf(node).MUSTER_CLUSTER__ETCD__SERVER, 'http://172.28.5.3:2379');
     assert.equal(envOf(node).MUSTER_CLUSTER__ETCD__PREFIX, 'muster');
     assert.ok(containers(j).some((c) => c.name === 'etcd-etcd0' && (c.command as string[])[0] === '/usr/local/bin/etcd'));
+  });
+
+  it('static-tls: certificates are uploaded by path from the tls_dir variable; no key material in the JSON', () => {
+    const j = synthesized(outdir, 'static-tls');
+    const node = containers(j).find((c) => c.name === 'statictls-node1')!;
+    assert.deepEqual((node.upload as Json[]).map((u) => u.source), ['${var.tls_dir}/ca.crt', '${var.tls_dir}/node1.statictls.internal.crt', '${var.tls_dir}/node1.statictls.internal.key']);
+    assert.equal(envOf(node).MUSTER_CLUSTER__PROTO_DIST, 'inet_tls');
+    assert.doesNotMatch(JSON.stringify(j), /BEGIN (EC |RSA )?PRIVATE KEY|BEGIN CERTIFICATE/);
+  });
+
+  it('static-v6: a dual-stack network, IPv6 node addresses, inet6_tcp', () => {
+    const j = synthesized(outdir, 'static-v6');
+    const net = Object.values(j.resource.docker_network)[0] as Json;
+    assert.equal(net.ipv6, true);
+    const node = containers(j).find((c) => c.name === 'staticv6-node2')!;
+    assert.equal(node.networks_advanced[0].ipv6_address, 'fd00:28:7::b');
+    assert.equal(envOf(node).MUSTER_CLUSTER__PROTO_DIST, 'inet6_tcp');
   });
 
   it('manual: outputs the seed page\'s join command', () => {

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { Construct, Token } from '../lib/cdktf';
+import { Construct } from '../lib/cdktf';
 import type { AgentSetting } from '../lib/agent-env';
 import { nodeNameProblem, splitNodeName } from '../lib/node-name';
-import { inSubnet, parseProps } from '../lib/validation';
+import { inSubnet, parseProps, requireCookieToken } from '../lib/validation';
 import { AgentImage } from './agent-image';
 import { ClusterNetwork } from './cluster-network';
 import { DnsServer } from './dns-server';
@@ -162,11 +162,7 @@ export class MusterCluster extends Construct {
   constructor(scope: Construct, id: string, props: MusterClusterProps) {
     super(scope, id);
     const s = parseProps(this, specSchema, props);
-    if (!Token.isUnresolved(props.cookie)) {
-      throw new Error(
-        `[${this.node.path}] cookie: a literal cookie would be written into the synthesized JSON and the plan; wire a sensitive TerraformVariable (new TerraformVariable(this, 'cookie', { type: 'string', sensitive: true }).stringValue)`,
-      );
-    }
+    requireCookieToken(this, props.cookie);
     this.clusterName = s.clusterName;
     this.domain = s.domain ?? `${s.clusterName}.internal`;
     this.port = s.port;

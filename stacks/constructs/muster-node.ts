@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { Construct, DockerContainer, DockerVolume, Token, type ITerraformDependable } from '../lib/cdktf';
+import { Construct, DockerContainer, DockerVolume, type ITerraformDependable } from '../lib/cdktf';
 import { agentEnv, type AgentSetting } from '../lib/agent-env';
 import { nodeNameProblem, splitNodeName } from '../lib/node-name';
-import { inSubnet, parseProps } from '../lib/validation';
+import { inSubnet, parseProps, requireCookieToken } from '../lib/validation';
 import type { ClusterNetwork } from './cluster-network';
 
 export interface MusterNodeProps {
@@ -75,11 +75,7 @@ export class MusterNode extends Construct {
   constructor(scope: Construct, id: string, props: MusterNodeProps) {
     super(scope, id);
     const p = parseProps(this, propsSchema, props);
-    if (!Token.isUnresolved(props.cookie)) {
-      throw new Error(
-        `[${this.node.path}] cookie: a literal cookie would be written into the synthesized JSON; pass a sensitive TerraformVariable's value instead`,
-      );
-    }
+    requireCookieToken(this, props.cookie);
     if (!inSubnet(p.address, props.network.subnet)) {
       throw new Error(`[${this.node.path}] address: ${p.address} is outside the network's subnet ${props.network.subnet}`);
     }

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { Construct } from 'constructs';
+import { Token } from './cdktf';
 
 /** Thrown at synth time; lists every problem with the construct path and the field. */
 export class KitValidationError extends Error {}
@@ -35,4 +36,12 @@ export function inSubnet(ip: string, cidr: string): boolean {
   const size = 2 ** (32 - c.bits);
   const n = ipv4ToInt(ip);
   return n > c.base && n < c.base + size - 1;
+}
+
+/** The cookie must be a token (a sensitive TerraformVariable's value), never a literal string. */
+export function requireCookieToken(scope: Construct, cookie: string): void {
+  if (Token.isUnresolved(cookie)) return;
+  throw new KitValidationError(
+    `[${scope.node.path}] cookie: a literal cookie would be written into the synthesized JSON and the plan; wire a sensitive TerraformVariable (new TerraformVariable(this, 'cookie', { type: 'string', sensitive: true }).stringValue)`,
+  );
 }

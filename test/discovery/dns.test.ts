@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Fleet, waitFor, waitForStatus } from '../support/agents';
+import { formRepeatedly } from '../support/formation';
 import { DnsServer } from '../support/dns-server';
 
 // A real BIND 9 serving cluster.test on 127.0.0.1:53541; agents on 127.0.14.x ask it directly
@@ -21,18 +22,7 @@ describe('DNS discovery', { timeout: 600_000 }, () => {
 
   it('A records: 10 nodes started at the same moment end in ONE cluster of 10, 10 times in a row', async () => {
     const names = ips(10, 10).map((ip) => `muster@${ip}`);
-    const times: number[] = [];
-    for (let run = 1; run <= 10; run++) {
-      const fleet = new Fleet();
-      try {
-        const started = Date.now();
-        const agents = await fleet.startAll(names, aEnv());
-        await waitForStatus(agents, names, [], 60_000, true);
-        times.push(Date.now() - started);
-      } finally {
-        await fleet.close();
-      }
-    }
+    const times = await formRepeatedly(10, names, () => aEnv());
     console.log(`dns A, 10 nodes: formed in ${times.map((t) => `${t}ms`).join(', ')}`);
   });
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Fleet, waitFor, waitForStatus, type Agent } from '../support/agents';
+import { formRepeatedly } from '../support/formation';
 import { EtcdServer } from '../support/etcd-server';
 
 // A real etcd (Debian's etcd-server) on 127.0.12.1; agents on 127.0.12.x.
@@ -27,20 +28,8 @@ describe('etcd discovery', { timeout: 600_000 }, () => {
 
   it('10 nodes started at the same moment end in ONE cluster of 10, 10 times in a row', async () => {
     const names = Array.from({ length: 10 }, (_, i) => `muster@127.0.12.${10 + i}`);
-    const times: number[] = [];
-    for (let run = 1; run <= 10; run++) {
-      const fleet = new Fleet();
-      // Each run has its own cluster name, so keys left by the previous run (until their lease ends) do not count.
-      const env = etcdEnv(etcd.url, { MUSTER_CLUSTER__NAME: `run${run}`, MUSTER_CLUSTER__ETCD__NODE_TTL: '5s' });
-      try {
-        const started = Date.now();
-        const agents = await fleet.startAll(names, env);
-        await waitForStatus(agents, names, [], 60_000, true);
-        times.push(Date.now() - started);
-      } finally {
-        await fleet.close();
-      }
-    }
+    // Each run has its own cluster name, so keys left by the previous run (until their lease ends) do not count.
+    const times = await formRepeatedly(10, names, (run) => etcdEnv(etcd.url, { MUSTER_CLUSTER__NAME: `run${run}`, MUSTER_CLUSTER__ETCD__NODE_TTL: '5s' }));
     console.log(`etcd, 10 nodes: formed in ${times.map((t) => `${t}ms`).join(', ')}`);
   });
 

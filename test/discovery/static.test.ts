@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { Fleet, waitFor, waitForStatus, type Agent } from '../support/agents';
+import { formRepeatedly } from '../support/formation';
 
 const names = (net: string, from: number, count: number) => Array.from({ length: count }, (_, i) => `muster@127.0.${net}.${from + i}`);
 const staticEnv = (seeds: string[]) => ({ MUSTER_CLUSTER__DISCOVERY_STRATEGY: 'static', MUSTER_CLUSTER__STATIC__SEEDS: `[${seeds.join(',')}]` });
@@ -9,20 +10,7 @@ const staticEnv = (seeds: string[]) => ({ MUSTER_CLUSTER__DISCOVERY_STRATEGY: 's
 describe('static discovery', { timeout: 600_000 }, () => {
   it('10 nodes started at the same moment end in ONE cluster of 10, 10 times in a row', async () => {
     const seeds = names('10', 2, 10);
-    const times: number[] = [];
-    for (let run = 1; run <= 10; run++) {
-      const fleet = new Fleet();
-      try {
-        const started = Date.now();
-        const agents = await fleet.startAll(seeds, staticEnv(seeds));
-        await waitForStatus(agents, seeds, [], 60_000, true);
-        times.push(Date.now() - started);
-        const ids = new Set(await Promise.all(agents.map(async (a) => (await a.statusDirect()).cluster_id)));
-        assert.equal(ids.size, 1, `run ${run}: one cluster id everywhere`);
-      } finally {
-        await fleet.close();
-      }
-    }
+    const times = await formRepeatedly(10, seeds, () => staticEnv(seeds));
     console.log(`static, 10 nodes: formed in ${times.map((t) => `${t}ms`).join(', ')}`);
   });
 

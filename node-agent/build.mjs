@@ -37,6 +37,7 @@ await build({
   sourcemap: 'linked',
   logLevel: 'warning',
   plugins: [etcd3Protos],
+  define: { MUSTER_VERSION: JSON.stringify(JSON.parse(readFileSync('package.json', 'utf8')).version) },
 });
 chmodSync('dist/muster.js', 0o755);
 

@@ -17,6 +17,9 @@ const EXIT_USAGE = 2;
 
 class UsageError extends Error {}
 
+/** Set by the bundler (node-agent/build.mjs); absent when run from source. */
+declare const MUSTER_VERSION: string | undefined;
+
 interface GlobalOpts {
   config?: string;
   node?: string;
@@ -91,6 +94,7 @@ function statusJson(s: Status): string {
 function buildProgram(): Command {
   const program = new Command('muster')
     .description('Muster node agent: discovers peers, forms the cluster and keeps its membership right')
+    .version(typeof MUSTER_VERSION === 'string' ? MUSTER_VERSION : 'dev', '-V, --version')
     .exitOverride()
     .showHelpAfterError(false)
     .configureOutput({ outputError: (str, write) => write(`muster: ${str.replace(/^error: /, '')}`) });

@@ -1,0 +1,123 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import pino from 'pino';
+import { Connection } from '../../node-agent/src/transport/connection';
+import { Fleet, type Agent } from '../support/agents';
+import { SerfRpc } from './serf';
+
+/** One benchmark cluster: N processes of one system, observed through its own control protocol. */
+export interface BenchCluster {
+  readonly system: 'muster' | 'serf';
+  readonly names: string[];
+  readonly pids: number[];
+  /** When the processes were launched, and when each one first accepted a TCP connection. */
+  readonly launchedAt: number;
+  listenersAt(): Promise<number[]>;
+  /** The members node `i` considers alive. */
+  alive(i: number): Promise<string[]>;
+  signal(i: number, sig: NodeJS.Signals): void;
+  leave(i: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const COOKIE = 'bench-cookie';
+
+async function waitListening(host: string, port: number, deadline: number): Promise<number> {
+  while (Date.now() < deadline) {
+    const ok = await new Promise<boolean>((r) => {
+      const s = net.connect({ host, port }, () => {
+        s.destroy();
+        r(true);
+      });
+      s.on('error', () => r(false));
+    });
+    if (ok) return Date.now();
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`${host}:${port} never listened`);
+}
+
+export async function startMuster(n: number, subnet: string): Promise<BenchCluster> {
+  const fleet = new Fleet({ MUSTER_NODE__COOKIE: COOKIE });
+  const names = Array.from({ length: n }, (_, i) => `muster@${subnet}.${i + 2}`);
+  const env = { MUSTER_CLUSTER__DISCOVERY_STRATEGY: 'static', MUSTER_CLUSTER__STATIC__SEEDS: `[${names.join(',')}]` };
+  const launchedAt = Date.now();
+  let agents: Agent[];
+  try {
+    agents = await fleet.startAll(names, env);
+  } catch (e) {
+    await fleet.close();
+    throw e;
+  }
+  const conns: Connection[] = [];
+  const ctl = async (i: number) => {
+    if (!conns[i] || conns[i].isClosed) {
+      conns[i] = await Connection.dial({ host: agents[i].host, port: 4370, role: 'ctl', localName: 'bench@local', cookie: COOKIE, boot: 'bench', log: pino({ enabled: false }) });
+    }
+    return conns[i];
+  };
+  return {
+    system: 'muster',
+    names,
+    pids: agents.map((a) => a.proc!.pid!),
+    launchedAt,
+    // The agent logs the moment it listens, to the millisecond.
+    listenersAt: async () => agents.map((a) => Date.parse(String(a.lines.find((l) => l.msg.startsWith('listening on'))?.time))),
+    alive: async (i) => ((await (await ctl(i)).request('status', {}, 5000)) as { running_nodes: string[] }).running_nodes,
+    signal: (i, sig) => agents[i].proc!.kill(sig),
+    leave: async (i) => {
+      const r = await agents[i].ctl(['cluster', 'leave']);
+      if (r.code !== 0) throw new Error(r.stderr);
+    },
+    close: async () => {
+      for (const c of conns) c?.close('done');
+      for (const a of agents) a.proc?.kill('SIGCONT');
+      await fleet.close();
+    },
+  };
+}
+
+export async function startSerf(n: number, subnet: string): Promise<BenchCluster> {
+  const hosts = Array.from({ length: n }, (_, i) => `${subnet}.${i + 2}`);
+  const names = hosts.map((_, i) => `s${i + 2}`);
+  const launchedAt = Date.now();
+  // Serf with its default LAN settings; -retry-join to the same seeds as Muster's static list.
+  // The retry interval is shortened from 30 s to 1 s so a seed that is not up yet does not cost 30 s.
+  const procs: ChildProcess[] = hosts.map((h, i) =>
+    spawn('serf', ['agent', `-node=${names[i]}`, `-bind=${h}:7946`, `-rpc-addr=${h}:7373`, ...hosts.map((s) => `-retry-join=${s}:7946`), '-retry-interval=1s', '-log-level=warn'], { stdio: 'ignore' }),
+  );
+  const rpcs: SerfRpc[] = [];
+  const rpc = async (i: number) => (rpcs[i] ??= await SerfRpc.connect(hosts[i], 7373));
+  return {
+    system: 'serf',
+    names,
+    pids: procs.map((p) => p.pid!),
+    launchedAt,
+    listenersAt: () => Promise.all(hosts.map((h) => waitListening(h, 7946, Date.now() + 30_000))),
+    alive: async (i) => (await (await rpc(i)).members()).filter((m) => m.Status === 'alive').map((m) => m.Name),
+    signal: (i, sig) => procs[i].kill(sig),
+    leave: (i) =>
+      new Promise((resolve, reject) => execFile('serf', ['leave', `-rpc-addr=${hosts[i]}:7373`], (e) => (e ? reject(e) : resolve()))),
+    close: async () => {
+      for (const r of rpcs) r?.close();
+      await Promise.all(
+        procs.map((p) => {
+          if (p.exitCode !== null || p.signalCode !== null) return undefined;
+          p.kill('SIGCONT');
+          p.kill('SIGKILL');
+          return new Promise((r) => p.once('exit', r));
+        }),
+      );
+    },
+  };
+}
+
+/** Resident memory (bytes) and CPU seconds (user + system) of a process we started. */
+export function processUsage(pid: number): { rss: number; cpu: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  const ticks = Number(stat[11]) + Number(stat[12]);
+  return { rss, cpu: ticks / 100 };
+}

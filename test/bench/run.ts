@@ -1,0 +1,287 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import path from 'node:path';
+import { MusterCluster } from '../../stacks/constructs/muster-cluster';
+import { DockerProvider, TerraformStack, TerraformVariable, Testing } from '../../stacks/lib/cdktf';
+import { Fleet, MUSTER } from '../support/agents';
+import { NetLab } from '../support/netlab';
+import { processUsage, startMuster, startSerf, type BenchCluster } from './clusters';
+
+/**
+ * `npm run bench`: Muster and Serf side by side, same machine, same run, same N, same procedure.
+ * Writes bench/results/<date>-<commit>.md with min / median / max per figure and an SVG plot.
+ */
+
+export interface BenchOptions {
+  ns: number[];
+  /** N values Muster runs that Serf does not (the machine's limits). */
+  musterOnlyNs: number[];
+  reps: number;
+  /** Idle window for CPU and bytes; the issue's figure is 30 s. */
+  idleMs: number;
+  outDir: string;
+  log?: (s: string) => void;
+}
+
+type Figure = { figure: string; n: number; system: string; values: number[]; unit: string };
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(fn: () => Promise<T | undefined | false>, limitMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + limitMs;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch {
+      // not reachable yet
+    }
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await sleep(50);
+  }
+}
+
+/** Time until every observer sees `pred` hold on its alive list (polled every 50 ms through the system's own protocol). */
+async function allSee(c: BenchCluster, observers: number[], pred: (alive: string[]) => boolean, limitMs: number, what: string): Promise<number> {
+  const done = new Set<number>();
+  await until(async () => {
+    await Promise.all(observers.filter((i) => !done.has(i)).map(async (i) => (pred(await c.alive(i)) ? done.add(i) : undefined)));
+    return done.size === observers.length;
+  }, limitMs, what);
+  return Date.now();
+}
+
+const SUBNET = { muster: '127.0.31', serf: '127.0.32' };
+const start = (system: 'muster' | 'serf', n: number) => (system === 'muster' ? startMuster(n, SUBNET.muster) : startSerf(n, SUBNET.serf));
+
+async function loopbackRound(system: 'muster' | 'serf', n: number, idleMs: number, add: (f: string, v: number, unit?: string) => void): Promise<void> {
+  const limit = 60_000 + n * 1000;
+  // Formation, then a crash (SIGKILL) of the last node.
+  let c = await start(system, n);
+  try {
+    const listeners = await c.listenersAt();
+    const formed = await allSee(c, [...c.names.keys()], (a) => a.length === n, limit, `${system} ${n} formation`);
+    add('formation from launch', formed - c.launchedAt);
+    add('formation from last listener', formed - Math.max(...listeners));
+    const usage0 = c.pids.map(processUsage);
+    await sleep(idleMs);
+    const usage1 = c.pids.map(processUsage);
+    add('RSS per agent', usage1.reduce((s, u) => s + u.rss, 0) / n / 1e6, 'MB');
+    add(`idle CPU per agent per ${idleMs / 1000}s`, usage1.reduce((s, u, i) => s + u.cpu - usage0[i].cpu, 0) / n, 's');
+    const victim = n - 1;
+    const t0 = Date.now();
+    c.signal(victim, 'SIGKILL');
+    const seen = await allSee(c, [...c.names.keys()].filter((i) => i !== victim), (a) => !a.includes(c.names[victim]), limit, `${system} crash detection`);
+    add('crash detection (SIGKILL)', seen - t0);
+  } finally {
+    await c.close();
+  }
+  // Silent loss (SIGSTOP), then graceful leave on a fresh cluster.
+  c = await start(system, n);
+  try {
+    await allSee(c, [...c.names.keys()], (a) => a.length === n, limit, `${system} ${n} formation`);
+    const victim = n - 1;
+    let t0 = Date.now();
+    c.signal(victim, 'SIGSTOP');
+    let seen = await allSee(c, [...c.names.keys()].filter((i) => i !== victim), (a) => !a.includes(c.names[victim]), limit, `${system} silent loss`);
+    add('silent-loss detection (SIGSTOP)', seen - t0);
+    c.signal(victim, 'SIGCONT');
+    await allSee(c, [...c.names.keys()], (a) => a.length === n, limit, `${system} recovery after SIGCONT`);
+    const leaver = n - 2;
+    t0 = Date.now();
+    await c.leave(leaver);
+    seen = await allSee(c, [...c.names.keys()].filter((i) => i !== leaver), (a) => !a.includes(c.names[leaver]), limit, `${system} leave`);
+    add('graceful leave propagation', seen - t0);
+  } finally {
+    await c.close();
+  }
+}
+
+/** Idle bytes per node per second, counted on each host's own link, and partition heal, in network namespaces. */
+async function netnsRound(system: 'muster' | 'serf', n: number, idleMs: number, heal: boolean, add: (f: string, v: number, unit?: string) => void): Promise<void> {
+  const lab = new NetLab();
+  const fleet = new Fleet({ MUSTER_NODE__COOKIE: 'bench-cookie' });
+  const procs: ChildProcess[] = [];
+  try {
+    lab.setup(n);
+    const hosts = Array.from({ length: n }, (_, i) => lab.address(i));
+    if (system === 'muster') {
+      const names = hosts.map((h) => `muster@${h}`);
+      const env = { MUSTER_CLUSTER__DISCOVERY_STRATEGY: 'static', MUSTER_CLUSTER__STATIC__SEEDS: `[${names.join(',')}]` };
+      await Promise.all(names.map((nm, i) => fleet.agent(nm, env, lab.netns(i)).start()));
+    } else {
+      hosts.forEach((h, i) =>
+        procs.push(spawn('ip', ['netns', 'exec', lab.netns(i), 'serf', 'agent', `-node=s${i}`, `-bind=${h}:7946`, '-rpc-addr=127.0.0.1:7373', ...hosts.map((s) => `-retry-join=${s}:7946`), '-retry-interval=1s', '-log-level=warn'], { stdio: 'ignore' })),
+      );
+    }
+    const aliveFrom0 = async (): Promise<number> => {
+      if (system === 'muster') return (await fleet.agents[0].status()).running_nodes.length;
+      const out = execFileSync('ip', ['netns', 'exec', lab.netns(0), 'serf', 'members', '-rpc-addr=127.0.0.1:7373', '-format=json'], { encoding: 'utf8' });
+      return (JSON.parse(out) as { members: { status: string }[] }).members.filter((m) => m.status === 'alive').length;
+    };
+    await until(async () => (await aliveFrom0()) === n, 60_000, `${system} formation in netns`);
+    await sleep(3000);
+    const counters = () => Array.from({ length: n }, (_, i) => {
+      const lines = execFileSync('ip', ['-n', lab.hub, '-s', 'link', 'show', `p${i}`], { encoding: 'utf8' }).split('\n');
+      const rx = Number(lines[lines.findIndex((l) => l.trim().startsWith('RX:')) + 1].trim().split(/\s+/)[0]);
+      const tx = Number(lines[lines.findIndex((l) => l.trim().startsWith('TX:')) + 1].trim().split(/\s+/)[0]);
+      return rx + tx;
+    });
+    const b0 = counters();
+    await sleep(idleMs);
+    const b1 = counters();
+    add('idle bytes/s per node (in + out)', b1.reduce((s, b, i) => s + b - b0[i], 0) / n / (idleMs / 1000), 'B/s');
+    if (heal) {
+      lab.link(n - 1, false);
+      await until(async () => (await aliveFrom0()) === n - 1, 60_000, `${system} partition seen`);
+      const t0 = Date.now();
+      lab.link(n - 1, true);
+      await until(async () => (await aliveFrom0()) === n, 60_000, `${system} heal`);
+      add('partition heal after the link returns', Date.now() - t0);
+    }
+  } finally {
+    for (const p of procs) p.kill('SIGKILL');
+    await fleet.close();
+    lab.close();
+  }
+}
+
+function stats(v: number[]): { min: number; median: number; max: number } {
+  const s = [...v].sort((a, b) => a - b);
+  return { min: s[0], median: s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2, max: s[s.length - 1] };
+}
+
+function fmt(v: number, unit: string): string {
+  if (unit === 'ms') return v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${Math.round(v)} ms`;
+  if (unit === 's') return `${v.toFixed(3)} s`;
+  if (unit === 'MB') return `${v.toFixed(1)} MB`;
+  return `${Math.round(v)} ${unit}`;
+}
+
+/** A small SVG line chart: medians against N, one line per system, one panel per figure. */
+function svg(figures: Figure[]): string {
+  const names = ['formation from last listener', 'silent-loss detection (SIGSTOP)', 'crash detection (SIGKILL)', 'idle bytes/s per node (in + out)'];
+  const W = 420;
+  const H = 220;
+  const colors: Record<string, string> = { muster: '#1f77b4', serf: '#d62728' };
+  const panels = names.map((name, pi) => {
+    const rows = figures.filter((f) => f.figure === name);
+    const ns = [...new Set(rows.map((r) => r.n))].sort((a, b) => a - b);
+    const max = Math.max(1, ...rows.map((r) => stats(r.values).median));
+    const x = (n: number) => 50 + (ns.length > 1 ? (ns.indexOf(n) / (ns.length - 1)) * (W - 80) : (W - 80) / 2);
+    const y = (v: number) => H - 30 - (v / max) * (H - 60);
+    const lines = ['muster', 'serf'].map((sys) => {
+      const pts = rows.filter((r) => r.system === sys).sort((a, b) => a.n - b.n).map((r) => `${x(r.n).toFixed(1)},${y(stats(r.values).median).toFixed(1)}`);
+      return pts.length ? `<polyline fill="none" stroke="${colors[sys]}" stroke-width="2" points="${pts.join(' ')}"/>${pts.map((p) => `<circle cx="${p.split(',')[0]}" cy="${p.split(',')[1]}" r="3" fill="${colors[sys]}"/>`).join('')}` : '';
+    });
+    const unit = rows[0]?.unit ?? '';
+    const ticks = ns.map((n) => `<text x="${x(n)}" y="${H - 12}" font-size="11" text-anchor="middle">N=${n}</text>`).join('');
+    return `<g transform="translate(${(pi % 2) * W},${Math.floor(pi / 2) * H})"><text x="10" y="16" font-size="13">${name} (median, ${unit}; max ${fmt(max, unit)})</text><line x1="45" y1="${H - 30}" x2="${W - 20}" y2="${H - 30}" stroke="#999"/>${ticks}${lines.join('')}</g>`;
+  });
+  const legend = `<text x="10" y="${2 * H + 18}" font-size="12" fill="${colors.muster}">— Muster</text><text x="90" y="${2 * H + 18}" font-size="12" fill="${colors.serf}">— Serf</text>`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${2 * W}" height="${2 * H + 30}" font-family="sans-serif">${panels.join('')}${legend}</svg>\n`;
+}
+
+function version(cmd: string, args: string[]): string {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8' }).split('\n')[0].trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+export async function runBench(o: BenchOptions): Promise<{ markdown: string; file: string; figures: Figure[] }> {
+  const log = o.log ?? (() => undefined);
+  const figures: Figure[] = [];
+  const adder = (system: string, n: number) => (figure: string, v: number, unit = 'ms') => {
+    let f = figures.find((x) => x.figure === figure && x.n === n && x.system === system);
+    if (!f) figures.push((f = { figure, n, system, values: [], unit }));
+    f.values.push(v);
+  };
+  const allNs = [...o.ns, ...o.musterOnlyNs].sort((a, b) => a - b);
+  for (const n of allNs) {
+    const systems: ('muster' | 'serf')[] = o.ns.includes(n) ? ['muster', 'serf'] : ['muster'];
+    for (let rep = 0; rep < o.reps; rep++) {
+      for (const system of systems) {
+        log(`${system} N=${n} rep ${rep + 1}/${o.reps}`);
+        await loopbackRound(system, n, o.idleMs, adder(system, n));
+        await netnsRound(system, n, o.idleMs, false, adder(system, n));
+      }
+    }
+  }
+  const healN = 5;
+  for (let rep = 0; rep < o.reps; rep++) {
+    for (const system of ['muster', 'serf'] as const) {
+      log(`${system} partition heal N=${healN} rep ${rep + 1}`);
+      await netnsRound(system, healN, Math.min(o.idleMs, 2000), true, (f, v, u) => (f.startsWith('partition') ? adder(system, healN)(f, v, u) : undefined));
+    }
+  }
+  // The kit and the agent on their own.
+  for (let rep = 0; rep < o.reps; rep++) {
+    const t0 = Date.now();
+    const app = Testing.app();
+    const stack = new TerraformStack(app, 'bench');
+    new DockerProvider(stack, 'docker', {});
+    new MusterCluster(stack, 'c', { nodes: 100, discovery: { strategy: 'dns', recordType: 'srv' }, cookie: new TerraformVariable(stack, 'cookie', { type: 'string', sensitive: true }).stringValue, network: { subnet: '10.50.0.0/24' } });
+    Testing.synth(stack, true);
+    adder('muster', 100)('cdktf synth of a 100-node stack', Date.now() - t0);
+    const fleet = new Fleet();
+    const a = fleet.agent('muster@127.0.33.2');
+    const s0 = Date.now();
+    await a.start();
+    adder('muster', 1)('agent cold start to listening', Date.parse(String(a.lines.find((l) => l.msg.startsWith('listening on'))?.time)) - s0);
+    await fleet.close();
+  }
+  let commit = 'uncommitted';
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch {
+    // not a checkout
+  }
+  const date = new Date().toISOString().slice(0, 10);
+  const base = `${date}-${commit}`;
+  const rows = figures
+    .sort((a, b) => (a.figure < b.figure ? -1 : a.figure > b.figure ? 1 : a.n - b.n || (a.system < b.system ? -1 : 1)))
+    .map((f) => {
+      const s = stats(f.values);
+      return `| ${f.figure} | ${f.n} | ${f.system} | ${fmt(s.min, f.unit)} | ${fmt(s.median, f.unit)} | ${fmt(s.max, f.unit)} | ${f.values.length} |`;
+    });
+  const markdown = [
+    `# Benchmark ${date} (${commit})`,
+    '',
+    `Machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}). Muster ${version(process.execPath, [MUSTER, '--version'])} at ${commit} (Node.js ${process.version}); Serf: ${version('serf', ['version'])}.`,
+    `Repetitions: ${o.reps}. Idle window: ${o.idleMs / 1000} s. Loopback (127.0.31.x / 127.0.32.x) for formation, detection, leave, RSS and CPU, observed every 50 ms through each system's own control protocol (muster ctl status, Serf RPC members); network namespaces for bytes on each host's link and partition heal (N = ${healN}, seen from the first node).`,
+    'Serf runs with its default LAN settings and -retry-join to the same seeds as Muster\'s static list; its retry interval is 1 s instead of 30 s so a seed not up yet does not cost 30 s.',
+    '',
+    '| figure | N | system | min | median | max | runs |',
+    '|---|---|---|---|---|---|---|',
+    ...rows,
+    '',
+    `![figures against N](${base}.svg)`,
+    '',
+  ].join('\n');
+  mkdirSync(o.outDir, { recursive: true });
+  const file = path.join(o.outDir, `${base}.md`);
+  writeFileSync(file, markdown);
+  writeFileSync(path.join(o.outDir, `${base}.svg`), svg(figures));
+  return { markdown, file, figures };
+}
+
+if (require.main === module) {
+  const list = (v: string | undefined, d: number[]) => (v ? v.split(',').map(Number) : d);
+  runBench({
+    ns: list(process.env.BENCH_NS, [3, 10, 30]),
+    musterOnlyNs: list(process.env.BENCH_MUSTER_ONLY_NS, [100]),
+    reps: Number(process.env.BENCH_REPS ?? 3),
+    idleMs: Number(process.env.BENCH_IDLE_MS ?? 30_000),
+    outDir: path.resolve(__dirname, '../../bench/results'),
+    log: (s) => process.stderr.write(`${s}\n`),
+  }).then(
+    (r) => process.stdout.write(`${r.markdown}\nwritten: ${r.file}\n`),
+    (e: Error) => {
+      process.stderr.write(`bench failed: ${e.message}\n`);
+      process.exit(1);
+    },
+  );
+}

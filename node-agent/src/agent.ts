@@ -54,7 +54,7 @@ export async function runAgent(cfg: Config): Promise<void> {
     `listening on ${host}:${cfg.cluster.port}`,
   );
   node.start(host);
-  const discovery = createDiscovery(cfg, log);
+  const discovery = await createDiscovery(cfg, log);
   const autocluster = discovery ? new Autocluster(node, discovery, cfg.cluster.discovery_strategy, log) : undefined;
   autocluster?.start();
 

@@ -2,13 +2,14 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema';
 import { parseNodeName } from '../config/node-name';
 import { DnsDiscovery } from './dns';
-import { EtcdDiscovery } from './etcd';
-import { K8sDiscovery } from './k8s';
 import { StaticDiscovery } from './static';
 import type { Discovery } from './strategy';
 
-/** The strategy `cluster.discovery_strategy` names, or undefined for `manual`. */
-export function createDiscovery(cfg: Config, log: Logger): Discovery | undefined {
+/**
+ * The strategy `cluster.discovery_strategy` names, or undefined for `manual`. etcd's client (gRPC)
+ * and the Kubernetes one are loaded only when chosen: they would otherwise cost every node memory.
+ */
+export async function createDiscovery(cfg: Config, log: Logger): Promise<Discovery | undefined> {
   const c = cfg.cluster;
   const namePart = parseNodeName(cfg.node.name).name;
   switch (c.discovery_strategy) {
@@ -18,7 +19,8 @@ export function createDiscovery(cfg: Config, log: Logger): Discovery | undefined
       return new StaticDiscovery(c.static.seeds);
     case 'dns':
       return new DnsDiscovery({ name: c.dns.name!, recordType: c.dns.record_type, servers: c.dns.servers, namePart });
-    case 'etcd':
+    case 'etcd': {
+      const { EtcdDiscovery } = await import('./etcd');
       return new EtcdDiscovery({
         servers: c.etcd.server!,
         prefix: c.etcd.prefix,
@@ -31,7 +33,9 @@ export function createDiscovery(cfg: Config, log: Logger): Discovery | undefined
         ssl: c.etcd.ssl,
         log,
       });
-    case 'k8s':
+    }
+    case 'k8s': {
+      const { K8sDiscovery } = await import('./k8s');
       return new K8sDiscovery({
         apiserver: c.k8s.apiserver,
         serviceName: c.k8s.service_name,
@@ -42,5 +46,6 @@ export function createDiscovery(cfg: Config, log: Logger): Discovery | undefined
         caFile: c.k8s.ca_file,
         namePart,
       });
+    }
   }
 }

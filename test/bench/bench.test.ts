@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { runBench } from './run';
+
+// The benchmark's smoke run (N = 3, one repetition, both systems), so `npm run bench` cannot rot.
+// It checks that every figure was produced for both systems, not how fast anything is.
+describe('npm run bench (smoke)', { timeout: 600_000 }, () => {
+  it('produces every figure for Muster and Serf, a results table and a plot', async () => {
+    const outDir = mkdtempSync(path.join(tmpdir(), 'muster-bench-'));
+    const r = await runBench({ ns: [3], musterOnlyNs: [], reps: 1, idleMs: 2000, outDir });
+    const both = [
+      'formation from launch',
+      'formation from last listener',
+      'crash detection (SIGKILL)',
+      'silent-loss detection (SIGSTOP)',
+      'graceful leave propagation',
+      'RSS per agent',
+      'idle CPU per agent per 2s',
+      'idle bytes/s per node (in + out)',
+      'partition heal after the link returns',
+    ];
+    for (const figure of both) {
+      for (const system of ['muster', 'serf']) {
+        const f = r.figures.find((x) => x.figure === figure && x.system === system);
+        assert.ok(f, `${figure} for ${system}`);
+        assert.ok(f.values.every((v) => Number.isFinite(v) && v >= 0), `${figure} for ${system}: ${f.values}`);
+      }
+    }
+    for (const figure of ['cdktf synth of a 100-node stack', 'agent cold start to listening']) assert.ok(r.figures.some((x) => x.figure === figure), figure);
+    assert.ok(existsSync(r.file));
+    assert.match(readFileSync(r.file, 'utf8'), /\| formation from last listener \| 3 \| serf \|/);
+    assert.ok(existsSync(r.file.replace(/\.md$/, '.svg')));
+    assert.match(readFileSync(r.file.replace(/\.md$/, '.svg'), 'utf8'), /^<svg /);
+  });
+});

@@ -11,6 +11,7 @@ describe('npm run bench (smoke)', { timeout: 600_000 }, () => {
   it('produces every figure for Muster and Serf, a results table and a plot', async () => {
     const outDir = mkdtempSync(path.join(tmpdir(), 'muster-bench-'));
     const r = await runBench({ ns: [3], musterOnlyNs: [], reps: 1, idleMs: 2000, outDir });
+    assert.deepEqual(r.failures, [], 'no measurement failed');
     const both = [
       'formation from launch',
       'formation from last listener',

@@ -120,7 +120,15 @@ async function netnsRound(system: 'muster' | 'serf', n: number, idleMs: number, 
       const out = execFileSync('ip', ['netns', 'exec', lab.netns(0), 'serf', 'members', '-rpc-addr=127.0.0.1:7373', '-format=json'], { encoding: 'utf8' });
       return (JSON.parse(out) as { members: { status: string }[] }).members.filter((m) => m.status === 'alive').length;
     };
-    await until(async () => (await aliveFrom0()) === n, 60_000, `${system} formation in netns`);
+    // Observed by a process spawned inside the namespace: polled gently so it does not load the machine.
+    const poll = async (want: number, what: string) => {
+      const deadline = Date.now() + 60_000 + n * 2000;
+      while ((await aliveFrom0().catch(() => -1)) !== want) {
+        if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+        await sleep(300);
+      }
+    };
+    await poll(n, `${system} formation in netns`);
     await sleep(3000);
     const counters = () => Array.from({ length: n }, (_, i) => {
       const lines = execFileSync('ip', ['-n', lab.hub, '-s', 'link', 'show', `p${i}`], { encoding: 'utf8' }).split('\n');
@@ -134,7 +142,7 @@ async function netnsRound(system: 'muster' | 'serf', n: number, idleMs: number, 
     add('idle bytes/s per node (in + out)', b1.reduce((s, b, i) => s + b - b0[i], 0) / n / (idleMs / 1000), 'B/s');
     if (heal) {
       lab.link(n - 1, false);
-      await until(async () => (await aliveFrom0()) === n - 1, 60_000, `${system} partition seen`);
+      await poll(n - 1, `${system} partition seen`);
       const t0 = Date.now();
       lab.link(n - 1, true);
       await until(async () => (await aliveFrom0()) === n, 60_000, `${system} heal`);
@@ -191,9 +199,19 @@ function version(cmd: string, args: string[]): string {
   }
 }
 
-export async function runBench(o: BenchOptions): Promise<{ markdown: string; file: string; figures: Figure[] }> {
+export async function runBench(o: BenchOptions): Promise<{ markdown: string; file: string; figures: Figure[]; failures: string[] }> {
   const log = o.log ?? (() => undefined);
   const figures: Figure[] = [];
+  const failures: string[] = [];
+  /** A measurement that fails is reported in the results, and the run goes on. */
+  const attempt = async (what: string, fn: () => Promise<void>) => {
+    try {
+      await fn();
+    } catch (e) {
+      failures.push(`${what}: ${(e as Error).message}`);
+      log(`FAILED ${what}: ${(e as Error).message}`);
+    }
+  };
   const adder = (system: string, n: number) => (figure: string, v: number, unit = 'ms') => {
     let f = figures.find((x) => x.figure === figure && x.n === n && x.system === system);
     if (!f) figures.push((f = { figure, n, system, values: [], unit }));
@@ -205,8 +223,8 @@ export async function runBench(o: BenchOptions): Promise<{ markdown: string; fil
     for (let rep = 0; rep < o.reps; rep++) {
       for (const system of systems) {
         log(`${system} N=${n} rep ${rep + 1}/${o.reps}`);
-        await loopbackRound(system, n, o.idleMs, adder(system, n));
-        await netnsRound(system, n, o.idleMs, false, adder(system, n));
+        await attempt(`${system} N=${n} loopback`, () => loopbackRound(system, n, o.idleMs, adder(system, n)));
+        await attempt(`${system} N=${n} netns`, () => netnsRound(system, n, o.idleMs, false, adder(system, n)));
       }
     }
   }
@@ -214,7 +232,9 @@ export async function runBench(o: BenchOptions): Promise<{ markdown: string; fil
   for (let rep = 0; rep < o.reps; rep++) {
     for (const system of ['muster', 'serf'] as const) {
       log(`${system} partition heal N=${healN} rep ${rep + 1}`);
-      await netnsRound(system, healN, Math.min(o.idleMs, 2000), true, (f, v, u) => (f.startsWith('partition') ? adder(system, healN)(f, v, u) : undefined));
+      await attempt(`${system} heal N=${healN}`, () =>
+        netnsRound(system, healN, Math.min(o.idleMs, 2000), true, (f, v, u) => (f.startsWith('partition') ? adder(system, healN)(f, v, u) : undefined)),
+      );
     }
   }
   // The kit and the agent on their own.
@@ -260,12 +280,13 @@ export async function runBench(o: BenchOptions): Promise<{ markdown: string; fil
     '',
     `![figures against N](${base}.svg)`,
     '',
+    ...(failures.length ? ['## Measurements that failed', '', ...failures.map((f) => `- ${f}`), ''] : []),
   ].join('\n');
   mkdirSync(o.outDir, { recursive: true });
   const file = path.join(o.outDir, `${base}.md`);
   writeFileSync(file, markdown);
   writeFileSync(path.join(o.outDir, `${base}.svg`), svg(figures));
-  return { markdown, file, figures };
+  return { markdown, file, figures, failures };
 }
 
 if (require.main === module) {

@@ -290,7 +290,7 @@ export async function runBench(o: BenchOptions): Promise<{ markdown: string; fil
 }
 
 if (require.main === module) {
-  const list = (v: string | undefined, d: number[]) => (v ? v.split(',').map(Number) : d);
+  const list = (v: string | undefined, d: number[]) => (v === undefined ? d : v.split(',').filter(Boolean).map(Number));
   runBench({
     ns: list(process.env.BENCH_NS, [3, 10, 30]),
     musterOnlyNs: list(process.env.BENCH_MUSTER_ONLY_NS, [100]),

@@ -110,6 +110,8 @@ export class ClusterNode {
       this.members = new LwwMap(saved.members);
       this.data = new LwwMap(saved.data);
       for (const e of [...saved.members, ...saved.data]) this.clock.observe(e.ts);
+      // Restored tombstones count as arriving now: collected once every member is known to hold them.
+      for (const e of saved.data) if (e.value === null) this.tombstones.set(e.key, { arrived: Date.now(), seenBy: new Set() });
       this.fresh = saved.fresh ?? false;
       log.info({ cluster_id: this.clusterId, members: this.memberNames() }, `restored state from ${cfg.node.data_dir}: ${this.memberNames().length} member(s), ${this.data.values().length} key(s)`);
     } else {
@@ -253,13 +255,19 @@ export class ClusterNode {
     });
   }
 
+  /** What this node remembers about the members of the cluster it was in, dropped when it changes cluster. */
+  private forgetPeerHistory(): void {
+    this.partitions.clear();
+    this.downSince.clear();
+    this.lastLoss.clear();
+  }
+
   private becomeStandalone(why: string): void {
     const old = this.clusterId;
     this.clusterId = newClusterId();
     this.members = new LwwMap([{ key: this.name, state: 'member', ts: this.clock.now() }]);
     this.fresh = false;
-    this.partitions.clear();
-    this.downSince.clear();
+    this.forgetPeerHistory();
     this.persist();
     this.peers.setWanted([]);
     this.log.warn({ old_cluster_id: old, cluster_id: this.clusterId, reason: why }, `now standalone: ${why}; data kept (${this.data.values().length} key(s))`);
@@ -540,7 +548,7 @@ export class ClusterNode {
     if (state.cluster_id === this.clusterId) {
       // Already in that cluster (its link was down): nothing to drop, just merge.
       if (this.mergeMembers(state.members).length + Number(this.mergeData(state.data))) this.persist();
-      this.peers.setWanted(this.memberNames());
+      this.peers.setWanted(this.wantedPeers());
     } else {
       // Our leave entry in the old cluster must be stamped after everything the new cluster knows.
       this.observeAll(state.members);
@@ -550,11 +558,15 @@ export class ClusterNode {
       const dropped = keepData ? 0 : this.data.values().filter((e) => e.value !== null).length;
       this.clusterId = state.cluster_id;
       this.members = new LwwMap();
-      if (!keepData) this.data = new LwwMap();
+      this.forgetPeerHistory();
+      if (!keepData) {
+        this.data = new LwwMap();
+        this.tombstones.clear();
+      }
       this.mergeMembers(state.members);
       this.mergeData(state.data, target);
       this.persist();
-      this.peers.setWanted(this.memberNames());
+      this.peers.setWanted(this.wantedPeers());
       this.log.info(
         { target, cluster_id: this.clusterId, members: this.memberNames(), dropped_keys: dropped },
         `joined the cluster of ${target} (${why}): ${this.memberNames().length} member(s); ` +

@@ -146,7 +146,7 @@ export class ClusterNode {
   /** Starts linking to the members found in the saved state, from this node's own address. */
   start(localAddress: string): void {
     this.localAddress = localAddress;
-    this.peers.options.localAddress = localAddress;
+    this.peers.setLocalAddress(localAddress);
     const now = Date.now();
     for (const m of this.memberNames()) if (m !== this.name) this.downSince.set(m, now);
     this.firstSyncDone = this.memberNames().length === 1;

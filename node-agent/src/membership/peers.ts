@@ -40,8 +40,9 @@ export class PeerManager {
 
   constructor(private readonly o: PeerManagerOptions) {}
 
-  get options(): PeerManagerOptions {
-    return this.o;
+  /** Outgoing links leave from this node's own address, known once it listens. */
+  setLocalAddress(address: string): void {
+    this.o.localAddress = address;
   }
 
   isUp(peer: string): boolean {

@@ -54,8 +54,8 @@ describe('configuration', () => {
     assert.equal(cfg.cluster.discovery_strategy, 'manual');
     assert.equal(cfg.log.level, 'info');
     assert.match(cfg.node.data_dir, /\/data\/muster@127\.0\.0\.2$/);
-    assert.equal(cfg.cluster.failure_detector.probe_interval, 500);
-    assert.equal(cfg.cluster.failure_detector.probe_timeout, 1400);
+    assert.equal(cfg.cluster.failure_detector.probe_interval, 1000);
+    assert.equal(cfg.cluster.failure_detector.probe_timeout, 1000);
   });
   it('lets MUSTER_* variables win over the file', () => {
     const fleet = new Fleet();

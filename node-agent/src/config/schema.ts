@@ -80,10 +80,11 @@ const autoclean = z.union([z.string(), z.number()]).transform((v, ctx) => {
 
 export const failureDetectorSchema = z.strictObject({
   /** Each node probes one member per interval. Lower detects sooner; the cost per node stays constant in N. */
-  probe_interval: duration(50).default(500),
-  /** How long a probe, and then each member's own check, may go unanswered. Must cover GC pauses,
-   *  CPU starvation and 1 s stalls; a dead member shows stopped within about interval + 2 x this. */
-  probe_timeout: duration(200).default(1400),
+  probe_interval: duration(50).default(1000),
+  /** How long a probe, and then each member's own check, may go unanswered. A member must be silent
+   *  through both windows to show stopped, so together they cover GC pauses, CPU starvation and stalls
+   *  of up to 2 x this; a dead member shows stopped within about interval + 2 x this. */
+  probe_timeout: duration(200).default(1000),
 });
 
 /** The seed page writes the block as `K8s { }`; keys are otherwise lower case. */

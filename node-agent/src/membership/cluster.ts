@@ -5,7 +5,7 @@ import type { TlsMaterial } from '../transport/tls';
 import { parseNodeName } from '../config/node-name';
 import { HybridClock } from '../clock/hlc';
 import { LwwMap } from '../store/lww-map';
-import { readState, writeState } from '../store/state-file';
+import { readState, StateWriter, writeState } from '../store/state-file';
 import { Connection, PeerError } from '../transport/connection';
 import { HostResolver } from '../transport/address';
 import type { ClusterState, DataEntry, MemberEntry, Op, OpBody } from '../transport/messages';
@@ -17,6 +17,8 @@ import { formatDuration } from '../config/duration';
 const BROADCAST_TIMEOUT_MS = 5000;
 /** After a join, how long to wait for links to the new members before reporting status. */
 const JOIN_SETTLE_MS = 5000;
+/** How long a discovery probe's connection stays open for a join through the same node. */
+const PROBE_LINK_KEEP_MS = 2000;
 /** How often autoclean and tombstone collection look. */
 const MAINTENANCE_MS = 1000;
 /** A deleted key's tombstone is kept at least this long, even once every member has seen it. */
@@ -96,11 +98,17 @@ export class ClusterNode {
   /** Members known to hold each tombstone, and when it arrived here. */
   private readonly tombstones = new Map<string, { arrived: number; seenBy: Set<string> }>();
   private maintenance?: NodeJS.Timeout;
+  private readonly writer: StateWriter;
+  /** Probe connections kept for the join that may follow (see `probe`). */
+  private readonly probeLinks = new Map<string, Connection>();
 
   constructor(private readonly cfg: Config, private readonly log: Logger, private readonly tls?: TlsMaterial) {
     this.name = cfg.node.name;
     this.clock = new HybridClock(this.name);
     this.resolver = new HostResolver(familyOf(cfg), cfg.cluster.dns.servers);
+    this.writer = new StateWriter(cfg.node.data_dir, () => ({ format: 1, node: this.name, ...this.snapshot(), fresh: this.fresh || undefined }), (e) =>
+      log.error({ err: e.message }, `${e.message}; the change is held in memory and written with the next one`),
+    );
     const saved = readState(cfg.node.data_dir);
     if (saved && saved.node !== this.name) {
       throw new PeerError('config', `node.data_dir ${cfg.node.data_dir} holds the state of ${saved.node}, not ${this.name}; node names are fixed once a node has data`);
@@ -119,7 +127,7 @@ export class ClusterNode {
       this.members = new LwwMap([{ key: this.name, state: 'member', ts: this.clock.now() }]);
       this.data = new LwwMap();
       this.fresh = true;
-      this.persist();
+      writeState(cfg.node.data_dir, { format: 1, node: this.name, ...this.snapshot(), fresh: true });
     }
     this.peers = new PeerManager({
       self: this.name,
@@ -136,7 +144,7 @@ export class ClusterNode {
         if (this.isMember(peer)) log.warn({ peer, reason }, `${peer} is stopped: ${reason}`);
       },
     });
-    this.prober = new Prober(this.peers, { intervalMs: cfg.cluster.failure_detector.probe_interval, timeoutMs: cfg.cluster.failure_detector.probe_timeout }, log);
+    this.prober = new Prober(this.peers, { self: this.name, intervalMs: cfg.cluster.failure_detector.probe_interval, timeoutMs: cfg.cluster.failure_detector.probe_timeout }, log);
   }
 
   get family(): 4 | 6 {
@@ -198,8 +206,14 @@ export class ClusterNode {
 
   // ---- replication ---------------------------------------------------------------------------
 
-  private persist(): void {
-    writeState(this.cfg.node.data_dir, { format: 1, node: this.name, ...this.snapshot(), fresh: this.fresh || undefined });
+  /**
+   * Saves the state (coalesced, off the event loop). Callers that acknowledge a change to someone
+   * await it; the others only start it (a failed write is logged by the writer).
+   */
+  private persist(): Promise<void> {
+    const done = this.writer.save();
+    done.catch(() => undefined);
+    return done;
   }
 
   private observeAll(entries: { ts: MemberEntry['ts'] }[]): void {
@@ -464,14 +478,14 @@ export class ClusterNode {
       case 'members': {
         const b = body as OpBody<'members'>;
         this.checkCluster(b.cluster_id, conn.peerName);
-        if (this.mergeMembers(b.members).length) this.persist();
+        if (this.mergeMembers(b.members).length) await this.persist();
         this.queueReconcile();
         return {};
       }
       case 'write': {
         const b = body as OpBody<'write'>;
         this.checkCluster(b.cluster_id, conn.peerName);
-        if (this.mergeData(b.entries, conn.peerName)) this.persist();
+        if (this.mergeData(b.entries, conn.peerName)) await this.persist();
         return {};
       }
       case 'join':
@@ -499,14 +513,16 @@ export class ClusterNode {
       await this.broadcast('write', { cluster_id: this.clusterId, entries: body.data });
     }
     if (body.cluster_id === this.clusterId && this.isMember(joiner)) {
-      this.persist();
+      await this.persist();
       return this.snapshot();
     }
     const entry: MemberEntry = { key: joiner, state: 'member', ts: this.clock.now() };
     this.members.merge(entry);
-    this.persist();
+    await this.persist();
     this.log.info({ peer: joiner }, `${joiner} joins the cluster through this node`);
-    await this.broadcast('members', { cluster_id: this.clusterId, members: [entry] });
+    // The joiner need not wait for this: its own sync with each member tells that member it is in.
+    // The broadcast makes the members that dial first (smaller names) link to it at once.
+    void this.broadcast('members', { cluster_id: this.clusterId, members: [entry] });
     this.queueReconcile();
     return this.snapshot();
   }
@@ -565,7 +581,7 @@ export class ClusterNode {
       }
       this.mergeMembers(state.members);
       this.mergeData(state.data, target);
-      this.persist();
+      await this.persist();
       this.peers.setWanted(this.wantedPeers());
       this.log.info(
         { target, cluster_id: this.clusterId, members: this.memberNames(), dropped_keys: dropped },
@@ -594,7 +610,9 @@ export class ClusterNode {
 
   /** Asks `target` to admit this node; nothing changes here until it has answered. */
   private async requestJoin(target: string, data?: DataEntry[]): Promise<ClusterState> {
-    const conn = await this.dialJoinRole(target);
+    const kept = this.probeLinks.get(target);
+    this.probeLinks.delete(target);
+    const conn = kept && !kept.isClosed ? kept : await this.dialJoinRole(target);
     try {
       return (await conn.request('join', { cluster_id: this.clusterId, data, ts: this.clock.now() }, 15_000)) as ClusterState;
     } finally {
@@ -602,14 +620,28 @@ export class ClusterNode {
     }
   }
 
-  /** Discovery's question to a found node: which cluster are you in? */
+  /**
+   * Discovery's question to a found node: which cluster are you in? The connection is kept for a
+   * moment, since a join through the same node usually follows and then needs no new handshake.
+   */
   async probe(target: string): Promise<ClusterInfo> {
     const conn = await this.dialJoinRole(target);
+    let info: ClusterInfo;
     try {
-      return (await conn.request('info', {}, 5000)) as ClusterInfo;
-    } finally {
-      conn.close('probe done');
+      info = (await conn.request('info', {}, 5000)) as ClusterInfo;
+    } catch (e) {
+      conn.close('probe failed');
+      throw e;
     }
+    this.probeLinks.get(target)?.close('probe done');
+    this.probeLinks.set(target, conn);
+    const timer = setTimeout(() => conn.close('probe done'), PROBE_LINK_KEEP_MS);
+    timer.unref();
+    conn.once('close', () => {
+      clearTimeout(timer);
+      if (this.probeLinks.get(target) === conn) this.probeLinks.delete(target);
+    });
+    return info;
   }
 
   info(): ClusterInfo {
@@ -625,7 +657,7 @@ export class ClusterNode {
   private async leaveCurrent(why: string): Promise<{ acked: string[]; failed: string[] }> {
     const entry: MemberEntry = { key: this.name, state: 'removed', ts: this.clock.now(), reason: 'leave', by: this.name };
     this.members.merge(entry);
-    this.persist();
+    await this.persist();
     const result = await this.broadcast('members', { cluster_id: this.clusterId, members: [entry] });
     this.log.info({ acked: result.acked, reason: why }, `left the cluster (${why}); ${result.acked.length} member(s) acknowledged`);
     return result;
@@ -653,7 +685,7 @@ export class ClusterNode {
     this.members.merge(entry);
     this.downSince.delete(node);
     this.partitions.delete(node);
-    this.persist();
+    await this.persist();
     const why = reason === 'autoclean' ? `stopped for longer than cluster.autoclean = ${formatDuration(this.cfg.cluster.autoclean)}` : 'force-leave';
     this.log.info({ peer: node, reason }, `removing ${node} from the cluster (${why})`);
     // The removed node is among the recipients when it is alive, so it learns and goes standalone.
@@ -668,7 +700,7 @@ export class ClusterNode {
     const entry: DataEntry = { key, value, ts: this.clock.now() };
     this.fresh = false;
     this.mergeData([entry]);
-    this.persist();
+    await this.persist();
     const result = await this.broadcast('write', { cluster_id: this.clusterId, entries: [entry] });
     if (value === null) for (const m of result.acked) this.tombstones.get(key)?.seenBy.add(m);
     return result;
@@ -696,6 +728,8 @@ export class ClusterNode {
   async stop(): Promise<void> {
     clearInterval(this.maintenance);
     this.prober.stop();
+    for (const c of this.probeLinks.values()) c.close('node is stopping');
     await this.peers.stop('stopping');
+    await this.persist().catch(() => undefined);
   }
 }

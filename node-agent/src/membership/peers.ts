@@ -23,6 +23,8 @@ export interface PeerManagerOptions {
 
 const BACKOFF_MIN_MS = 200;
 const BACKOFF_MAX_MS = 2000;
+/** How long the larger-named side waits for the smaller one to dial a new member link. */
+const DIAL_DEFER_MS = 300;
 
 /**
  * Keeps exactly one authenticated link to every wanted peer: dials with jittered backoff,
@@ -72,7 +74,24 @@ export class PeerManager {
         this.retry.delete(peer);
       }
     }
-    for (const peer of this.wanted) if (!this.links.has(peer) && !this.dialing.has(peer) && !this.retry.get(peer)?.timer) void this.dial(peer);
+    for (const peer of this.wanted) {
+      if (this.links.has(peer) || this.dialing.has(peer) || this.retry.get(peer)?.timer) continue;
+      // Of two nodes that learn of each other together, the smaller name dials and the other waits
+      // a moment for it: one handshake per pair instead of two crossing ones (half the work of a
+      // forming cluster). A link lost later is redialled by both sides, for the quickest heal.
+      if (this.o.self < peer) void this.dial(peer);
+      else this.defer(peer);
+    }
+  }
+
+  private defer(peer: string): void {
+    const r = { delay: BACKOFF_MIN_MS / 2, timer: undefined as NodeJS.Timeout | undefined };
+    r.timer = setTimeout(() => {
+      r.timer = undefined;
+      if (this.wanted.has(peer) && !this.links.has(peer) && !this.dialing.has(peer)) void this.dial(peer);
+    }, DIAL_DEFER_MS * (0.75 + Math.random() * 0.5));
+    r.timer.unref();
+    this.retry.set(peer, r);
   }
 
   markUp(conn: Connection): void {

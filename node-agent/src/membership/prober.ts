@@ -3,6 +3,8 @@ import type { Connection } from '../transport/connection';
 import type { PeerManager } from './peers';
 
 export interface ProberOptions {
+  /** This node's name: its place in the probe ring. */
+  self: string;
   /** One probe of one member per interval. */
   intervalMs: number;
   /** How long a probe may go unanswered. Covers GC pauses, CPU starvation and 1 s stalls. */
@@ -10,49 +12,68 @@ export interface ProberOptions {
 }
 
 /**
+ * The member `self` probes in time slot `slot`: the running members and this node in name order
+ * form a ring, and in each slot every node probes the node `s` places after it, `s` cycling
+ * through 1..n-1. For one `s` that is a permutation, so every member is probed by exactly one
+ * other member in every slot (SWIM's random order only bounds it by n-1 slots, and the first probe
+ * of a silent member comes after about one whole interval; here after half of one).
+ */
+export function probeTarget(self: string, running: readonly string[], slot: number): string | undefined {
+  const ring = [...new Set([self, ...running])].sort();
+  if (ring.length < 2) return undefined;
+  const step = 1 + (slot % (ring.length - 1));
+  return ring[(ring.indexOf(self) + step) % ring.length];
+}
+
+/**
  * Failure detection with a cost that does not grow with the cluster: every interval this node
- * pings ONE member (round robin over a shuffled order) over its existing link. A member that does
- * not answer within the timeout is suspected: the prober tells every member, and each of them
- * (the prober too) checks it with a direct ping of its own; a member that still does not answer
- * is shown stopped there (its link is closed and redialled, so it returns to running by itself).
- * A crashed process needs none of this: its TCP links close at once.
+ * pings ONE member (chosen by `probeTarget`, slots taken from the wall clock so every node
+ * agrees on them) over its existing link. A member that does not answer within the timeout is
+ * suspected: the prober tells every member, and each of them (the prober too) checks it with a
+ * direct ping of its own; a member that still does not answer is shown stopped there (its link is
+ * closed and redialled, so it returns to running by itself). A crashed process needs none of
+ * this: its TCP links close at once.
  *
- * Idle cost per node: about 2 pings and 2 answers per interval whatever N is (vs 2(N-1) frames
- * for all-to-all heartbeats).
+ * Idle cost per node: one ping and one answer sent, one of each received, per interval, whatever
+ * N is (vs 2(N-1) frames for all-to-all heartbeats).
  */
 export class Prober {
   private timer?: NodeJS.Timeout;
-  private order: string[] = [];
+  private stopped = false;
   private readonly checking = new Set<string>();
+  /** Where in each slot this node probes: spread by name so the cluster's probes do not burst together. */
+  private readonly offsetMs: number;
 
-  constructor(private readonly peers: PeerManager, private readonly o: ProberOptions, private readonly log: Logger) {}
+  constructor(private readonly peers: PeerManager, private readonly o: ProberOptions, private readonly log: Logger) {
+    let h = 0;
+    for (const c of o.self) h = (h * 31 + c.charCodeAt(0)) >>> 0;
+    this.offsetMs = h % o.intervalMs;
+  }
 
   start(): void {
-    this.timer = setInterval(() => void this.tick(), this.o.intervalMs);
-    this.timer.unref();
+    this.stopped = false;
+    this.scheduleNext();
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    this.stopped = true;
+    clearTimeout(this.timer);
   }
 
-  private next(): string | undefined {
-    if (!this.order.length) {
-      this.order = this.peers.upPeers();
-      for (let i = this.order.length - 1; i > 0; i--) {
-        const j = Math.floor(Math.random() * (i + 1));
-        [this.order[i], this.order[j]] = [this.order[j], this.order[i]];
-      }
-    }
-    while (this.order.length) {
-      const p = this.order.shift()!;
-      if (this.peers.isUp(p)) return p;
-    }
-    return undefined;
+  private scheduleNext(): void {
+    if (this.stopped) return;
+    const now = Date.now();
+    let at = Math.floor(now / this.o.intervalMs) * this.o.intervalMs + this.offsetMs;
+    if (at <= now) at += this.o.intervalMs;
+    this.timer = setTimeout(() => {
+      this.scheduleNext();
+      void this.tick(Math.floor(at / this.o.intervalMs));
+    }, at - now);
+    this.timer.unref();
   }
 
-  private async tick(): Promise<void> {
-    const peer = this.next();
+  private async tick(slot: number): Promise<void> {
+    const peer = probeTarget(this.o.self, this.peers.upPeers(), slot);
     if (!peer || this.checking.has(peer)) return;
     const conn = this.peers.link(peer);
     if (!conn || (await this.ping(conn))) return;

@@ -1,4 +1,5 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { mkdir, open, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { memberEntrySchema, dataEntrySchema } from '../transport/messages';
@@ -53,4 +54,61 @@ export function writeState(dir: string, state: PersistedState): void {
     closeSync(fd);
   }
   renameSync(tmp, file);
+}
+
+async function writeStateAsync(dir: string, state: PersistedState): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const file = path.join(dir, STATE_FILE);
+  const tmp = `${file}.tmp`;
+  const fh = await open(tmp, 'w', 0o600);
+  try {
+    await fh.writeFile(JSON.stringify(state));
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, file);
+}
+
+/**
+ * Writes the state off the event loop (fsync takes milliseconds, and a forming cluster changes its
+ * member list dozens of times a second): saves asked for while a write is in flight, or in the same
+ * turn of the event loop, share the next write, which takes the state as it is then. Each caller
+ * learns when a write holding its change is on disk, so acknowledgements still mean persisted.
+ */
+export class StateWriter {
+  private waiting: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  private writing = false;
+
+  constructor(
+    private readonly dir: string,
+    private readonly state: () => PersistedState,
+    private readonly onError: (e: Error) => void,
+  ) {}
+
+  save(): Promise<void> {
+    const done = new Promise<void>((resolve, reject) => this.waiting.push({ resolve, reject }));
+    if (!this.writing) {
+      this.writing = true;
+      void this.drain();
+    }
+    return done;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.waiting.length) {
+      // Let the rest of this turn's changes join the write.
+      await new Promise((r) => setImmediate(r));
+      const batch = this.waiting.splice(0);
+      try {
+        await writeStateAsync(this.dir, this.state());
+        for (const w of batch) w.resolve();
+      } catch (e) {
+        const err = new StateFileError(`cannot write ${path.join(this.dir, STATE_FILE)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+        this.onError(err);
+        for (const w of batch) w.reject(err);
+      }
+    }
+    this.writing = false;
+  }
 }

@@ -38,10 +38,16 @@ async function waitListening(host: string, port: number, deadline: number): Prom
   throw new Error(`${host}:${port} never listened`);
 }
 
-export async function startMuster(n: number, subnet: string): Promise<BenchCluster> {
+/** The host addresses of an N-node bench cluster on a loopback subnet such as 127.0.31. */
+export function benchHosts(n: number, subnet: string): string[] {
+  return Array.from({ length: n }, (_, i) => `${subnet}.${i + 2}`);
+}
+
+/** `discoveryEnv`: how the nodes find each other; static seeds (every node) unless given. */
+export async function startMuster(n: number, subnet: string, discoveryEnv?: Record<string, string>): Promise<BenchCluster> {
   const fleet = new Fleet({ MUSTER_NODE__COOKIE: COOKIE });
-  const names = Array.from({ length: n }, (_, i) => `muster@${subnet}.${i + 2}`);
-  const env = { MUSTER_CLUSTER__DISCOVERY_STRATEGY: 'static', MUSTER_CLUSTER__STATIC__SEEDS: `[${names.join(',')}]` };
+  const names = benchHosts(n, subnet).map((h) => `muster@${h}`);
+  const env = discoveryEnv ?? { MUSTER_CLUSTER__DISCOVERY_STRATEGY: 'static', MUSTER_CLUSTER__STATIC__SEEDS: `[${names.join(',')}]` };
   const launchedAt = Date.now();
   let agents: Agent[];
   try {
@@ -79,7 +85,7 @@ export async function startMuster(n: number, subnet: string): Promise<BenchClust
 }
 
 export async function startSerf(n: number, subnet: string): Promise<BenchCluster> {
-  const hosts = Array.from({ length: n }, (_, i) => `${subnet}.${i + 2}`);
+  const hosts = benchHosts(n, subnet);
   const names = hosts.map((_, i) => `s${i + 2}`);
   const launchedAt = Date.now();
   // Serf with its default LAN settings; -retry-join to the same seeds as Muster's static list.

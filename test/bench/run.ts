@@ -6,7 +6,9 @@ import { MusterCluster } from '../../stacks/constructs/muster-cluster';
 import { DockerProvider, TerraformStack, TerraformVariable, Testing } from '../../stacks/lib/cdktf';
 import { Fleet, MUSTER } from '../support/agents';
 import { NetLab } from '../support/netlab';
-import { processUsage, startMuster, startSerf, type BenchCluster } from './clusters';
+import { DnsServer } from '../support/dns-server';
+import { EtcdServer } from '../support/etcd-server';
+import { benchHosts, processUsage, startMuster, startSerf, type BenchCluster } from './clusters';
 
 /**
  * `npm run bench`: Muster and Serf side by side, same machine, same run, same N, same procedure.
@@ -93,6 +95,22 @@ async function loopbackRound(system: 'muster' | 'serf', n: number, idleMs: numbe
     await c.leave(leaver);
     seen = await allSee(c, [...c.names.keys()].filter((i) => i !== leaver), (a) => !a.includes(c.names[leaver]), limit, `${system} leave`);
     add('graceful leave propagation', seen - t0);
+  } finally {
+    await c.close();
+  }
+}
+
+/**
+ * Formation with a discovery service instead of static seeds: a real etcd (each run under its own
+ * key prefix) or a real BIND 9 serving one A record per node. Same clock as the static rounds.
+ */
+async function discoveryRound(n: number, env: Record<string, string>, label: string, add: (f: string, v: number, unit?: string) => void): Promise<void> {
+  const c = await startMuster(n, SUBNET.muster, env);
+  try {
+    const listeners = await c.listenersAt();
+    const formed = await allSee(c, [...c.names.keys()], (a) => a.length === n, 60_000 + n * 1000, `muster ${n} formation with ${label}`);
+    add(`formation from launch (${label})`, formed - c.launchedAt);
+    add(`formation from last listener (${label})`, formed - Math.max(...listeners));
   } finally {
     await c.close();
   }
@@ -228,6 +246,26 @@ export async function runBench(o: BenchOptions): Promise<{ markdown: string; fil
       }
     }
   }
+  // Formation through etcd and through DNS, for the same N as the side-by-side figures.
+  const etcd = new EtcdServer('127.0.0.1', 23879, 23880);
+  const dnsNs = [...new Set(o.ns)];
+  const dns = new DnsServer('127.0.0.1', 53591, 'bench.test');
+  let run = 0;
+  await attempt('etcd and DNS servers', async () => {
+    await etcd.start();
+    await dns.start({ a: Object.fromEntries(dnsNs.map((n) => [`n${n}`, benchHosts(n, SUBNET.muster)])) });
+    for (const n of dnsNs) {
+      for (let rep = 0; rep < o.reps; rep++) {
+        log(`muster N=${n} etcd and DNS discovery rep ${rep + 1}/${o.reps}`);
+        const etcdEnv = { MUSTER_CLUSTER__DISCOVERY_STRATEGY: 'etcd', MUSTER_CLUSTER__ETCD__SERVER: etcd.url, MUSTER_CLUSTER__ETCD__PREFIX: `bench${++run}` };
+        await attempt(`muster N=${n} etcd discovery`, () => discoveryRound(n, etcdEnv, 'etcd discovery', adder('muster', n)));
+        const dnsEnv = { MUSTER_CLUSTER__DISCOVERY_STRATEGY: 'dns', MUSTER_CLUSTER__DNS__NAME: `n${n}.bench.test`, MUSTER_CLUSTER__DNS__RECORD_TYPE: 'a', MUSTER_CLUSTER__DNS__SERVERS: `["${dns.server}"]` };
+        await attempt(`muster N=${n} DNS discovery`, () => discoveryRound(n, dnsEnv, 'DNS A discovery', adder('muster', n)));
+      }
+    }
+  });
+  await etcd.close();
+  await dns.close();
   const healN = 5;
   for (let rep = 0; rep < o.reps; rep++) {
     for (const system of ['muster', 'serf'] as const) {
@@ -272,6 +310,7 @@ export async function runBench(o: BenchOptions): Promise<{ markdown: string; fil
     '',
     `Machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}). Muster ${version(process.execPath, [MUSTER, '--version'])} at ${commit} (Node.js ${process.version}); Serf: ${version('serf', ['version'])}.`,
     `Repetitions: ${o.reps}. Idle window: ${o.idleMs / 1000} s. Loopback (127.0.31.x / 127.0.32.x) for formation, detection, leave, RSS and CPU, observed every 50 ms through each system's own control protocol (muster ctl status, Serf RPC members); network namespaces for bytes on each host's link and partition heal (N = ${healN}, seen from the first node).`,
+    `Formation with etcd and DNS discovery: a real etcd (${version('etcd', ['--version'])}) and BIND 9 (${version('named', ['-v'])}) on 127.0.0.1, the agents using them instead of static seeds (DNS: one A record per node).`,
     'Serf runs with its default LAN settings and -retry-join to the same seeds as Muster\'s static list; its retry interval is 1 s instead of 30 s so a seed not up yet does not cost 30 s.',
     '',
     '| figure | N | system | min | median | max | runs |',

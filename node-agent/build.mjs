@@ -26,6 +26,15 @@ const etcd3Protos = {
   },
 };
 
+
+/** In the main bundle, `etcd3` is the file built from it below, found next to the bundle at run time. */
+const etcd3Vendored = {
+  name: 'etcd3-vendored',
+  setup(b) {
+    b.onResolve({ filter: /^etcd3$/ }, () => ({ path: './vendor-etcd3.js', external: true }));
+  },
+};
+
 await build({
   entryPoints: ['node-agent/src/main.ts'],
   bundle: true,
@@ -36,8 +45,23 @@ await build({
   banner: { js: '#!/usr/bin/env node' },
   sourcemap: 'linked',
   logLevel: 'warning',
-  plugins: [etcd3Protos],
+  plugins: [etcd3Vendored],
   define: { MUSTER_VERSION: JSON.stringify(JSON.parse(readFileSync('package.json', 'utf8')).version) },
+});
+
+// The etcd client (gRPC, protobuf: half the code) goes into a file of its own next to the bundle,
+// loaded only by nodes that use etcd discovery: every other node reads, compiles and keeps in
+// memory that much less (about 3 MB of RSS per agent).
+await build({
+  stdin: { contents: "module.exports = require('etcd3');", resolveDir: process.cwd(), sourcefile: 'vendor-etcd3.js' },
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  outfile: 'dist/vendor-etcd3.js',
+  sourcemap: 'linked',
+  logLevel: 'warning',
+  plugins: [etcd3Protos],
 });
 chmodSync('dist/muster.js', 0o755);
 
@@ -47,5 +71,6 @@ rmSync('dist/image', { recursive: true, force: true });
 mkdirSync('dist/image', { recursive: true });
 copyFileSync('node-agent/Dockerfile', 'dist/image/Dockerfile');
 copyFileSync('dist/muster.js', 'dist/image/muster.js');
+copyFileSync('dist/vendor-etcd3.js', 'dist/image/vendor-etcd3.js');
 copyFileSync('node-agent/docker/muster', 'dist/image/muster');
 chmodSync('dist/image/muster', 0o755);

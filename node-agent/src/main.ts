@@ -1,4 +1,3 @@
-import './zod-jitless';
 import { Command, CommanderError } from 'commander';
 import { runAgent } from './agent';
 import { callNode, type CtlTarget } from './ctl/client';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { z } from 'zod';
+import type { z } from 'zod/v3';
 import { HoconError, parseHocon, parseHoconValue, setPath, type HoconObject } from './hocon';
 import { configSchema, type Config } from './schema';
 
@@ -75,8 +75,8 @@ export function loadConfig(opts: LoadOptions): Config {
   }
   if (problems.length) throw new ConfigError(problems);
 
-  const result = configSchema.safeParse(doc, { reportInput: true });
-  if (!result.success) throw new ConfigError(formatIssues(result.error.issues, fromEnv));
+  const result = configSchema.safeParse(doc);
+  if (!result.success) throw new ConfigError(formatIssues(result.error.issues, doc, fromEnv));
   const cfg = result.data;
   return {
     ...cfg,
@@ -101,7 +101,19 @@ function origin(key: string, fromEnv: Map<string, string>): string {
   return '';
 }
 
-function formatIssues(issues: z.core.$ZodIssue[], fromEnv: Map<string, string>): string[] {
+/** The value the user gave at `p` (file or env), to show it back in an error. */
+function valueAt(doc: HoconObject, p: readonly (string | number)[]): unknown {
+  let v: unknown = doc;
+  for (const k of p) {
+    if (v === null || typeof v !== 'object') return undefined;
+    const o = v as Record<string, unknown>;
+    // The seed page writes `K8s { }` for the block the schema calls `k8s`.
+    v = k === 'k8s' && !('k8s' in o) ? o.K8s : o[String(k)];
+  }
+  return v;
+}
+
+function formatIssues(issues: z.ZodIssue[], doc: HoconObject, fromEnv: Map<string, string>): string[] {
   const lines: string[] = [];
   for (const issue of issues) {
     const base = issue.path.map(String);
@@ -113,12 +125,12 @@ function formatIssues(issues: z.core.$ZodIssue[], fromEnv: Map<string, string>):
       continue;
     }
     const key = base.join('.') || '(root)';
-    const input = (issue as { input?: unknown }).input;
+    const input = valueAt(doc, issue.path);
     let msg: string;
-    if (issue.code === 'invalid_type') {
-      msg = input === undefined ? 'is required' : `expected ${issue.expected}, got ${describe(input)}`;
-    } else if (issue.code === 'invalid_value') {
-      msg = `${describe(input)} is not allowed; allowed: ${issue.values.map(String).join(' | ')}`;
+    if (issue.code === 'invalid_type' && (issue.message === 'Required' || issue.message.startsWith('Expected '))) {
+      msg = issue.received === 'undefined' ? 'is required' : `expected ${issue.expected}, got ${describe(input)}`;
+    } else if (issue.code === 'invalid_enum_value') {
+      msg = `${describe(input)} is not allowed; allowed: ${issue.options.map(String).join(' | ')}`;
       if (issue.message && !issue.message.startsWith('Invalid')) msg += ` (${issue.message})`;
     } else {
       msg = issue.message;

@@ -1,4 +1,6 @@
-import { z } from 'zod';
+// zod's v3 API: the agent's schemas need nothing newer, and it costs each agent ~1.8 MB of memory
+// where v4 costs ~11 MB (the kit, a short-lived process, uses v4).
+import { z } from 'zod/v3';
 import { DURATION_RULE, parseDuration } from './duration';
 import { isIP } from 'node:net';
 import { nodeNameProblem } from './node-name';
@@ -67,6 +69,16 @@ const etcdServers = z.string().transform((v, ctx) => {
   return urls;
 });
 
+/** One http:// or https:// URL (the Kubernetes API server). */
+const httpUrl = z.string().refine((v) => {
+  try {
+    const url = new URL(v);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && !!url.hostname;
+  } catch {
+    return false;
+  }
+}, 'must be an http:// or https:// URL');
+
 /** `cluster.autoclean`: a duration, or `0` / `off` to disable (0 ms). */
 const autoclean = z.union([z.string(), z.number()]).transform((v, ctx) => {
   if (v === 0 || v === '0' || v === 'off' || v === 'false') return 0;
@@ -80,11 +92,11 @@ const autoclean = z.union([z.string(), z.number()]).transform((v, ctx) => {
 
 export const failureDetectorSchema = z.strictObject({
   /** Each node probes one member per interval. Lower detects sooner; the cost per node stays constant in N. */
-  probe_interval: duration(50).default(1000),
+  probe_interval: duration(50).default('1s'),
   /** How long a probe, and then each member's own check, may go unanswered. A member must be silent
    *  through both windows to show stopped, so together they cover GC pauses, CPU starvation and stalls
    *  of up to 2 x this; a dead member shows stopped within about interval + 2 x this. */
-  probe_timeout: duration(200).default(1000),
+  probe_timeout: duration(200).default('1s'),
 });
 
 /** The seed page writes the block as `K8s { }`; keys are otherwise lower case. */
@@ -112,26 +124,26 @@ export const configSchema = z.strictObject({
       port: z.number().int('must be a whole number').min(1, 'must be 1-65535').max(65535, 'must be 1-65535').default(4370),
       proto_dist: oneOf(PROTO_DISTS).default('inet_tcp'),
       discovery_strategy: oneOf(DISCOVERY_STRATEGIES).default('manual'),
-      failure_detector: failureDetectorSchema.prefault({}),
+      failure_detector: failureDetectorSchema.default({}),
       /** Remove members stopped for longer than this, as force-leave would (0 disables). */
-      autoclean: autoclean.default(24 * 3_600_000),
+      autoclean: autoclean.default('24h'),
       /** After a partition, become one cluster again by themselves (false: stay apart, status says so). */
       autoheal: z.boolean().default(true),
       /** `muster ctl cluster ready` needs at least this many running members. */
       ready_min_nodes: z.number().int('must be a whole number').min(1, 'must be at least 1').default(1),
-      static: z.strictObject({ seeds: z.array(nodeName).default([]) }).prefault({}),
+      static: z.strictObject({ seeds: z.array(nodeName).default([]) }).default({}),
       /** TLS between nodes (inet_tls, inet6_tls): mutual, verify_peer, SAN = the host of the node name. */
       ssl: z
         .strictObject({
           certfile: z.string().min(1).optional(),
           keyfile: z.string().min(1).optional(),
           cacertfile: z.string().min(1).optional(),
-          verify: z.enum(['verify_peer'], { error: "only verify_peer: Muster never falls back to an unverified connection" }).default('verify_peer'),
+          verify: z.enum(['verify_peer'], { errorMap: () => ({ message: 'only verify_peer: Muster never falls back to an unverified connection' }) }).default('verify_peer'),
           server_name_indication: z.string().min(1).optional(),
           ciphers: z.string().min(1).optional(),
-          versions: z.array(z.enum(['tlsv1.2', 'tlsv1.3'], { error: 'allowed: tlsv1.2 | tlsv1.3' })).min(1).default(['tlsv1.2', 'tlsv1.3']),
+          versions: z.array(z.enum(['tlsv1.2', 'tlsv1.3'])).min(1).default(['tlsv1.2', 'tlsv1.3']),
         })
-        .prefault({}),
+        .default({}),
       dns: z
         .strictObject({
           /** Queried exactly as written: an A name, or an SRV name such as _muster._tcp.example.com. */
@@ -140,22 +152,22 @@ export const configSchema = z.strictObject({
           /** Ask these servers instead of the system resolver, also for node host names (Muster's addition). */
           servers: z.array(dnsServer).optional(),
         })
-        .prefault({}),
+        .default({}),
       etcd: z
         .strictObject({
           server: etcdServers.optional(),
           prefix: z.string().min(1).default('muster'),
-          node_ttl: duration(1000).default(60_000),
+          node_ttl: duration(1000).default('60s'),
           username: z.string().optional(),
           password: z.string().optional(),
           ssl: z
             .strictObject({ certfile: z.string().optional(), keyfile: z.string().optional(), cacertfile: z.string().optional() })
             .optional(),
         })
-        .prefault({}),
+        .default({}),
       k8s: z
         .strictObject({
-          apiserver: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).default('https://kubernetes.default.svc'),
+          apiserver: httpUrl.default('https://kubernetes.default.svc'),
           service_name: z.string().min(1).default('muster'),
           address_type: oneOf(K8S_ADDRESS_TYPES).default('ip'),
           suffix: z.string().min(1).default('pod.local'),
@@ -164,7 +176,7 @@ export const configSchema = z.strictObject({
           token_file: z.string().default('/var/run/secrets/kubernetes.io/serviceaccount/token'),
           ca_file: z.string().default('/var/run/secrets/kubernetes.io/serviceaccount/ca.crt'),
         })
-        .prefault({}),
+        .default({}),
     })
     .superRefine((c, ctx) => {
       // Each strategy's prerequisite, named with the strategy that needs it.
@@ -183,8 +195,8 @@ export const configSchema = z.strictObject({
         ctx.addIssue({ code: 'custom', path: ['etcd', 'ssl'], message: 'certfile and keyfile go together' });
       }
     })
-    .prefault({})),
-  log: z.strictObject({ level: oneOf(LOG_LEVELS).default('info') }).prefault({}),
+    .default({})),
+  log: z.strictObject({ level: oneOf(LOG_LEVELS).default('info') }).default({}),
 });
 
 type Parsed = z.output<typeof configSchema>;

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { noop } from 'cockatiel';
 import { Etcd3, type Lease } from 'etcd3';
 import type { Logger } from 'pino';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { DiscoveryError, type DiscoveredNode, type Discovery } from './strategy';
 
 export interface EtcdOptions {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import http from 'node:http';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { DiscoveryError, type DiscoveredNode, type Discovery } from './strategy';
 
 export interface K8sOptions {

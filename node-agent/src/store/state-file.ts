@@ -1,7 +1,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { mkdir, open, rename } from 'node:fs/promises';
 import path from 'node:path';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { memberEntrySchema, dataEntrySchema } from '../transport/messages';
 
 /** What a node keeps in `node.data_dir` across restarts. */

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { encodeFrame, FrameDecoder, FrameError, FRAME_LIMIT, HANDSHAKE_FRAME_LIMIT } from './frame';
 import { computeProof, newNonce, verifyProof, type HandshakeParams } from './handshake';
 import { describeTlsError, peerCertProblem, type TlsMaterial } from './tls';

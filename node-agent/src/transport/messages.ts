@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from 'zod/v3';
 
 /**
  * Every message on the wire, validated on receipt: a peer that sends anything else is

@@ -90,6 +90,8 @@ describe('muster agent refuses bad configuration with exit code 2', { timeout: 6
     ['IPv4 out of range', { ...ok, MUSTER_NODE__NAME: 'muster@10.0.0.300' }, /invalid host part '10\.0\.0\.300'/],
     ['port out of range', { ...ok, MUSTER_CLUSTER__PORT: '70000' }, /cluster\.port \(from MUSTER_CLUSTER__PORT\): must be 1-65535/],
     ['ready_min_nodes that is not a whole number', { ...ok, MUSTER_CLUSTER__READY_MIN_NODES: '1.5' }, /cluster\.ready_min_nodes \(from MUSTER_CLUSTER__READY_MIN_NODES\): must be a whole number/],
+    ['an empty etcd prefix', { ...ok, MUSTER_CLUSTER__ETCD__PREFIX: '""' }, /cluster\.etcd\.prefix \(from MUSTER_CLUSTER__ETCD__PREFIX\): must not be empty/],
+    ['an empty list of TLS versions', { ...ok, MUSTER_CLUSTER__SSL__VERSIONS: '[]' }, /cluster\.ssl\.versions \(from MUSTER_CLUSTER__SSL__VERSIONS\): must not be an empty list/],
     ['port not a number', { ...ok, MUSTER_CLUSTER__PORT: 'http' }, /cluster\.port \(from MUSTER_CLUSTER__PORT\): expected number, got 'http'/],
     ['unknown strategy', { ...ok, MUSTER_CLUSTER__DISCOVERY_STRATEGY: 'gossip' }, /cluster\.discovery_strategy \(from MUSTER_CLUSTER__DISCOVERY_STRATEGY\): 'gossip' is not allowed; allowed: manual \| static \| dns \| etcd \| k8s/],
     ['unknown proto_dist', { ...ok, MUSTER_CLUSTER__PROTO_DIST: 'udp' }, /cluster\.proto_dist .*'udp' is not allowed; allowed: inet_tcp \| inet6_tcp \| inet_tls \| inet6_tls/],

@@ -113,6 +113,15 @@ function valueAt(doc: HoconObject, p: readonly (string | number)[]): unknown {
   return v;
 }
 
+/** zod's own wording for a size limit, in the words of the rest of the messages. */
+function sizeRule(issue: z.ZodTooSmallIssue | z.ZodTooBigIssue): string {
+  const n = Number(issue.code === 'too_small' ? issue.minimum : issue.maximum);
+  const bound = issue.code === 'too_small' ? 'at least' : 'at most';
+  if (issue.type === 'string') return issue.code === 'too_small' && n === 1 ? 'must not be empty' : `must be ${bound} ${n} characters long`;
+  if (issue.type === 'array') return issue.code === 'too_small' && n === 1 ? 'must not be an empty list' : `must have ${bound} ${n} items`;
+  return `must be ${bound} ${n}`;
+}
+
 function formatIssues(issues: z.ZodIssue[], doc: HoconObject, fromEnv: Map<string, string>): string[] {
   const lines: string[] = [];
   for (const issue of issues) {
@@ -132,6 +141,8 @@ function formatIssues(issues: z.ZodIssue[], doc: HoconObject, fromEnv: Map<strin
     } else if (issue.code === 'invalid_enum_value') {
       msg = `${describe(input)} is not allowed; allowed: ${issue.options.map(String).join(' | ')}`;
       if (issue.message && !issue.message.startsWith('Invalid')) msg += ` (${issue.message})`;
+    } else if ((issue.code === 'too_small' || issue.code === 'too_big') && /^(String|Array|Number) must/.test(issue.message)) {
+      msg = sizeRule(issue);
     } else {
       msg = issue.message;
     }

@@ -221,8 +221,8 @@ export class Connection extends EventEmitter {
         clearTimeout(timer);
         this.off('close', onClose);
         this.waiter = undefined;
-        const rej = rejectSchema.safeParse(msg);
-        if (rej.success) return reject(new PeerError(rej.data.code, `refused by peer: ${rej.data.reason}`));
+        const rej = (msg as { t?: unknown })?.t === 'reject' ? rejectSchema.safeParse(msg) : undefined;
+        if (rej?.success) return reject(new PeerError(rej.data.code, `refused by peer: ${rej.data.reason}`));
         const parsed = schema.safeParse(msg);
         if (!parsed.success) {
           const t = (msg as { t?: unknown })?.t;

@@ -127,6 +127,9 @@ export class Autocluster {
       this.status.found = found.map((n) => n.name).sort();
       for (const n of found) if (n.port) this.node.peers.ports.set(n.name, n.port);
       const outcome = await this.decide(found);
+      // Waiting at boot for a smaller-named node that is still starting: look again soon, without
+      // backing off, so the cluster forms moments after it listens (a refused connect costs little).
+      if (outcome === 'starting') return this.schedule(RETRY_MIN_MS);
       if (outcome === 'waiting') return this.retry();
       // After a join, look again soon: the ranking may have moved meanwhile.
       this.delay = RETRY_MIN_MS;
@@ -143,7 +146,7 @@ export class Autocluster {
    * Probes the found nodes that are not running members here, smallest name first, and joins the
    * first cluster that ranks before this node's own. Returns what the round did.
    */
-  private async decide(found: DiscoveredNode[]): Promise<'settled' | 'joined' | 'waiting'> {
+  private async decide(found: DiscoveredNode[]): Promise<'settled' | 'joined' | 'waiting' | 'starting'> {
     const self = this.node.name;
     const info = this.node.info();
     const running = new Set(info.running);
@@ -175,7 +178,7 @@ export class Autocluster {
       if (!ranksBefore(theirs, mine)) continue;
       if (alone && inGrace && smallestUnreachable && smallestUnreachable < [...theirs.members].sort()[0]) {
         this.log.debug({ waiting_for: smallestUnreachable }, `waiting for ${smallestUnreachable} to answer before joining`);
-        return 'waiting';
+        return 'starting';
       }
       const discovered = `{${this.status.found.join(', ')}}`;
       try {

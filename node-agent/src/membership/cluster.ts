@@ -101,6 +101,8 @@ export class ClusterNode {
   private readonly writer: StateWriter;
   /** Probe connections kept for the join that may follow (see `probe`). */
   private readonly probeLinks = new Map<string, Connection>();
+  /** Joins accepted in this turn of the event loop, announced to the members in one message. */
+  private announcing?: { cluster_id: string; members: MemberEntry[] };
 
   constructor(private readonly cfg: Config, private readonly log: Logger, private readonly tls?: TlsMaterial) {
     this.name = cfg.node.name;
@@ -522,9 +524,26 @@ export class ClusterNode {
     this.log.info({ peer: joiner }, `${joiner} joins the cluster through this node`);
     // The joiner need not wait for this: its own sync with each member tells that member it is in.
     // The broadcast makes the members that dial first (smaller names) link to it at once.
-    void this.broadcast('members', { cluster_id: this.clusterId, members: [entry] });
+    this.announceJoin(entry);
     this.queueReconcile();
     return this.snapshot();
+  }
+
+  /**
+   * Nodes starting together ask to join in bursts: the joins accepted in one turn of the event loop
+   * go to the members as one message, not one message per joiner per member.
+   */
+  private announceJoin(entry: MemberEntry): void {
+    if (this.announcing) {
+      this.announcing.members.push(entry);
+      return;
+    }
+    const batch = (this.announcing = { cluster_id: this.clusterId, members: [entry] });
+    setImmediate(() => {
+      this.announcing = undefined;
+      // A batch from a cluster this node has left since is not news to the new one.
+      if (batch.cluster_id === this.clusterId) void this.broadcast('members', batch);
+    });
   }
 
   /**
@@ -625,7 +644,8 @@ export class ClusterNode {
    * moment, since a join through the same node usually follows and then needs no new handshake.
    */
   async probe(target: string): Promise<ClusterInfo> {
-    const conn = await this.dialJoinRole(target);
+    const kept = this.probeLinks.get(target);
+    const conn = kept && !kept.isClosed ? kept : await this.dialJoinRole(target);
     let info: ClusterInfo;
     try {
       info = (await conn.request('info', {}, 5000)) as ClusterInfo;
@@ -633,16 +653,27 @@ export class ClusterNode {
       conn.close('probe failed');
       throw e;
     }
+    if (conn === kept) {
+      // Asked again while the link was kept (a node waiting at boot asks every few hundred ms).
+      conn.emit('probed');
+      return info;
+    }
     this.probeLinks.get(target)?.close('probe done');
     this.probeLinks.set(target, conn);
-    const timer = setTimeout(() => conn.close('probe done'), PROBE_LINK_KEEP_MS);
+    let timer = setTimeout(() => conn.close('probe done'), PROBE_LINK_KEEP_MS);
     timer.unref();
+    conn.on('probed', () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => conn.close('probe done'), PROBE_LINK_KEEP_MS);
+      timer.unref();
+    });
     conn.once('close', () => {
       clearTimeout(timer);
       if (this.probeLinks.get(target) === conn) this.probeLinks.delete(target);
     });
     return info;
   }
+
 
   info(): ClusterInfo {
     return { cluster_id: this.clusterId, members: this.memberNames(), running: this.status().running_nodes };

@@ -38,6 +38,7 @@ describe('npm run bench (smoke)', { timeout: 600_000 }, () => {
       'cdktf synth of a 100-node stack',
       'agent cold start to listening',
     ];
+    assert.ok(r.figures.some((x) => x.figure === 'bare Node.js processes: launch to all listening' && x.system === 'node (reference)'), 'the bare Node.js reference');
     for (const figure of musterOnly) assert.ok(r.figures.some((x) => x.figure === figure), figure);
     assert.ok(existsSync(r.file));
     assert.match(readFileSync(r.file, 'utf8'), /\| formation from last listener \| 3 \| serf \|/);

@@ -119,6 +119,22 @@ export async function startSerf(n: number, subnet: string): Promise<BenchCluster
   };
 }
 
+/**
+ * The floor under every Node.js program on this machine: N bare `node` processes, each opening one
+ * listening socket, launched at once. Returns ms from the launch until the last one listens.
+ */
+export async function bareNodeListening(n: number, subnet: string): Promise<number> {
+  const hosts = benchHosts(n, subnet);
+  const t0 = Date.now();
+  const procs = hosts.map((h) => spawn(process.execPath, ['-e', `require('net').createServer().listen(4370, '${h}')`], { stdio: 'ignore' }));
+  try {
+    const at = await Promise.all(hosts.map((h) => waitListening(h, 4370, Date.now() + 60_000)));
+    return Math.max(...at) - t0;
+  } finally {
+    await Promise.all(procs.map((p) => (p.exitCode === null && p.signalCode === null ? new Promise((r) => { p.once('exit', r); p.kill('SIGKILL'); }) : undefined)));
+  }
+}
+
 /** Resident memory (bytes) and CPU seconds (user + system) of a process we started. */
 export function processUsage(pid: number): { rss: number; cpu: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

@@ -8,7 +8,7 @@ import { Fleet, MUSTER } from '../support/agents';
 import { NetLab } from '../support/netlab';
 import { DnsServer } from '../support/dns-server';
 import { EtcdServer } from '../support/etcd-server';
-import { benchHosts, processUsage, startMuster, startSerf, type BenchCluster } from './clusters';
+import { bareNodeListening, benchHosts, processUsage, startMuster, startSerf, type BenchCluster } from './clusters';
 
 /**
  * `npm run bench`: Muster and Serf side by side, same machine, same run, same N, same procedure.
@@ -187,17 +187,26 @@ function fmt(v: number, unit: string): string {
 
 /** A small SVG line chart: medians against N, one line per system, one panel per figure. */
 function svg(figures: Figure[]): string {
-  const names = ['formation from last listener', 'silent-loss detection (SIGSTOP)', 'crash detection (SIGKILL)', 'idle bytes/s per node (in + out)'];
+  const names = [
+    'formation from last listener',
+    'formation from launch',
+    'silent-loss detection (SIGSTOP)',
+    'crash detection (SIGKILL)',
+    'idle bytes/s per node (in + out)',
+    'RSS per agent',
+  ];
+  // Drawn in the formation-from-launch panel: the floor any Node.js program has on this machine.
+  const reference: Record<string, string> = { 'formation from launch': 'bare Node.js processes: launch to all listening' };
   const W = 420;
   const H = 220;
-  const colors: Record<string, string> = { muster: '#1f77b4', serf: '#d62728' };
+  const colors: Record<string, string> = { muster: '#1f77b4', serf: '#d62728', 'node (reference)': '#888888' };
   const panels = names.map((name, pi) => {
-    const rows = figures.filter((f) => f.figure === name);
+    const rows = figures.filter((f) => f.figure === name || f.figure === reference[name]);
     const ns = [...new Set(rows.map((r) => r.n))].sort((a, b) => a - b);
     const max = Math.max(1, ...rows.map((r) => stats(r.values).median));
     const x = (n: number) => 50 + (ns.length > 1 ? (ns.indexOf(n) / (ns.length - 1)) * (W - 80) : (W - 80) / 2);
     const y = (v: number) => H - 30 - (v / max) * (H - 60);
-    const lines = ['muster', 'serf'].map((sys) => {
+    const lines = Object.keys(colors).map((sys) => {
       const pts = rows.filter((r) => r.system === sys).sort((a, b) => a.n - b.n).map((r) => `${x(r.n).toFixed(1)},${y(stats(r.values).median).toFixed(1)}`);
       return pts.length ? `<polyline fill="none" stroke="${colors[sys]}" stroke-width="2" points="${pts.join(' ')}"/>${pts.map((p) => `<circle cx="${p.split(',')[0]}" cy="${p.split(',')[1]}" r="3" fill="${colors[sys]}"/>`).join('')}` : '';
     });
@@ -205,8 +214,9 @@ function svg(figures: Figure[]): string {
     const ticks = ns.map((n) => `<text x="${x(n)}" y="${H - 12}" font-size="11" text-anchor="middle">N=${n}</text>`).join('');
     return `<g transform="translate(${(pi % 2) * W},${Math.floor(pi / 2) * H})"><text x="10" y="16" font-size="13">${name} (median, ${unit}; max ${fmt(max, unit)})</text><line x1="45" y1="${H - 30}" x2="${W - 20}" y2="${H - 30}" stroke="#999"/>${ticks}${lines.join('')}</g>`;
   });
-  const legend = `<text x="10" y="${2 * H + 18}" font-size="12" fill="${colors.muster}">— Muster</text><text x="90" y="${2 * H + 18}" font-size="12" fill="${colors.serf}">— Serf</text>`;
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${2 * W}" height="${2 * H + 30}" font-family="sans-serif">${panels.join('')}${legend}</svg>\n`;
+  const rowsOfPanels = Math.ceil(names.length / 2);
+  const legend = `<text x="10" y="${rowsOfPanels * H + 18}" font-size="12" fill="${colors.muster}">— Muster</text><text x="90" y="${rowsOfPanels * H + 18}" font-size="12" fill="${colors.serf}">— Serf</text><text x="160" y="${rowsOfPanels * H + 18}" font-size="12" fill="${colors['node (reference)']}">— bare Node.js processes (launch to listening)</text>`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${2 * W}" height="${rowsOfPanels * H + 30}" font-family="sans-serif">${panels.join('')}${legend}</svg>\n`;
 }
 
 function version(cmd: string, args: string[]): string {
@@ -237,6 +247,9 @@ export async function runBench(o: BenchOptions): Promise<{ markdown: string; fil
   };
   const allNs = [...o.ns, ...o.musterOnlyNs].sort((a, b) => a - b);
   for (const n of allNs) {
+    for (let rep = 0; rep < o.reps; rep++) {
+      await attempt(`bare node N=${n}`, async () => adder('node (reference)', n)('bare Node.js processes: launch to all listening', await bareNodeListening(n, '127.0.34')));
+    }
     const systems: ('muster' | 'serf')[] = o.ns.includes(n) ? ['muster', 'serf'] : ['muster'];
     for (let rep = 0; rep < o.reps; rep++) {
       for (const system of systems) {
@@ -311,6 +324,7 @@ export async function runBench(o: BenchOptions): Promise<{ markdown: string; fil
     `Machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}). Muster ${version(process.execPath, [MUSTER, '--version'])} at ${commit} (Node.js ${process.version}); Serf: ${version('serf', ['version'])}.`,
     `Repetitions: ${o.reps}. Idle window: ${o.idleMs / 1000} s. Loopback (127.0.31.x / 127.0.32.x) for formation, detection, leave, RSS and CPU, observed every 50 ms through each system's own control protocol (muster ctl status, Serf RPC members); network namespaces for bytes on each host's link and partition heal (N = ${healN}, seen from the first node).`,
     `Formation with etcd and DNS discovery: a real etcd (${version('etcd', ['--version'])}) and BIND 9 (${version('named', ['-v'])}) on 127.0.0.1, the agents using them instead of static seeds (DNS: one A record per node).`,
+    'For reference, "bare Node.js processes" is the time N `node` processes that only open a listening socket take from launch until all listen: the floor under any Node.js agent\'s formation from launch on this machine.',
     'Serf runs with its default LAN settings and -retry-join to the same seeds as Muster\'s static list; its retry interval is 1 s instead of 30 s so a seed not up yet does not cost 30 s.',
     '',
     '| figure | N | system | min | median | max | runs |',

@@ -20,6 +20,8 @@ export interface BenchOptions {
   /** N values Muster runs that Serf does not (the machine's limits). */
   musterOnlyNs: number[];
   reps: number;
+  /** N values for formation with etcd and DNS discovery (default: `ns`). */
+  discoveryNs?: number[];
   /** Idle window for CPU and bytes; the issue's figure is 30 s. */
   idleMs: number;
   outDir: string;
@@ -127,7 +129,7 @@ async function netnsRound(system: 'muster' | 'serf', n: number, idleMs: number, 
     if (system === 'muster') {
       const names = hosts.map((h) => `muster@${h}`);
       const env = { MUSTER_CLUSTER__DISCOVERY_STRATEGY: 'static', MUSTER_CLUSTER__STATIC__SEEDS: `[${names.join(',')}]` };
-      await Promise.all(names.map((nm, i) => fleet.agent(nm, env, lab.netns(i)).start()));
+      await Promise.all(names.map((nm, i) => fleet.agent(nm, env, lab.netns(i)).start({}, 15_000 + n * 500)));
     } else {
       hosts.forEach((h, i) =>
         procs.push(spawn('ip', ['netns', 'exec', lab.netns(i), 'serf', 'agent', `-node=s${i}`, `-bind=${h}:7946`, '-rpc-addr=127.0.0.1:7373', ...hosts.map((s) => `-retry-join=${s}:7946`), '-retry-interval=1s', '-log-level=warn'], { stdio: 'ignore' })),
@@ -261,10 +263,11 @@ export async function runBench(o: BenchOptions): Promise<{ markdown: string; fil
   }
   // Formation through etcd and through DNS, for the same N as the side-by-side figures.
   const etcd = new EtcdServer('127.0.0.1', 23879, 23880);
-  const dnsNs = [...new Set(o.ns)];
+  const dnsNs = [...new Set(o.discoveryNs ?? o.ns)];
   const dns = new DnsServer('127.0.0.1', 53591, 'bench.test');
   let run = 0;
   await attempt('etcd and DNS servers', async () => {
+    if (!dnsNs.length) return;
     await etcd.start();
     await dns.start({ a: Object.fromEntries(dnsNs.map((n) => [`n${n}`, benchHosts(n, SUBNET.muster)])) });
     for (const n of dnsNs) {
@@ -347,6 +350,7 @@ if (require.main === module) {
   runBench({
     ns: list(process.env.BENCH_NS, [3, 10, 30]),
     musterOnlyNs: list(process.env.BENCH_MUSTER_ONLY_NS, [100]),
+    discoveryNs: process.env.BENCH_DISCOVERY_NS === undefined ? undefined : list(process.env.BENCH_DISCOVERY_NS, []),
     reps: Number(process.env.BENCH_REPS ?? 3),
     idleMs: Number(process.env.BENCH_IDLE_MS ?? 30_000),
     outDir: path.resolve(__dirname, '../../bench/results'),

@@ -48,8 +48,11 @@ export class Agent {
     return this.name.slice(this.name.indexOf('@') + 1);
   }
 
-  /** Starts the process and waits until it listens. */
-  async start(extraEnv: Record<string, string> = {}): Promise<void> {
+  /**
+   * Starts the process and waits until it listens. `listenTimeoutMs`: many agents started at once
+   * on 2 cores share the CPU, so the last one listens after about N x 0.15 s.
+   */
+  async start(extraEnv: Record<string, string> = {}, listenTimeoutMs = 15_000): Promise<void> {
     const [cmd, args] = this.command(['agent']);
     const proc = spawn(cmd, args, {
       env: { PATH: process.env.PATH ?? '', MUSTER_NODE__NAME: this.name, MUSTER_NODE__DATA_DIR: this.dataDir, ...this.env, ...extraEnv },
@@ -72,7 +75,7 @@ export class Agent {
       }
     });
     proc.stderr!.on('data', (d: Buffer) => (this.raw += d.toString()));
-    await waitFor(() => this.lines.some((l) => l.msg.startsWith('listening on')), 15_000, `${this.name} to listen\n${this.raw}`);
+    await waitFor(() => this.lines.some((l) => l.msg.startsWith('listening on')), listenTimeoutMs, `${this.name} to listen\n${this.raw}`);
   }
 
   get running(): boolean {
@@ -142,7 +145,7 @@ export class Fleet {
 
   async startAll(names: string[], env: Record<string, string> = {}): Promise<Agent[]> {
     const list = names.map((n) => this.agent(n, env));
-    await Promise.all(list.map((a) => a.start()));
+    await Promise.all(list.map((a) => a.start({}, 15_000 + names.length * 500)));
     return list;
   }
 

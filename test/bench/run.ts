@@ -32,7 +32,7 @@ type Figure = { figure: string; n: number; system: string; values: number[]; uni
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(fn: () => Promise<T | undefined | false>, limitMs: number, what: string): Promise<T> {
+async function until<T>(fn: () => Promise<T | undefined | false>, limitMs: number, what: string, everyMs = 50): Promise<T> {
   const deadline = Date.now() + limitMs;
   for (;;) {
     try {
@@ -42,17 +42,21 @@ async function until<T>(fn: () => Promise<T | undefined | false>, limitMs: numbe
       // not reachable yet
     }
     if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await sleep(50);
+    await sleep(everyMs);
   }
 }
 
-/** Time until every observer sees `pred` hold on its alive list (polled every 50 ms through the system's own protocol). */
+/**
+ * Time until every observer sees `pred` hold on its alive list, polled through the system's own
+ * protocol every 50 ms, or every 2N ms from N = 25 up (asking 100 nodes every 50 ms is 2000 requests
+ * a second, enough load on 2 cores to slow what is measured).
+ */
 async function allSee(c: BenchCluster, observers: number[], pred: (alive: string[]) => boolean, limitMs: number, what: string): Promise<number> {
   const done = new Set<number>();
   await until(async () => {
     await Promise.all(observers.filter((i) => !done.has(i)).map(async (i) => (pred(await c.alive(i)) ? done.add(i) : undefined)));
     return done.size === observers.length;
-  }, limitMs, what);
+  }, limitMs, what, Math.max(50, 2 * c.names.length));
   return Date.now();
 }
 
@@ -325,7 +329,7 @@ export async function runBench(o: BenchOptions): Promise<{ markdown: string; fil
     `# Benchmark ${date} (${commit})`,
     '',
     `Machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}). Muster ${version(process.execPath, [MUSTER, '--version'])} at ${commit} (Node.js ${process.version}); Serf: ${version('serf', ['version'])}.`,
-    `Repetitions: ${o.reps}. Idle window: ${o.idleMs / 1000} s. Loopback (127.0.31.x / 127.0.32.x) for formation, detection, leave, RSS and CPU, observed every 50 ms through each system's own control protocol (muster ctl status, Serf RPC members); network namespaces for bytes on each host's link and partition heal (N = ${healN}, seen from the first node).`,
+    `Repetitions: ${o.reps}. Idle window: ${o.idleMs / 1000} s. Loopback (127.0.31.x / 127.0.32.x) for formation, detection, leave, RSS and CPU, observed every 50 ms (every 2N ms from N = 25 up) through each system's own control protocol (muster ctl status, Serf RPC members); network namespaces for bytes on each host's link and partition heal (N = ${healN}, seen from the first node).`,
     `Formation with etcd and DNS discovery: a real etcd (${version('etcd', ['--version'])}) and BIND 9 (${version('named', ['-v'])}) on 127.0.0.1, the agents using them instead of static seeds (DNS: one A record per node).`,
     'For reference, "bare Node.js processes" is the time N `node` processes that only open a listening socket take from launch until all listen: the floor under any Node.js agent\'s formation from launch on this machine.',
     'Serf runs with its default LAN settings and -retry-join to the same seeds as Muster\'s static list; its retry interval is 1 s instead of 30 s so a seed not up yet does not cost 30 s.',

@@ -100,7 +100,9 @@ export class ClusterNode {
   private maintenance?: NodeJS.Timeout;
   private readonly writer: StateWriter;
   /** Probe connections kept for the join that may follow (see `probe`). */
-  private readonly probeLinks = new Map<string, Connection>();
+  /** Probe links kept for a moment: the join or the next look that usually follows reuses them. */
+  private readonly probeLinks = new Map<string, { conn: Connection; timer: NodeJS.Timeout }>();
+  private readonly watchedProbeLinks = new WeakSet<Connection>();
   /** Joins accepted in this turn of the event loop, announced to the members in one message. */
   private announcing?: { cluster_id: string; members: MemberEntry[] };
 
@@ -629,9 +631,7 @@ export class ClusterNode {
 
   /** Asks `target` to admit this node; nothing changes here until it has answered. */
   private async requestJoin(target: string, data?: DataEntry[]): Promise<ClusterState> {
-    const kept = this.probeLinks.get(target);
-    this.probeLinks.delete(target);
-    const conn = kept && !kept.isClosed ? kept : await this.dialJoinRole(target);
+    const conn = this.takeProbeLink(target) ?? (await this.dialJoinRole(target));
     try {
       return (await conn.request('join', { cluster_id: this.clusterId, data, ts: this.clock.now() }, 15_000)) as ClusterState;
     } finally {
@@ -639,13 +639,13 @@ export class ClusterNode {
     }
   }
 
+
   /**
    * Discovery's question to a found node: which cluster are you in? The connection is kept for a
    * moment, since a join through the same node usually follows and then needs no new handshake.
    */
   async probe(target: string): Promise<ClusterInfo> {
-    const kept = this.probeLinks.get(target);
-    const conn = kept && !kept.isClosed ? kept : await this.dialJoinRole(target);
+    const conn = this.takeProbeLink(target) ?? (await this.dialJoinRole(target));
     let info: ClusterInfo;
     try {
       info = (await conn.request('info', {}, 5000)) as ClusterInfo;
@@ -653,26 +653,37 @@ export class ClusterNode {
       conn.close('probe failed');
       throw e;
     }
-    if (conn === kept) {
-      // Asked again while the link was kept (a node waiting at boot asks every few hundred ms).
-      conn.emit('probed');
-      return info;
-    }
-    this.probeLinks.get(target)?.close('probe done');
-    this.probeLinks.set(target, conn);
-    let timer = setTimeout(() => conn.close('probe done'), PROBE_LINK_KEEP_MS);
-    timer.unref();
-    conn.on('probed', () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => conn.close('probe done'), PROBE_LINK_KEEP_MS);
-      timer.unref();
-    });
-    conn.once('close', () => {
-      clearTimeout(timer);
-      if (this.probeLinks.get(target) === conn) this.probeLinks.delete(target);
-    });
+    this.keepProbeLink(target, conn);
     return info;
   }
+
+  private keepProbeLink(target: string, conn: Connection): void {
+    const timer = setTimeout(() => {
+      if (this.probeLinks.get(target)?.conn === conn) this.probeLinks.delete(target);
+      conn.close('probe done');
+    }, PROBE_LINK_KEEP_MS);
+    timer.unref();
+    this.takeProbeLink(target)?.close('probe done');
+    this.probeLinks.set(target, { conn, timer });
+    if (this.watchedProbeLinks.has(conn)) return;
+    this.watchedProbeLinks.add(conn);
+    conn.once('close', () => {
+      const kept = this.probeLinks.get(target);
+      if (kept?.conn !== conn) return;
+      clearTimeout(kept.timer);
+      this.probeLinks.delete(target);
+    });
+  }
+
+  /** Takes a kept probe link out of keeping, so its timer cannot close it under a join in flight. */
+  private takeProbeLink(target: string): Connection | undefined {
+    const kept = this.probeLinks.get(target);
+    if (!kept) return undefined;
+    clearTimeout(kept.timer);
+    this.probeLinks.delete(target);
+    return kept.conn.isClosed ? undefined : kept.conn;
+  }
+
 
 
   info(): ClusterInfo {
@@ -759,7 +770,10 @@ export class ClusterNode {
   async stop(): Promise<void> {
     clearInterval(this.maintenance);
     this.prober.stop();
-    for (const c of this.probeLinks.values()) c.close('node is stopping');
+    for (const { conn, timer } of this.probeLinks.values()) {
+      clearTimeout(timer);
+      conn.close('node is stopping');
+    }
     await this.peers.stop('stopping');
     await this.persist().catch(() => undefined);
   }

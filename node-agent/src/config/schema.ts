@@ -52,32 +52,27 @@ const dnsServer = z.string().superRefine((v, ctx) => {
   }
 });
 
-/** One http(s) URL, or several separated by commas (the seed page's `server` form). */
-const etcdServers = z.string().transform((v, ctx) => {
-  const urls = v.split(',').map((u) => u.trim()).filter(Boolean);
-  if (!urls.length) ctx.addIssue({ code: 'custom', message: 'must name at least one URL, e.g. http://127.0.0.1:2379' });
-  for (const u of urls) {
-    let ok = false;
-    try {
-      const url = new URL(u);
-      ok = (url.protocol === 'http:' || url.protocol === 'https:') && !!url.hostname;
-    } catch {
-      ok = false;
-    }
-    if (!ok) ctx.addIssue({ code: 'custom', message: `'${u}' is not an http:// or https:// URL (e.g. http://127.0.0.1:2379)` });
-  }
-  return urls;
-});
-
-/** One http:// or https:// URL (the Kubernetes API server). */
-const httpUrl = z.string().refine((v) => {
+function isHttpUrl(v: string): boolean {
   try {
     const url = new URL(v);
     return (url.protocol === 'http:' || url.protocol === 'https:') && !!url.hostname;
   } catch {
     return false;
   }
-}, 'must be an http:// or https:// URL');
+}
+
+/** One http(s) URL, or several separated by commas (the seed page's `server` form). */
+const etcdServers = z.string().transform((v, ctx) => {
+  const urls = v.split(',').map((u) => u.trim()).filter(Boolean);
+  if (!urls.length) ctx.addIssue({ code: 'custom', message: 'must name at least one URL, e.g. http://127.0.0.1:2379' });
+  for (const u of urls) {
+    if (!isHttpUrl(u)) ctx.addIssue({ code: 'custom', message: `'${u}' is not an http:// or https:// URL (e.g. http://127.0.0.1:2379)` });
+  }
+  return urls;
+});
+
+/** One http:// or https:// URL (the Kubernetes API server). */
+const httpUrl = z.string().refine(isHttpUrl, 'must be an http:// or https:// URL');
 
 /** `cluster.autoclean`: a duration, or `0` / `off` to disable (0 ms). */
 const autoclean = z.union([z.string(), z.number()]).transform((v, ctx) => {

@@ -26,7 +26,6 @@ const etcd3Protos = {
   },
 };
 
-
 /** In the main bundle, `etcd3` is the file built from it below, found next to the bundle at run time. */
 const etcd3Vendored = {
   name: 'etcd3-vendored',
@@ -35,16 +34,13 @@ const etcd3Vendored = {
   },
 };
 
+const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: 'linked', logLevel: 'warning' };
+
 await build({
+  ...common,
   entryPoints: ['node-agent/src/main.ts'],
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
   outfile: 'dist/muster.js',
   banner: { js: '#!/usr/bin/env node' },
-  sourcemap: 'linked',
-  logLevel: 'warning',
   plugins: [etcd3Vendored],
   define: { MUSTER_VERSION: JSON.stringify(JSON.parse(readFileSync('package.json', 'utf8')).version) },
 });
@@ -53,19 +49,14 @@ await build({
 // loaded only by nodes that use etcd discovery: every other node reads, compiles and keeps in
 // memory that much less (about 3 MB of RSS per agent).
 await build({
+  ...common,
   stdin: { contents: "module.exports = require('etcd3');", resolveDir: process.cwd(), sourcefile: 'vendor-etcd3.js' },
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
   outfile: 'dist/vendor-etcd3.js',
-  sourcemap: 'linked',
-  logLevel: 'warning',
   plugins: [etcd3Protos],
 });
 chmodSync('dist/muster.js', 0o755);
 
-// The node image's build context: the Dockerfile, the bundle and the `muster` wrapper, nothing else,
+// The node image's build context: the Dockerfile, the bundle, its etcd file and the `muster` wrapper, nothing else,
 // so its hash (the kit's rebuild trigger) changes exactly when the agent does.
 rmSync('dist/image', { recursive: true, force: true });
 mkdirSync('dist/image', { recursive: true });

@@ -38,6 +38,19 @@ async function waitListening(host: string, port: number, deadline: number): Prom
   throw new Error(`${host}:${port} never listened`);
 }
 
+/** SIGKILLs the processes we started that still run (SIGCONT first, for stopped ones) and waits for them. */
+async function killAll(procs: ChildProcess[]): Promise<void> {
+  await Promise.all(
+    procs.map((p) => {
+      if (p.exitCode !== null || p.signalCode !== null) return undefined;
+      const exited = new Promise((r) => p.once('exit', r));
+      p.kill('SIGCONT');
+      p.kill('SIGKILL');
+      return exited;
+    }),
+  );
+}
+
 /** The host addresses of an N-node bench cluster on a loopback subnet such as 127.0.31. */
 export function benchHosts(n: number, subnet: string): string[] {
   return Array.from({ length: n }, (_, i) => `${subnet}.${i + 2}`);
@@ -107,14 +120,7 @@ export async function startSerf(n: number, subnet: string): Promise<BenchCluster
       new Promise((resolve, reject) => execFile('serf', ['leave', `-rpc-addr=${hosts[i]}:7373`], (e) => (e ? reject(e) : resolve()))),
     close: async () => {
       for (const r of rpcs) r?.close();
-      await Promise.all(
-        procs.map((p) => {
-          if (p.exitCode !== null || p.signalCode !== null) return undefined;
-          p.kill('SIGCONT');
-          p.kill('SIGKILL');
-          return new Promise((r) => p.once('exit', r));
-        }),
-      );
+      await killAll(procs);
     },
   };
 }
@@ -131,7 +137,7 @@ export async function bareNodeListening(n: number, subnet: string): Promise<numb
     const at = await Promise.all(hosts.map((h) => waitListening(h, 4370, Date.now() + 60_000)));
     return Math.max(...at) - t0;
   } finally {
-    await Promise.all(procs.map((p) => (p.exitCode === null && p.signalCode === null ? new Promise((r) => { p.once('exit', r); p.kill('SIGKILL'); }) : undefined)));
+    await killAll(procs);
   }
 }
 

@@ -60,6 +60,15 @@ async function allSee(c: BenchCluster, observers: number[], pred: (alive: string
   return Date.now();
 }
 
+/** Cold-start formation of a just-launched cluster, counted from the launch and from the last listener. */
+async function formation(c: BenchCluster, limitMs: number, suffix: string, add: (f: string, v: number, unit?: string) => void): Promise<void> {
+  const n = c.names.length;
+  const listeners = await c.listenersAt();
+  const formed = await allSee(c, [...c.names.keys()], (a) => a.length === n, limitMs, `${c.system} ${n} formation${suffix}`);
+  add(`formation from launch${suffix}`, formed - c.launchedAt);
+  add(`formation from last listener${suffix}`, formed - Math.max(...listeners));
+}
+
 const SUBNET = { muster: '127.0.31', serf: '127.0.32' };
 const start = (system: 'muster' | 'serf', n: number) => (system === 'muster' ? startMuster(n, SUBNET.muster) : startSerf(n, SUBNET.serf));
 
@@ -68,10 +77,7 @@ async function loopbackRound(system: 'muster' | 'serf', n: number, idleMs: numbe
   // Formation, then a crash (SIGKILL) of the last node.
   let c = await start(system, n);
   try {
-    const listeners = await c.listenersAt();
-    const formed = await allSee(c, [...c.names.keys()], (a) => a.length === n, limit, `${system} ${n} formation`);
-    add('formation from launch', formed - c.launchedAt);
-    add('formation from last listener', formed - Math.max(...listeners));
+    await formation(c, limit, '', add);
     const usage0 = c.pids.map(processUsage);
     await sleep(idleMs);
     const usage1 = c.pids.map(processUsage);
@@ -113,10 +119,7 @@ async function loopbackRound(system: 'muster' | 'serf', n: number, idleMs: numbe
 async function discoveryRound(n: number, env: Record<string, string>, label: string, add: (f: string, v: number, unit?: string) => void): Promise<void> {
   const c = await startMuster(n, SUBNET.muster, env);
   try {
-    const listeners = await c.listenersAt();
-    const formed = await allSee(c, [...c.names.keys()], (a) => a.length === n, 60_000 + n * 1000, `muster ${n} formation with ${label}`);
-    add(`formation from launch (${label})`, formed - c.launchedAt);
-    add(`formation from last listener (${label})`, formed - Math.max(...listeners));
+    await formation(c, 60_000 + n * 1000, ` (${label})`, add);
   } finally {
     await c.close();
   }

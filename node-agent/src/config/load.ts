@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod/v3';
 import { HoconError, parseHocon, parseHoconValue, setPath, type HoconObject } from './hocon';
-import { configSchema, type Config } from './schema';
+import { configSchema, renameK8s, type Config } from './schema';
 
 /** Every problem found in a configuration, one line each; the CLI prints them and exits 2. */
 export class ConfigError extends Error {
@@ -106,9 +106,9 @@ function valueAt(doc: HoconObject, p: readonly (string | number)[]): unknown {
   let v: unknown = doc;
   for (const k of p) {
     if (v === null || typeof v !== 'object') return undefined;
-    const o = v as Record<string, unknown>;
-    // The seed page writes `K8s { }` for the block the schema calls `k8s`.
-    v = k === 'k8s' && !('k8s' in o) ? o.K8s : o[String(k)];
+    // The schema reads the seed page's `K8s { }` block as `k8s`; so does this.
+    const o = (k === 'k8s' ? renameK8s(v) : v) as Record<string, unknown>;
+    v = o[String(k)];
   }
   return v;
 }

@@ -95,7 +95,7 @@ export const failureDetectorSchema = z.strictObject({
 });
 
 /** The seed page writes the block as `K8s { }`; keys are otherwise lower case. */
-function renameK8s(v: unknown): unknown {
+export function renameK8s(v: unknown): unknown {
   if (v && typeof v === 'object' && !Array.isArray(v) && 'K8s' in v && !('k8s' in v)) {
     const { K8s, ...rest } = v as Record<string, unknown>;
     return { ...rest, k8s: K8s };

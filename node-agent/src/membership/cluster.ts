@@ -5,7 +5,7 @@ import type { TlsMaterial } from '../transport/tls';
 import { parseNodeName } from '../config/node-name';
 import { HybridClock } from '../clock/hlc';
 import { LwwMap } from '../store/lww-map';
-import { readState, StateWriter, writeState } from '../store/state-file';
+import { readState, StateWriter, writeState, type PersistedState } from '../store/state-file';
 import { Connection, PeerError } from '../transport/connection';
 import { HostResolver } from '../transport/address';
 import type { ClusterState, DataEntry, MemberEntry, Op, OpBody } from '../transport/messages';
@@ -99,7 +99,6 @@ export class ClusterNode {
   private readonly tombstones = new Map<string, { arrived: number; seenBy: Set<string> }>();
   private maintenance?: NodeJS.Timeout;
   private readonly writer: StateWriter;
-  /** Probe connections kept for the join that may follow (see `probe`). */
   /** Probe links kept for a moment: the join or the next look that usually follows reuses them. */
   private readonly probeLinks = new Map<string, { conn: Connection; timer: NodeJS.Timeout }>();
   private readonly watchedProbeLinks = new WeakSet<Connection>();
@@ -110,7 +109,7 @@ export class ClusterNode {
     this.name = cfg.node.name;
     this.clock = new HybridClock(this.name);
     this.resolver = new HostResolver(familyOf(cfg), cfg.cluster.dns.servers);
-    this.writer = new StateWriter(cfg.node.data_dir, () => ({ format: 1, node: this.name, ...this.snapshot(), fresh: this.fresh || undefined }), (e) =>
+    this.writer = new StateWriter(cfg.node.data_dir, () => this.persistedState(), (e) =>
       log.error({ err: e.message }, `${e.message}; the change is held in memory and written with the next one`),
     );
     const saved = readState(cfg.node.data_dir);
@@ -131,7 +130,8 @@ export class ClusterNode {
       this.members = new LwwMap([{ key: this.name, state: 'member', ts: this.clock.now() }]);
       this.data = new LwwMap();
       this.fresh = true;
-      writeState(cfg.node.data_dir, { format: 1, node: this.name, ...this.snapshot(), fresh: true });
+      // Written at once, before listening: a data dir that cannot be written stops the start.
+      writeState(cfg.node.data_dir, this.persistedState());
     }
     this.peers = new PeerManager({
       self: this.name,
@@ -209,6 +209,10 @@ export class ClusterNode {
   }
 
   // ---- replication ---------------------------------------------------------------------------
+
+  private persistedState(): PersistedState {
+    return { format: 1, node: this.name, ...this.snapshot(), fresh: this.fresh || undefined };
+  }
 
   /**
    * Saves the state (coalesced, off the event loop). Callers that acknowledge a change to someone
@@ -639,7 +643,6 @@ export class ClusterNode {
     }
   }
 
-
   /**
    * Discovery's question to a found node: which cluster are you in? The connection is kept for a
    * moment, since a join through the same node usually follows and then needs no new handshake.
@@ -683,8 +686,6 @@ export class ClusterNode {
     this.probeLinks.delete(target);
     return kept.conn.isClosed ? undefined : kept.conn;
   }
-
-
 
   info(): ClusterInfo {
     return { cluster_id: this.clusterId, members: this.memberNames(), running: this.status().running_nodes };

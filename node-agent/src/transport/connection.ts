@@ -221,11 +221,11 @@ export class Connection extends EventEmitter {
         clearTimeout(timer);
         this.off('close', onClose);
         this.waiter = undefined;
-        const rej = (msg as { t?: unknown })?.t === 'reject' ? rejectSchema.safeParse(msg) : undefined;
+        const t = (msg as { t?: unknown })?.t;
+        const rej = t === 'reject' ? rejectSchema.safeParse(msg) : undefined;
         if (rej?.success) return reject(new PeerError(rej.data.code, `refused by peer: ${rej.data.reason}`));
         const parsed = schema.safeParse(msg);
         if (!parsed.success) {
-          const t = (msg as { t?: unknown })?.t;
           return reject(new PeerError('protocol', `malformed handshake message${typeof t === 'string' ? ` '${t.slice(0, 20)}'` : ''}`));
         }
         resolve(parsed.data);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { collectableTombstones, mayAutoclean, wasPartition } from '../../node-agent/src/membership/failure-policy';
+import { stretchedTimeout } from '../../node-agent/src/membership/local-health';
 
 describe('failure policy', () => {
   it('autoclean only on the majority side, or the half holding the smallest name', () => {
@@ -27,5 +28,14 @@ describe('failure policy', () => {
     ]);
     assert.deepEqual(collectableTombstones(t, ['b', 'c'], 1000, 500), ['seen-by-all']);
     assert.deepEqual(collectableTombstones(t, ['b'], 1000, 500).sort(), ['seen-by-all', 'seen-by-one']);
+  });
+});
+
+describe('probe timeouts under a starved machine', () => {
+  it('are the configured ones on a healthy machine, and stretch with this process\'s own stalls, capped', () => {
+    assert.equal(stretchedTimeout(1000, 0), 1000);
+    assert.equal(stretchedTimeout(1000, 30), 1000, 'scheduling noise does not stretch');
+    assert.equal(stretchedTimeout(1000, 700), 2400, 'a 700 ms stall: the probe and its answer may each wait that long');
+    assert.equal(stretchedTimeout(1000, 60_000), 8000, 'never more than 8 timeouts');
   });
 });

@@ -31,3 +31,30 @@ describe('busy but alive is not dead', { timeout: 120_000 }, () => {
     await waitForStatus(agents, names, []);
   });
 });
+
+// Agents on 127.0.21.x under default detector settings.
+describe('a member that was only paused', { timeout: 120_000 }, () => {
+  const fleet = new Fleet();
+  after(() => fleet.close());
+  const names = ['muster@127.0.21.2', 'muster@127.0.21.3', 'muster@127.0.21.4'];
+
+  it('shows stopped, and once resumed answers on the link it had: running again, with the writes it missed', async () => {
+    const agents = await fleet.startAll(names, { MUSTER_CLUSTER__DISCOVERY_STRATEGY: 'static', MUSTER_CLUSTER__STATIC__SEEDS: `[${names.join(',')}]` });
+    await waitForStatus(agents, names, [], 30_000, true);
+    const [a, b, c] = agents;
+    c.proc!.kill('SIGSTOP');
+    try {
+      await waitForStatus([a, b], [a.name, b.name], [c.name], 20_000, true);
+      await a.ctlDirect('data-put', { key: 'written-while-paused', value: 'v1' });
+    } finally {
+      // At once: a member that stopped answering keeps its link for a while, for a late answer.
+      c.proc!.kill('SIGCONT');
+    }
+    await waitForStatus(agents, names, [], 30_000, true);
+    assert.ok(
+      [a, b].some((x) => x.logged(/muster@127\.0\.21\.4 answered after all: syncing again on the same link/)),
+      'the paused member came back on its link, without a new handshake',
+    );
+    assert.deepEqual(await c.ctlDirect('data-get', { key: 'written-while-paused' }), { key: 'written-while-paused', value: 'v1' });
+  });
+});

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { callNode } from '../../node-agent/src/ctl/client';
 import type { Status } from '../../node-agent/src/membership/cluster';
+import type { Op } from '../../node-agent/src/transport/messages';
 
 /** The built agent; `npm test` builds it first. */
 export const MUSTER = path.resolve(__dirname, '../../dist/muster.js');
@@ -111,7 +112,12 @@ export class Agent {
 
   /** The same status through the ctl protocol in-process: for polling many nodes quickly. */
   async statusDirect(): Promise<Status> {
-    return (await callNode(
+    return (await this.ctlDirect('status', {})) as Status;
+  }
+
+  /** A ctl operation through the ctl protocol in-process, without the cost of a ctl process. */
+  ctlDirect(op: Op, body: unknown): Promise<unknown> {
+    return callNode(
       {
         node: this.name,
         cookie: this.env.MUSTER_NODE__COOKIE ?? '',
@@ -119,10 +125,10 @@ export class Agent {
         family: 4,
         dnsServers: this.env.MUSTER_CLUSTER__DNS__SERVERS ? (JSON.parse(this.env.MUSTER_CLUSTER__DNS__SERVERS) as string[]) : undefined,
       },
-      'status',
-      {},
+      op,
+      body,
       5000,
-    )) as Status;
+    );
   }
 
   logged(re: RegExp): LogLine | undefined {

@@ -9,11 +9,16 @@ const RETRY_MAX_MS = 10_000;
 /** Once settled, discovery keeps running at this pace so later nodes are found. */
 const STEADY_MS = 5000;
 /**
- * Right after boot a node that is alone waits this long for discovered nodes with smaller names
- * that do not answer yet (still starting), instead of joining a larger-named one and moving again
- * moments later. It only saves churn: the ranking converges without it.
+ * After boot a node that is alone waits for discovered nodes with smaller names that do not answer
+ * yet (still starting), instead of joining a larger-named one and moving again moments later: as
+ * long as smaller-named nodes keep coming up (one answered for the first time in the last
+ * STABLE_MARGIN_MS, as in Akka Cluster Bootstrap's stable margin), and at most STARTUP_WAIT_MAX_MS.
+ * It only saves churn (a move is a leave, a join and a link to every member): the ranking
+ * converges without it. A margin counted from the last progress, not a fixed time from boot, keeps
+ * this right when a loaded machine takes many seconds to start all its nodes.
  */
-const STARTUP_GRACE_MS = 3000;
+const STABLE_MARGIN_MS = 3000;
+const STARTUP_WAIT_MAX_MS = 60_000;
 /** A node still alone soon after boot keeps looking at least this often: its peers are starting too. */
 const ALONE_RETRY_MAX_MS = 1000;
 const ALONE_FAST_PERIOD_MS = 60_000;
@@ -47,6 +52,9 @@ export class Autocluster {
   private lastLogged = new Map<string, string>();
   private readonly status: DiscoveryStatus;
   private readonly startedAt = Date.now();
+  /** Found nodes that have answered a probe, and when one did for the first time. */
+  private readonly answered = new Set<string>();
+  private lastNewAnswerAt = Date.now();
 
   constructor(private readonly node: ClusterNode, private readonly discovery: Discovery, strategy: string, private readonly log: Logger) {
     this.status = { strategy, found: [] };
@@ -156,7 +164,7 @@ export class Autocluster {
     if (!others.length) return info.members.length > 1 || found.some((n) => n.name !== self) ? 'settled' : 'waiting';
     const covered = new Set(running);
     const alone = info.members.length === 1;
-    const inGrace = Date.now() - this.startedAt < STARTUP_GRACE_MS;
+    const inGrace = () => Date.now() - this.startedAt < STARTUP_WAIT_MAX_MS && Date.now() - this.lastNewAnswerAt < STABLE_MARGIN_MS;
     let smallestUnreachable: string | undefined;
     for (const name of others) {
       if (covered.has(name)) continue;
@@ -164,6 +172,10 @@ export class Autocluster {
       try {
         theirInfo = await this.node.probe(name);
         this.lastLogged.delete(`probe:${name}`);
+        if (!this.answered.has(name)) {
+          this.answered.add(name);
+          this.lastNewAnswerAt = Date.now();
+        }
       } catch (e) {
         // An unreachable node, or one with another cookie, is skipped, never fatal.
         smallestUnreachable ??= name;
@@ -176,7 +188,7 @@ export class Autocluster {
       // Our member list, less the nodes that are running over there: those have left us.
       const mine: Candidate = { cluster_id: info.cluster_id, members: info.members.filter((m) => !theirInfo.running.includes(m)) };
       if (!ranksBefore(theirs, mine)) continue;
-      if (alone && inGrace && smallestUnreachable && smallestUnreachable < [...theirs.members].sort()[0]) {
+      if (alone && smallestUnreachable && inGrace() && smallestUnreachable < [...theirs.members].sort()[0]) {
         this.log.debug({ waiting_for: smallestUnreachable }, `waiting for ${smallestUnreachable} to answer before joining`);
         return 'starting';
       }

@@ -8,9 +8,10 @@ import { LwwMap } from '../store/lww-map';
 import { readState, StateWriter, writeState, type PersistedState } from '../store/state-file';
 import { Connection, PeerError } from '../transport/connection';
 import { HostResolver } from '../transport/address';
-import type { ClusterState, DataEntry, MemberEntry, Op, OpBody } from '../transport/messages';
+import { syncSchema, type ClusterState, type DataEntry, type MemberEntry, type Op, type OpBody, type SyncBody } from '../transport/messages';
 import { PeerManager } from './peers';
 import { Prober } from './prober';
+import { LocalHealth } from './local-health';
 import { collectableTombstones, detectionBoundMs, mayAutoclean, wasPartition, type LinkLoss } from './failure-policy';
 import { formatDuration } from '../config/duration';
 
@@ -147,8 +148,13 @@ export class ClusterNode {
         this.lastLoss.set(peer, { boot: conn.peerBoot, orderly: conn.saidBye, at: Date.now() });
         if (this.isMember(peer)) log.warn({ peer, reason }, `${peer} is stopped: ${reason}`);
       },
+      onRevive: (conn) => {
+        this.log.info({ peer: conn.peerName }, `${conn.peerName} answered after all: syncing again on the same link`);
+        this.syncLink(conn);
+      },
     });
-    this.prober = new Prober(this.peers, { self: this.name, intervalMs: cfg.cluster.failure_detector.probe_interval, timeoutMs: cfg.cluster.failure_detector.probe_timeout }, log);
+    const fd = cfg.cluster.failure_detector;
+    this.prober = new Prober(this.peers, { self: this.name, intervalMs: fd.probe_interval, timeoutMs: fd.probe_timeout }, new LocalHealth(), log);
   }
 
   get family(): 4 | 6 {
@@ -184,7 +190,12 @@ export class ClusterNode {
   }
 
   snapshot(): ClusterState {
-    return { cluster_id: this.clusterId, members: this.members.values(), data: this.data.values() };
+    return { cluster_id: this.clusterId, members: [...this.members.values()], data: [...this.data.values()] };
+  }
+
+  /** Equal on two nodes exactly when they hold the same member list and data. */
+  private digest(): string {
+    return `${this.members.digest()}${this.data.digest()}`;
   }
 
   status(): Status {
@@ -316,9 +327,13 @@ export class ClusterNode {
    * A node with no state of its own (first boot, or its data dir was lost) that a cluster lists as
    * a member is taken back by that cluster: it adopts the cluster's state and syncs.
    */
+  private adoptable(): boolean {
+    return this.fresh && this.memberNames().length <= 1;
+  }
+
   private adoptIfFresh(state: ClusterState, from: string): void {
     const me = state.members.find((m) => m.key === this.name);
-    if (!this.fresh || this.memberNames().length > 1 || me?.state !== 'member') return;
+    if (!this.adoptable() || me?.state !== 'member') return;
     this.clusterId = state.cluster_id;
     this.members = new LwwMap();
     this.mergeMembers(state.members);
@@ -397,32 +412,81 @@ export class ClusterNode {
     conn.on('rejected', (code: string) => {
       if (code === 'partitioned') this.recordApart(conn.peerName, conn.peerBoot);
     });
-    if (conn.dialer !== 'local') return;
+    if (conn.dialer === 'local') this.syncLink(conn);
+  }
+
+  /**
+   * Syncs the states on a link: the dialer of a new link does, and the side that saw a peer come
+   * back on a kept link (it may have missed writes meanwhile). A partition kept apart ends it.
+   */
+  private syncLink(conn: Connection): void {
     if (this.keptApart(conn)) {
       conn.sendReject('partitioned', `${this.name} keeps ${conn.peerName} apart after a partition (autoheal = false)`);
       conn.close('kept apart after a partition (autoheal = false)');
       return;
     }
-    conn.request('sync', this.snapshot(), BROADCAST_TIMEOUT_MS).then(
-      (reply) => {
-        const state = reply as ClusterState;
-        if (state.cluster_id !== this.clusterId) return conn.close('peer changed cluster');
-        this.applySync(state, conn);
-      },
-      (e: PeerError) => {
-        // A member in another cluster moved away while we could not hear it leave; discovery (or an
-        // operator's force-leave) settles it. Removing it here on a possibly stale view could undo a join.
-        if (e.code === 'other_cluster') this.log.info({ peer: conn.peerName, reason: e.message }, `not linking to ${conn.peerName}: ${e.message}`);
-        if (e.code === 'partitioned') this.recordApart(conn.peerName, conn.peerBoot);
-        conn.close(e.message);
-      },
-    );
+    this.exchange(conn).catch((e: PeerError) => {
+      // A member in another cluster moved away while we could not hear it leave; discovery (or an
+      // operator's force-leave) settles it. Removing it here on a possibly stale view could undo a join.
+      if (e.code === 'other_cluster') this.log.info({ peer: conn.peerName, reason: e.message }, `not linking to ${conn.peerName}: ${e.message}`);
+      if (e.code === 'partitioned') this.recordApart(conn.peerName, conn.peerBoot);
+      conn.close(e.message);
+    });
   }
 
-  private applySync(state: ClusterState, conn: Connection): void {
+  /**
+   * This side's half of a state sync. It offers its digest; the other side answers with its own
+   * digest alone when they match (the usual case in a formed cluster, so a new link costs two small
+   * frames however large the state), or with its entries and `want` when they differ, and this
+   * node then sends its entries. Sending whole states on every link made forming a cluster cost
+   * O(N^3): N^2 / 2 links, each carrying two lists of N members.
+   */
+  private async exchange(conn: Connection): Promise<void> {
+    const first = await this.requestSync(conn, false);
+    if (first.cluster_id !== this.clusterId) return conn.close('peer changed cluster');
+    this.applySync(first, conn);
+    if (!first.want) return;
+    const second = await this.requestSync(conn, true);
+    if (second.cluster_id !== this.clusterId) return conn.close('peer changed cluster');
+    this.applySync(second, conn);
+  }
+
+  private async requestSync(conn: Connection, withEntries: boolean): Promise<SyncBody> {
+    const body: SyncBody = withEntries ? { ...this.snapshot(), digest: this.digest() } : { cluster_id: this.clusterId, digest: this.digest() };
+    let reply: unknown;
+    try {
+      reply = await conn.request('sync', body, BROADCAST_TIMEOUT_MS);
+    } catch (e) {
+      // A node with no state of its own needs ours to see whether our cluster lists it.
+      if (!withEntries && (e as PeerError).code === 'want_state') return this.requestSync(conn, true);
+      throw e;
+    }
+    const parsed = syncSchema.safeParse(reply);
+    if (!parsed.success) throw new PeerError('protocol', `malformed 'sync' answer from ${conn.peerName}`);
+    return parsed.data;
+  }
+
+  /** The other side's half: merge what came, answer with a digest, or entries where they differ. */
+  private answerSync(b: SyncBody, conn: Connection): SyncBody {
+    if (b.cluster_id !== this.clusterId) {
+      if (!b.members && this.adoptable()) throw new PeerError('want_state', `${this.name} has no state of its own yet: send yours`);
+      if (b.members) this.adoptIfFresh({ cluster_id: b.cluster_id, members: b.members, data: b.data ?? [] }, conn.peerName);
+    }
+    this.checkCluster(b.cluster_id, conn.peerName);
+    if (this.isMember(conn.peerName) && this.keptApart(conn)) {
+      throw new PeerError('partitioned', `${this.name} keeps ${conn.peerName} apart after a partition (autoheal = false)`);
+    }
+    this.applySync(b, conn);
+    const digest = this.digest();
+    if (digest === b.digest) return { cluster_id: this.clusterId, digest };
+    // They lack entries of ours; if they sent only their digest, we may lack theirs too.
+    return { ...this.snapshot(), digest, want: b.members === undefined || undefined };
+  }
+
+  private applySync(state: Pick<SyncBody, 'members' | 'data'>, conn: Connection): void {
     const peer = conn.peerName;
-    const changedMembers = this.mergeMembers(state.members).length > 0;
-    const changedData = this.mergeData(state.data, peer);
+    const changedMembers = state.members ? this.mergeMembers(state.members).length > 0 : false;
+    const changedData = state.data ? this.mergeData(state.data, peer) : false;
     if (changedMembers || changedData) this.persist();
     // After a full exchange the peer holds every tombstone we hold.
     for (const t of this.tombstones.values()) t.seenBy.add(peer);
@@ -473,16 +537,8 @@ export class ClusterNode {
 
   private async handlePeer(op: Op, body: unknown, conn: Connection): Promise<unknown> {
     switch (op) {
-      case 'sync': {
-        const b = body as OpBody<'sync'>;
-        if (b.cluster_id !== this.clusterId) this.adoptIfFresh(b, conn.peerName);
-        this.checkCluster(b.cluster_id, conn.peerName);
-        if (this.isMember(conn.peerName) && this.keptApart(conn)) {
-          throw new PeerError('partitioned', `${this.name} keeps ${conn.peerName} apart after a partition (autoheal = false)`);
-        }
-        this.applySync(b, conn);
-        return this.snapshot();
-      }
+      case 'sync':
+        return this.answerSync(body as OpBody<'sync'>, conn);
       case 'members': {
         const b = body as OpBody<'members'>;
         this.checkCluster(b.cluster_id, conn.peerName);
@@ -563,7 +619,7 @@ export class ClusterNode {
     this.joining = true;
     let state: ClusterState;
     try {
-      state = await this.requestJoin(target, opts.keepData ? this.data.values() : undefined);
+      state = await this.requestJoin(target, opts.keepData ? [...this.data.values()] : undefined);
     } catch (e) {
       this.joining = false;
       const err = e as PeerError;

@@ -17,14 +17,23 @@ export interface PeerManagerOptions {
   log: Logger;
   /** Called with each newly kept link; the dialer side runs the state sync on it. */
   onLink: (conn: Connection) => void;
-  /** Called when a peer that was up has no link any more; `conn` is the link that went. */
+  /** Called when a peer that was up has no link any more, or stopped answering; `conn` is its link. */
   onDown: (peer: string, reason: string, conn: Connection) => void;
+  /** Called when a suspended peer answered after all, on the same link: the state is to be synced again. */
+  onRevive: (conn: Connection) => void;
 }
 
 const BACKOFF_MIN_MS = 200;
 const BACKOFF_MAX_MS = 2000;
 /** How long the larger-named side waits for the smaller one to dial a new member link. */
 const DIAL_DEFER_MS = 300;
+/**
+ * Dials in flight at once; the rest wait their turn. A node that learns of a whole cluster at once
+ * (a join, a cluster starting together) would otherwise open a handshake to every member in the same
+ * moment, and on a machine short of CPU those queue up at the other ends until they time out and are
+ * retried, which is work done twice.
+ */
+const MAX_DIALS = 8;
 
 /**
  * Keeps exactly one authenticated link to every wanted peer: dials with jittered backoff,
@@ -33,8 +42,12 @@ const DIAL_DEFER_MS = 300;
 export class PeerManager {
   private readonly links = new Map<string, Connection>();
   private readonly up = new Set<string>();
+  /** Links kept while their peer does not answer probes, for a late answer (see `suspend`). */
+  private readonly suspended = new Set<Connection>();
   private wanted = new Set<string>();
   private readonly dialing = new Set<string>();
+  /** Peers waiting for a dial slot, in order. */
+  private readonly dialQueue = new Set<string>();
   private readonly retry = new Map<string, { delay: number; timer?: NodeJS.Timeout; lastError?: string }>();
   /** Extra ports learned for peers (e.g. from SRV records); default is cluster.port. */
   readonly ports = new Map<string, number>();
@@ -74,12 +87,13 @@ export class PeerManager {
         this.retry.delete(peer);
       }
     }
+    for (const peer of this.dialQueue) if (!this.wanted.has(peer)) this.dialQueue.delete(peer);
     for (const peer of this.wanted) {
-      if (this.links.has(peer) || this.dialing.has(peer) || this.retry.get(peer)?.timer) continue;
+      if (this.links.has(peer) || this.dialing.has(peer) || this.dialQueue.has(peer) || this.retry.get(peer)?.timer) continue;
       // Of two nodes that learn of each other together, the smaller name dials and the other waits
       // a moment for it: one handshake per pair instead of two crossing ones (half the work of a
       // forming cluster). A link lost later is redialled by both sides, for the quickest heal.
-      if (this.o.self < peer) void this.dial(peer);
+      if (this.o.self < peer) this.requestDial(peer);
       else this.defer(peer);
     }
   }
@@ -88,14 +102,37 @@ export class PeerManager {
     const r = { delay: BACKOFF_MIN_MS / 2, timer: undefined as NodeJS.Timeout | undefined };
     r.timer = setTimeout(() => {
       r.timer = undefined;
-      if (this.wanted.has(peer) && !this.links.has(peer) && !this.dialing.has(peer)) void this.dial(peer);
+      if (this.wanted.has(peer) && !this.links.has(peer) && !this.dialing.has(peer)) this.requestDial(peer);
     }, DIAL_DEFER_MS * (0.75 + Math.random() * 0.5));
     r.timer.unref();
     this.retry.set(peer, r);
   }
 
+  /**
+   * The peer stopped answering probes: it shows stopped at once, but its link is kept for `keepMs`
+   * in case the answers are only late (a machine short of CPU). An answer in that time brings it
+   * back on the same link, with a state sync but no new handshake; otherwise the link is closed and
+   * redialled as after any loss. Closing at once would make a starved machine redial every link it
+   * doubted, a handshake each, which starves it further.
+   */
+  suspend(conn: Connection, reason: string, keepMs: number): void {
+    const peer = conn.peerName;
+    if (this.links.get(peer) !== conn || conn.isClosed || !this.up.delete(peer)) return;
+    this.suspended.add(conn);
+    this.o.onDown(peer, reason, conn);
+    conn.request('ping', {}, keepMs).then(
+      () => {
+        if (this.suspended.delete(conn) && this.links.get(peer) === conn && !conn.isClosed) this.o.onRevive(conn);
+      },
+      () => {
+        if (this.suspended.delete(conn)) conn.close(reason);
+      },
+    );
+  }
+
   markUp(conn: Connection): void {
     if (this.links.get(conn.peerName) !== conn || conn.isClosed) return;
+    this.suspended.delete(conn);
     const r = this.retry.get(conn.peerName);
     if (r) {
       clearTimeout(r.timer);
@@ -121,13 +158,15 @@ export class PeerManager {
     const cur = this.links.get(peer);
     if (cur && !cur.isClosed) {
       const sameBoot = cur.peerBoot === conn.peerBoot;
+      // A fresh link beats one kept only for a late answer.
       const keepNew =
-        !sameBoot || cur.dialer === conn.dialer || (conn.dialer === 'local' ? this.o.self < peer : peer < this.o.self);
+        this.suspended.has(cur) || !sameBoot || cur.dialer === conn.dialer || (conn.dialer === 'local' ? this.o.self < peer : peer < this.o.self);
       if (!keepNew) {
         conn.close('duplicate link');
         return false;
       }
       cur.removeAllListeners('close');
+      this.suspended.delete(cur);
       cur.close('replaced by a newer link');
     }
     this.links.set(peer, conn);
@@ -138,6 +177,7 @@ export class PeerManager {
 
   private onClose(conn: Connection, reason: string): void {
     const peer = conn.peerName;
+    this.suspended.delete(conn);
     if (this.links.get(peer) !== conn) return;
     this.links.delete(peer);
     if (this.up.delete(peer)) this.o.onDown(peer, reason, conn);
@@ -151,10 +191,29 @@ export class PeerManager {
     const jittered = r.delay * (0.75 + Math.random() * 0.5);
     r.timer = setTimeout(() => {
       r.timer = undefined;
-      if (this.wanted.has(peer) && !this.links.has(peer)) void this.dial(peer);
+      if (this.wanted.has(peer) && !this.links.has(peer)) this.requestDial(peer);
     }, jittered);
     r.timer.unref();
     this.retry.set(peer, r);
+  }
+
+  /** Dials now if a slot is free, else queues the peer. */
+  private requestDial(peer: string): void {
+    if (this.dialing.has(peer)) return;
+    if (this.dialing.size >= MAX_DIALS) {
+      this.dialQueue.add(peer);
+      return;
+    }
+    this.dialQueue.delete(peer);
+    void this.dial(peer).finally(() => this.nextDial());
+  }
+
+  private nextDial(): void {
+    for (const peer of this.dialQueue) {
+      if (this.dialing.size >= MAX_DIALS) return;
+      this.dialQueue.delete(peer);
+      if (this.wanted.has(peer) && !this.links.has(peer) && !this.stopped) this.requestDial(peer);
+    }
   }
 
   private async dial(peer: string): Promise<void> {

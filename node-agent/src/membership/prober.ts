@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Connection } from '../transport/connection';
 import type { PeerManager } from './peers';
+import type { LocalHealth } from './local-health';
 
 export interface ProberOptions {
   /** This node's name: its place in the probe ring. */
@@ -44,7 +45,7 @@ export class Prober {
   /** Where in each slot this node probes: spread by name so the cluster's probes do not burst together. */
   private readonly offsetMs: number;
 
-  constructor(private readonly peers: PeerManager, private readonly o: ProberOptions, private readonly log: Logger) {
+  constructor(private readonly peers: PeerManager, private readonly o: ProberOptions, private readonly health: LocalHealth, private readonly log: Logger) {
     let h = 0;
     for (const c of o.self) h = (h * 31 + c.charCodeAt(0)) >>> 0;
     this.offsetMs = h % o.intervalMs;
@@ -52,11 +53,13 @@ export class Prober {
 
   start(): void {
     this.stopped = false;
+    this.health.start();
     this.scheduleNext();
   }
 
   stop(): void {
     this.stopped = true;
+    this.health.stop();
     clearTimeout(this.timer);
   }
 
@@ -76,21 +79,24 @@ export class Prober {
     const peer = probeTarget(this.o.self, this.peers.upPeers(), slot);
     if (!peer || this.checking.has(peer)) return;
     const conn = this.peers.link(peer);
-    if (!conn || (await this.ping(conn))) return;
+    const timeoutMs = this.health.timeoutMs(this.o.timeoutMs);
+    if (!conn || (await this.ping(conn, timeoutMs))) return;
     if (conn.isClosed) return;
-    this.log.info({ peer }, `${peer} did not answer a probe within ${this.o.timeoutMs}ms: asking every member to check it`);
-    for (const other of this.peers.upLinks()) if (other !== conn) other.request('suspect', { node: peer }, this.o.timeoutMs * 2).catch(() => undefined);
+    this.log.info({ peer }, `${peer} did not answer a probe within ${timeoutMs}ms: asking every member to check it`);
+    for (const other of this.peers.upLinks()) if (other !== conn) other.request('suspect', { node: peer }, timeoutMs * 2).catch(() => undefined);
     await this.confirm(peer, 'this node');
   }
 
   /** A member suspects `peer`: check it directly; no answer shows it stopped here. */
   async confirm(peer: string, suspectedBy: string): Promise<void> {
     const conn = this.peers.link(peer);
-    if (!conn || this.checking.has(peer)) return;
+    if (!conn || !this.peers.isUp(peer) || this.checking.has(peer)) return;
     this.checking.add(peer);
     try {
-      if (await this.ping(conn)) return;
-      conn.close(`no answer to probes for ${2 * this.o.timeoutMs}ms (suspected by ${suspectedBy})`);
+      // Timeouts stretch while this process itself is starved (see LocalHealth).
+      const timeoutMs = this.health.timeoutMs(this.o.timeoutMs);
+      if (await this.ping(conn, timeoutMs)) return;
+      this.peers.suspend(conn, `no answer to probes for ${2 * timeoutMs}ms (suspected by ${suspectedBy})`, timeoutMs);
     } finally {
       this.checking.delete(peer);
     }
@@ -100,7 +106,7 @@ export class Prober {
    * True when the peer answers in time. A timer that fires late means this process itself stalled;
    * the answer may be waiting unread, so it gets one more short grace before the peer is blamed.
    */
-  private ping(conn: Connection): Promise<boolean> {
+  private ping(conn: Connection, timeoutMs: number): Promise<boolean> {
     return new Promise((resolve) => {
       let settled = false;
       const done = (ok: boolean) => {
@@ -109,17 +115,17 @@ export class Prober {
         clearTimeout(timer);
         resolve(ok);
       };
-      conn.request('ping', {}, this.o.timeoutMs * 4).then(
+      conn.request('ping', {}, timeoutMs * 4).then(
         () => done(true),
         () => done(false),
       );
-      const deadline = Date.now() + this.o.timeoutMs;
+      const deadline = Date.now() + timeoutMs;
       const check = () => {
         const late = Date.now() - deadline;
         if (late > 100) timer = setTimeout(() => done(false), 200);
         else done(false);
       };
-      let timer = setTimeout(check, this.o.timeoutMs);
+      let timer = setTimeout(check, timeoutMs);
     });
   }
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { compareTs, type Timestamp } from '../clock/hlc';
 
 /** An entry of a last-writer-wins map: the newest timestamp wins, everywhere, in any order. */
@@ -13,6 +14,9 @@ export interface LwwEntry {
  */
 export class LwwMap<E extends LwwEntry> {
   private readonly entries = new Map<string, E>();
+  /** Sorted entries and digest, computed once per change: members and data are read far more than written. */
+  private sorted?: E[];
+  private hash?: string;
 
   constructor(initial: Iterable<E> = []) {
     for (const e of initial) this.merge(e);
@@ -27,6 +31,7 @@ export class LwwMap<E extends LwwEntry> {
     const cur = this.entries.get(entry.key);
     if (cur && compareTs(cur.ts, entry.ts) >= 0) return false;
     this.entries.set(entry.key, entry);
+    this.changed();
     return true;
   }
 
@@ -38,14 +43,35 @@ export class LwwMap<E extends LwwEntry> {
   }
 
   delete(key: string): void {
-    this.entries.delete(key);
+    if (this.entries.delete(key)) this.changed();
   }
 
-  values(): E[] {
-    return [...this.entries.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  /** The entries in key order (a shared array: callers must not modify it). */
+  values(): readonly E[] {
+    this.sorted ??= [...this.entries.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return this.sorted;
+  }
+
+  /**
+   * A digest of the content: two maps with the same digest hold the same entries. A timestamp is
+   * issued once, by one node, for one change, so key and timestamp identify an entry.
+   */
+  digest(): string {
+    if (this.hash === undefined) {
+      const h = createHash('sha256');
+      for (const e of this.values()) h.update(`${e.key}\u0000${e.ts.p}.${e.ts.l}.${e.ts.n}\n`);
+      this.hash = h.digest('hex').slice(0, 32);
+    }
+    return this.hash;
   }
 
   clear(): void {
     this.entries.clear();
+    this.changed();
+  }
+
+  private changed(): void {
+    this.sorted = undefined;
+    this.hash = undefined;
   }
 }

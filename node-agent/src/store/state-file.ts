@@ -57,10 +57,14 @@ export function writeState(dir: string, state: PersistedState): void {
 }
 
 async function writeStateAsync(dir: string, state: PersistedState): Promise<void> {
-  await mkdir(dir, { recursive: true });
   const file = path.join(dir, STATE_FILE);
   const tmp = `${file}.tmp`;
-  const fh = await open(tmp, 'w', 0o600);
+  // The directory exists from the first write; it is made again only if it went away since.
+  const fh = await open(tmp, 'w', 0o600).catch(async (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'ENOENT') throw e;
+    await mkdir(dir, { recursive: true });
+    return open(tmp, 'w', 0o600);
+  });
   try {
     await fh.writeFile(JSON.stringify(state));
     await fh.sync();

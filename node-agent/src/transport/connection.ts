@@ -20,7 +20,11 @@ import {
   type Role,
 } from './messages';
 
-export const HANDSHAKE_TIMEOUT_MS = 5000;
+/**
+ * A handshake that receives nothing for this long is closed. Generous: on a machine starting many
+ * nodes at once a peer may take seconds to answer, and a handshake given up is done again later.
+ */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** A failed request or handshake, with a machine-readable code and a sentence for people. */
 export class PeerError extends Error {

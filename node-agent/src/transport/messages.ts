@@ -59,10 +59,23 @@ export type DataEntry = z.infer<typeof dataEntrySchema>;
 const clusterState = z.object({ cluster_id: z.string().max(64), members: z.array(memberEntrySchema), data: z.array(dataEntrySchema) });
 export type ClusterState = z.infer<typeof clusterState>;
 
+/**
+ * A state exchange on a member link, request and answer alike: the sender's digest always, its
+ * entries only when the other side needs them; `want` asks for the other side's entries.
+ */
+export const syncSchema = z.object({
+  cluster_id: z.string().max(64),
+  digest: z.string().max(128),
+  members: z.array(memberEntrySchema).optional(),
+  data: z.array(dataEntrySchema).optional(),
+  want: z.boolean().optional(),
+});
+export type SyncBody = z.infer<typeof syncSchema>;
+
 /** Request bodies by operation; a request whose body does not match is answered with an error. */
 export const opSchemas = {
   // node <-> node
-  sync: clusterState,
+  sync: syncSchema,
   members: z.object({ cluster_id: z.string().max(64), members: z.array(memberEntrySchema) }),
   write: z.object({ cluster_id: z.string().max(64), entries: z.array(dataEntrySchema) }),
   // joiner -> cluster member. With `data` (autocluster) the joiner keeps its data, merged into the

@@ -26,6 +26,17 @@ import {
  */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
 
+/**
+ * An empty body is left off the wire (and read back as {}): probes, the bulk of an idle cluster's
+ * traffic, are a third smaller without it.
+ */
+function isEmpty(body: unknown): boolean {
+  if (body === undefined || body === null) return true;
+  if (typeof body !== 'object' || Array.isArray(body)) return false;
+  for (const _ in body) return false;
+  return true;
+}
+
 /** A failed request or handshake, with a machine-readable code and a sentence for people. */
 export class PeerError extends Error {
   constructor(readonly code: string, message: string) {
@@ -294,7 +305,7 @@ export class Connection extends EventEmitter {
         if (!p) return;
         this.pending.delete(msg.id);
         clearTimeout(p.timer);
-        if (msg.ok) p.resolve(msg.body);
+        if (msg.ok) p.resolve(msg.body ?? {});
         else p.reject(new PeerError(msg.code ?? 'failed', msg.error ?? 'request failed'));
         return;
       }
@@ -310,14 +321,14 @@ export class Connection extends EventEmitter {
       this.send({ t: 'res', id, ok: false, code: 'bad_request', error: `operation '${op}' is not allowed for a ${this.role} connection` });
       return;
     }
-    const parsed = opSchemas[op as Op].safeParse(body);
+    const parsed = opSchemas[op as Op].safeParse(body ?? {});
     if (!parsed.success || !this.handler) {
       this.send({ t: 'res', id, ok: false, code: 'bad_request', error: `malformed '${op}' request` });
       return;
     }
     try {
       const result = await this.handler(op as Op, parsed.data, this);
-      this.send({ t: 'res', id, ok: true, body: result ?? {} });
+      this.send(isEmpty(result) ? { t: 'res', id, ok: true } : { t: 'res', id, ok: true, body: result });
     } catch (e) {
       const err = e as Error;
       if (!(e instanceof PeerError)) this.log.error({ err, op }, `'${op}' failed unexpectedly`);
@@ -338,7 +349,7 @@ export class Connection extends EventEmitter {
         reject(new PeerError('timeout', `${this.peerName} did not answer '${op}' within ${timeoutMs}ms`));
       }, timeoutMs);
       this.pending.set(id, { resolve, reject, timer });
-      this.send({ t: 'req', id, op, body });
+      this.send(isEmpty(body) ? { t: 'req', id, op } : { t: 'req', id, op, body });
     });
   }
 

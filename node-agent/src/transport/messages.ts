@@ -24,7 +24,7 @@ export type RejectCode = (typeof REJECT_CODES)[number];
 
 // After the handshake.
 export const byeSchema = z.object({ t: z.literal('bye'), reason: z.string().max(200) });
-export const requestSchema = z.object({ t: z.literal('req'), id: z.number().int().nonnegative(), op: z.string().max(64), body: z.unknown() });
+export const requestSchema = z.object({ t: z.literal('req'), id: z.number().int().nonnegative(), op: z.string().max(64), body: z.unknown().optional() });
 export const responseSchema = z.object({
   t: z.literal('res'),
   id: z.number().int().nonnegative(),

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { collectableTombstones, mayAutoclean, wasPartition } from '../../node-agent/src/membership/failure-policy';
-import { stretchedTimeout } from '../../node-agent/src/membership/local-health';
+import { LocalHealth, stretchedTimeout } from '../../node-agent/src/membership/local-health';
 
 describe('failure policy', () => {
   it('autoclean only on the majority side, or the half holding the smallest name', () => {
@@ -34,8 +34,19 @@ describe('failure policy', () => {
 describe('probe timeouts under a starved machine', () => {
   it('are the configured ones on a healthy machine, and stretch with this process\'s own stalls, capped', () => {
     assert.equal(stretchedTimeout(1000, 0), 1000);
-    assert.equal(stretchedTimeout(1000, 30), 1000, 'scheduling noise does not stretch');
+    assert.equal(stretchedTimeout(1000, 150), 1000, 'scheduling noise does not stretch');
     assert.equal(stretchedTimeout(1000, 700), 2400, 'a 700 ms stall: the probe and its answer may each wait that long');
     assert.equal(stretchedTimeout(1000, 60_000), 8000, 'never more than 8 timeouts');
+  });
+
+  it('count a stall for a few seconds after it, then forget it', () => {
+    const health = new LocalHealth();
+    health.noteLateness(100, 0);
+    assert.equal(health.stallMs(0), 0, 'noise is not a stall');
+    health.noteLateness(1500, 1000);
+    assert.equal(health.stallMs(3000), 1500);
+    assert.equal(health.stallMs(7000), 0);
+    health.noteLateness(700);
+    assert.equal(health.timeoutMs(1000), 2400, 'a probe now gets the stretched timeout');
   });
 });

@@ -19,6 +19,13 @@ const STEADY_MS = 5000;
  */
 const STABLE_MARGIN_MS = 3000;
 const STARTUP_WAIT_MAX_MS = 60_000;
+/**
+ * Where nodes appear one by one (etcd registrations), a node alone does not pair up with another
+ * node alone until the found set has stopped changing for this long: the next node to register
+ * may have a smaller name, and pairs formed around a passing smallest name become islands that
+ * merge later, node by node. Joining a cluster of several is never held back.
+ */
+const FOUND_STABLE_MS = 1000;
 /** A node still alone soon after boot keeps looking at least this often: its peers are starting too. */
 const ALONE_RETRY_MAX_MS = 1000;
 const ALONE_FAST_PERIOD_MS = 60_000;
@@ -55,6 +62,9 @@ export class Autocluster {
   /** Found nodes that have answered a probe, and when one did for the first time. */
   private readonly answered = new Set<string>();
   private lastNewAnswerAt = Date.now();
+  /** When the found set last changed after the first round (never, with a fixed seed list). */
+  private foundChangedAt = 0;
+  private foundOnce = false;
 
   constructor(private readonly node: ClusterNode, private readonly discovery: Discovery, strategy: string, private readonly log: Logger) {
     this.status = { strategy, found: [] };
@@ -132,7 +142,10 @@ export class Autocluster {
       this.lastLogged.delete('discover');
       this.status.last_run = new Date().toISOString();
       this.status.last_error = undefined;
-      this.status.found = found.map((n) => n.name).sort();
+      const names = found.map((n) => n.name).sort();
+      if (this.foundOnce && names.join() !== this.status.found.join()) this.foundChangedAt = Date.now();
+      this.foundOnce = true;
+      this.status.found = names;
       for (const n of found) if (n.port) this.node.peers.ports.set(n.name, n.port);
       const outcome = await this.decide(found);
       // Waiting at boot for a smaller-named node that is still starting: look again soon, without
@@ -190,6 +203,10 @@ export class Autocluster {
       if (!ranksBefore(theirs, mine)) continue;
       if (alone && smallestUnreachable && inGrace() && smallestUnreachable < [...theirs.members].sort()[0]) {
         this.log.debug({ waiting_for: smallestUnreachable }, `waiting for ${smallestUnreachable} to answer before joining`);
+        return 'starting';
+      }
+      if (alone && theirs.members.length === 1 && Date.now() - this.startedAt < STARTUP_WAIT_MAX_MS && Date.now() - this.foundChangedAt < FOUND_STABLE_MS) {
+        this.log.debug({ found: this.status.found }, 'waiting for the discovered set to settle before pairing with another lone node');
         return 'starting';
       }
       const discovered = `{${this.status.found.join(', ')}}`;

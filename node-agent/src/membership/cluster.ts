@@ -20,6 +20,8 @@ const BROADCAST_TIMEOUT_MS = 5000;
 const JOIN_SETTLE_MS = 5000;
 /** How long a discovery probe's connection stays open for a join through the same node. */
 const PROBE_LINK_KEEP_MS = 2000;
+/** A state changed this recently is sent whole with a sync request, not offered by digest first. */
+const FRESH_STATE_MS = 5000;
 /** How often autoclean and tombstone collection look. */
 const MAINTENANCE_MS = 1000;
 /** A deleted key's tombstone is kept at least this long, even once every member has seen it. */
@@ -103,6 +105,8 @@ export class ClusterNode {
   /** Probe links kept for a moment: the join or the next look that usually follows reuses them. */
   private readonly probeLinks = new Map<string, { conn: Connection; timer: NodeJS.Timeout }>();
   private readonly watchedProbeLinks = new WeakSet<Connection>();
+  /** When the state last changed: a state that changed moments ago is likely news to a peer. */
+  private changedAt = 0;
   /** Joins accepted in this turn of the event loop, announced to the members in one message. */
   private announcing?: { cluster_id: string; members: MemberEntry[] };
 
@@ -230,6 +234,7 @@ export class ClusterNode {
    * await it; the others only start it (a failed write is logged by the writer).
    */
   private persist(): Promise<void> {
+    this.changedAt = Date.now();
     const done = this.writer.save();
     done.catch(() => undefined);
     return done;
@@ -439,10 +444,12 @@ export class ClusterNode {
    * digest alone when they match (the usual case in a formed cluster, so a new link costs two small
    * frames however large the state), or with its entries and `want` when they differ, and this
    * node then sends its entries. Sending whole states on every link made forming a cluster cost
-   * O(N^3): N^2 / 2 links, each carrying two lists of N members.
+   * O(N^3): N^2 / 2 links, each carrying two lists of N members. A state that changed in the last
+   * few seconds (a cluster forming) goes with the first request: it is likely news to the peer,
+   * and the digest alone would only cost a second round trip.
    */
   private async exchange(conn: Connection): Promise<void> {
-    const first = await this.requestSync(conn, false);
+    const first = await this.requestSync(conn, Date.now() - this.changedAt < FRESH_STATE_MS);
     if (first.cluster_id !== this.clusterId) return conn.close('peer changed cluster');
     this.applySync(first, conn);
     if (!first.want) return;

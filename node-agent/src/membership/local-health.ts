@@ -1,45 +1,41 @@
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-
 /** How far back a stall of this process still counts. */
 const WINDOW_MS = 5000;
-/** Stalls shorter than this are ordinary scheduling noise. */
-const NOISE_MS = 50;
+/** Lateness up to this is ordinary scheduling and GC noise, already covered by the probe timeout. */
+const NOISE_MS = 200;
 /** However starved, a probe is not given longer than this many timeouts. */
 const MAX_STRETCH = 8;
 
 /**
  * This process's own health, in the sense of Lifeguard (the extension of SWIM in memberlist):
- * when this node's event loop has been stalled (a machine short of CPU starts or runs many nodes
- * at once; a long GC), a peer's late answer says more about this machine than about the peer.
- * Probes are then given longer, so an overloaded machine does not declare its healthy peers
- * stopped and set off a storm of redials that loads it further. On a healthy machine the stretch
- * is 1 and detection keeps its speed.
+ * when this node's own timers fire late (a machine short of CPU starts or runs many nodes at once;
+ * a long GC pause), a peer's late answer says more about this machine than about the peer. Probes
+ * are then given longer, so an overloaded machine does not declare its healthy peers stopped and
+ * set off a storm of redials that loads it further. On a healthy machine nothing is stretched and
+ * detection keeps its speed. The prober's own timers are the measure: no extra wakeups at idle.
  */
 export class LocalHealth {
-  private readonly histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: 20 });
-  /** Recent stalls: [when seen, longest delay in ms]. */
+  /** Recent stalls: [when seen, how late a timer fired, ms]. */
   private readonly recent: Array<[number, number]> = [];
 
-  start(): void {
-    this.histogram.enable();
+  /** A timer of this process fired `lateMs` after it was due. */
+  noteLateness(lateMs: number, now = Date.now()): void {
+    if (lateMs > NOISE_MS) this.recent.push([now, lateMs]);
+    this.prune(now);
   }
 
-  stop(): void {
-    this.histogram.disable();
-  }
-
-  /** The longest event-loop stall of this process in the last few seconds, in ms. */
+  /** The longest stall of this process in the last few seconds, in ms (0 when healthy). */
   stallMs(now = Date.now()): number {
-    const max = this.histogram.max / 1e6;
-    this.histogram.reset();
-    if (max > NOISE_MS) this.recent.push([now, max]);
-    while (this.recent.length && now - this.recent[0][0] > WINDOW_MS) this.recent.shift();
+    this.prune(now);
     return this.recent.reduce((m, [, d]) => Math.max(m, d), 0);
   }
 
   /** The probe timeout to use now: the configured one, stretched by this process's recent stalls. */
   timeoutMs(configuredMs: number): number {
     return stretchedTimeout(configuredMs, this.stallMs());
+  }
+
+  private prune(now: number): void {
+    while (this.recent.length && now - this.recent[0][0] > WINDOW_MS) this.recent.shift();
   }
 }
 

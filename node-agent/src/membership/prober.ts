@@ -53,13 +53,11 @@ export class Prober {
 
   start(): void {
     this.stopped = false;
-    this.health.start();
     this.scheduleNext();
   }
 
   stop(): void {
     this.stopped = true;
-    this.health.stop();
     clearTimeout(this.timer);
   }
 
@@ -69,6 +67,7 @@ export class Prober {
     let at = Math.floor(now / this.o.intervalMs) * this.o.intervalMs + this.offsetMs;
     if (at <= now) at += this.o.intervalMs;
     this.timer = setTimeout(() => {
+      this.health.noteLateness(Date.now() - at);
       this.scheduleNext();
       void this.tick(Math.floor(at / this.o.intervalMs));
     }, at - now);
@@ -122,6 +121,7 @@ export class Prober {
       const deadline = Date.now() + timeoutMs;
       const check = () => {
         const late = Date.now() - deadline;
+        this.health.noteLateness(late);
         if (late > 100) timer = setTimeout(() => done(false), 200);
         else done(false);
       };

@@ -57,6 +57,24 @@ describe('the cluster port under hostile or mistaken peers', { timeout: 120_000 
     await waitForStatus([intruder], [intruder.name]);
   });
 
+  it('a peer that holds the cookie but answers a join with a malformed state is refused, and nothing changes', async () => {
+    // A real listener speaking Muster's handshake with the cluster's cookie, whose answers are wrong.
+    const server = net.createServer((socket) => {
+      void Connection.accept(socket, { localName: 'muster@127.0.3.9', cookie: 'test-cookie', boot: 'liar', log: pino({ enabled: false }) }).then((conn) =>
+        conn?.onRequest(async (op) => (op === 'join' ? { cluster_id: 'x', members: [{ key: 'muster@127.0.3.2', state: 'bogus' }] } : {})),
+      );
+    });
+    await new Promise<void>((r) => server.listen(4370, '127.0.3.9', r));
+    try {
+      const r = await b.ctl(['cluster', 'join', 'muster@127.0.3.9']);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /malformed 'join' answer from muster@127\.0\.3\.9/);
+      await waitForStatus([a, b], names);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+
   it('garbage, oversize and malformed frames close only that connection', async () => {
     await rawSession(a.host, Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
     await rawSession(a.host, Buffer.from([0xff, 0xff, 0xff, 0xff, 1]));

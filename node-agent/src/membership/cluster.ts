@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { z } from 'zod/v3';
 import type { Logger } from 'pino';
 import { familyOf, type Config } from '../config/schema';
 import type { TlsMaterial } from '../transport/tls';
@@ -8,7 +9,7 @@ import { LwwMap } from '../store/lww-map';
 import { readState, StateWriter, writeState, type PersistedState } from '../store/state-file';
 import { Connection, PeerError } from '../transport/connection';
 import { HostResolver } from '../transport/address';
-import { syncSchema, type ClusterState, type DataEntry, type MemberEntry, type Op, type OpBody, type SyncBody } from '../transport/messages';
+import { infoReplySchema, joinReplySchema, syncSchema, type ClusterState, type DataEntry, type MemberEntry, type Op, type OpBody, type SyncBody } from '../transport/messages';
 import { PeerManager } from './peers';
 import { Prober } from './prober';
 import { LocalHealth } from './local-health';
@@ -65,6 +66,13 @@ export interface Status {
   discovery?: DiscoveryStatus;
   partitions: Partition[];
   timings: { stopped_after_ms: number; autoclean_after_ms: number; autoclean_allowed: boolean; autoheal: boolean };
+}
+
+/** An answer checked against its schema; a malformed one fails the request like a refusal. */
+function parseReply<S extends z.ZodTypeAny>(schema: S, reply: unknown, op: string, from: string): z.infer<S> {
+  const parsed = schema.safeParse(reply);
+  if (!parsed.success) throw new PeerError('protocol', `malformed '${op}' answer from ${from}`);
+  return parsed.data;
 }
 
 function newClusterId(): string {
@@ -468,9 +476,7 @@ export class ClusterNode {
       if (!withEntries && (e as PeerError).code === 'want_state') return this.requestSync(conn, true);
       throw e;
     }
-    const parsed = syncSchema.safeParse(reply);
-    if (!parsed.success) throw new PeerError('protocol', `malformed 'sync' answer from ${conn.peerName}`);
-    return parsed.data;
+    return parseReply(syncSchema, reply, 'sync', conn.peerName);
   }
 
   /** The other side's half: merge what came, answer with a digest, or entries where they differ. */
@@ -700,7 +706,7 @@ export class ClusterNode {
   private async requestJoin(target: string, data?: DataEntry[]): Promise<ClusterState> {
     const conn = this.takeProbeLink(target) ?? (await this.dialJoinRole(target));
     try {
-      return (await conn.request('join', { cluster_id: this.clusterId, data, ts: this.clock.now() }, 15_000)) as ClusterState;
+      return parseReply(joinReplySchema, await conn.request('join', { cluster_id: this.clusterId, data, ts: this.clock.now() }, 15_000), 'join', target);
     } finally {
       conn.close('join done');
     }
@@ -714,7 +720,7 @@ export class ClusterNode {
     const conn = this.takeProbeLink(target) ?? (await this.dialJoinRole(target));
     let info: ClusterInfo;
     try {
-      info = (await conn.request('info', {}, 5000)) as ClusterInfo;
+      info = parseReply(infoReplySchema, await conn.request('info', {}, 5000), 'info', target);
     } catch (e) {
       conn.close('probe failed');
       throw e;

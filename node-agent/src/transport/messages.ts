@@ -59,6 +59,10 @@ export type DataEntry = z.infer<typeof dataEntrySchema>;
 const clusterState = z.object({ cluster_id: z.string().max(64), members: z.array(memberEntrySchema), data: z.array(dataEntrySchema) });
 export type ClusterState = z.infer<typeof clusterState>;
 
+/** Answers that carry state are validated like requests: a member's word is checked, not trusted. */
+export const joinReplySchema = clusterState;
+export const infoReplySchema = z.object({ cluster_id: z.string().max(64), members: z.array(name), running: z.array(name) });
+
 /**
  * A state exchange on a member link, request and answer alike: the sender's digest always, its
  * entries only when the other side needs them; `want` asks for the other side's entries.

@@ -126,7 +126,7 @@ async function discoveryRound(n: number, env: Record<string, string>, label: str
 }
 
 /** Idle bytes per node per second, counted on each host's own link, and partition heal, in network namespaces. */
-async function netnsRound(system: 'muster' | 'serf', n: number, idleMs: number, heal: boolean, add: (f: string, v: number, unit?: string) => void): Promise<void> {
+export async function netnsRound(system: 'muster' | 'serf', n: number, idleMs: number, heal: boolean, add: (f: string, v: number, unit?: string) => void): Promise<void> {
   const lab = new NetLab();
   const fleet = new Fleet({ MUSTER_NODE__COOKIE: 'bench-cookie' });
   const procs: ChildProcess[] = [];

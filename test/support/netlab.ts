@@ -5,12 +5,20 @@ import { execFileSync } from 'node:child_process';
  * each with an address in 10.213.0.0/24 on a veth whose other end sits on a bridge inside a hub
  * namespace. Nothing touches the machine's own namespace. A partition moves hosts' ports to
  * another bridge; a cut link takes a port down. `close()` always removes every namespace.
+ *
+ * One setting of the machine's own is touched, and only for large labs: the kernel keeps one
+ * neighbour (ARP) table for all namespaces, 1024 entries at most by default, and N hosts that all
+ * talk to each other need N x (N - 1). At N = 100 the table overflowed, new neighbours were never
+ * resolved and connects timed out, so a lab of that size raises the limits for its life and
+ * `close()` puts them back.
  */
 export class NetLab {
   readonly prefix = `mt${process.pid % 100000}x${Math.floor(Math.random() * 1000)}`;
   readonly hub = `${this.prefix}-hub`;
   private hosts: string[] = [];
   private bridges = new Set<string>();
+  /** Neighbour-table limits to put back on close, when this lab raised them. */
+  private savedNeighbourLimits?: string[];
 
   private ip(...args: string[]): void {
     execFileSync('ip', args, { stdio: 'pipe' });
@@ -18,6 +26,7 @@ export class NetLab {
 
   /** Creates `count` hosts, all on bridge br0. */
   setup(count: number): void {
+    this.raiseNeighbourLimits(count * (count - 1));
     this.ip('netns', 'add', this.hub);
     this.ensureBridge('br0');
     for (let i = 0; i < count; i++) {
@@ -81,5 +90,17 @@ export class NetLab {
       }
     }
     this.hosts = [];
+    if (this.savedNeighbourLimits) {
+      execFileSync('sysctl', ['-qw', ...this.savedNeighbourLimits]);
+      this.savedNeighbourLimits = undefined;
+    }
+  }
+
+  private raiseNeighbourLimits(entries: number): void {
+    const keys = ['net.ipv4.neigh.default.gc_thresh2', 'net.ipv4.neigh.default.gc_thresh3'];
+    const current = keys.map((k) => Number(execFileSync('sysctl', ['-n', k], { encoding: 'utf8' }).trim()));
+    if (entries * 2 <= current[1]) return;
+    this.savedNeighbourLimits = keys.map((k, i) => `${k}=${current[i]}`);
+    execFileSync('sysctl', ['-qw', `${keys[0]}=${Math.max(current[0], entries * 2)}`, `${keys[1]}=${Math.max(current[1], entries * 4)}`]);
   }
 }

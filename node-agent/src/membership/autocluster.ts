@@ -177,7 +177,9 @@ export class Autocluster {
     if (!others.length) return info.members.length > 1 || found.some((n) => n.name !== self) ? 'settled' : 'waiting';
     const covered = new Set(running);
     const alone = info.members.length === 1;
-    const inGrace = () => Date.now() - this.startedAt < STARTUP_WAIT_MAX_MS && Date.now() - this.lastNewAnswerAt < STABLE_MARGIN_MS;
+    const inStartup = () => Date.now() - this.startedAt < STARTUP_WAIT_MAX_MS;
+    const smallerStillComing = () => inStartup() && Date.now() - this.lastNewAnswerAt < STABLE_MARGIN_MS;
+    const foundUnsettled = () => inStartup() && Date.now() - this.foundChangedAt < FOUND_STABLE_MS;
     let smallestUnreachable: string | undefined;
     for (const name of others) {
       if (covered.has(name)) continue;
@@ -201,11 +203,11 @@ export class Autocluster {
       // Our member list, less the nodes that are running over there: those have left us.
       const mine: Candidate = { cluster_id: info.cluster_id, members: info.members.filter((m) => !theirInfo.running.includes(m)) };
       if (!ranksBefore(theirs, mine)) continue;
-      if (alone && smallestUnreachable && inGrace() && smallestUnreachable < [...theirs.members].sort()[0]) {
+      if (alone && smallestUnreachable && smallerStillComing() && smallestUnreachable < [...theirs.members].sort()[0]) {
         this.log.debug({ waiting_for: smallestUnreachable }, `waiting for ${smallestUnreachable} to answer before joining`);
         return 'starting';
       }
-      if (alone && theirs.members.length === 1 && Date.now() - this.startedAt < STARTUP_WAIT_MAX_MS && Date.now() - this.foundChangedAt < FOUND_STABLE_MS) {
+      if (alone && theirs.members.length === 1 && foundUnsettled()) {
         this.log.debug({ found: this.status.found }, 'waiting for the discovered set to settle before pairing with another lone node');
         return 'starting';
       }

@@ -9,7 +9,7 @@ import { LwwMap } from '../store/lww-map';
 import { readState, StateWriter, writeState, type PersistedState } from '../store/state-file';
 import { Connection, PeerError } from '../transport/connection';
 import { HostResolver } from '../transport/address';
-import { infoReplySchema, joinReplySchema, syncSchema, type ClusterState, type DataEntry, type MemberEntry, type Op, type OpBody, type SyncBody } from '../transport/messages';
+import { infoReplySchema, joinReplySchema, syncSchema, type ClusterState, type DataEntry, type MemberEntry, type Op, type InfoReply, type OpBody, type SyncBody } from '../transport/messages';
 import { PeerManager } from './peers';
 import { Prober } from './prober';
 import { LocalHealth } from './local-health';
@@ -28,11 +28,7 @@ const MAINTENANCE_MS = 1000;
 /** A deleted key's tombstone is kept at least this long, even once every member has seen it. */
 export const TOMBSTONE_MIN_AGE_MS = 10 * 60_000;
 
-export interface ClusterInfo {
-  cluster_id: string;
-  members: string[];
-  running: string[];
-}
+export type ClusterInfo = InfoReply;
 
 /** What the rest of the agent hears about; discovery uses these. */
 export interface ClusterHooks {
@@ -336,14 +332,15 @@ export class ClusterNode {
     }
   }
 
-  /**
-   * A node with no state of its own (first boot, or its data dir was lost) that a cluster lists as
-   * a member is taken back by that cluster: it adopts the cluster's state and syncs.
-   */
+  /** No state of its own and alone: a cluster that lists this node may take it back. */
   private adoptable(): boolean {
     return this.fresh && this.memberNames().length <= 1;
   }
 
+  /**
+   * A node with no state of its own (first boot, or its data dir was lost) that a cluster lists as
+   * a member is taken back by that cluster: it adopts the cluster's state and syncs.
+   */
   private adoptIfFresh(state: ClusterState, from: string): void {
     const me = state.members.find((m) => m.key === this.name);
     if (!this.adoptable() || me?.state !== 'member') return;

@@ -62,6 +62,8 @@ export type ClusterState = z.infer<typeof clusterState>;
 /** Answers that carry state are validated like requests: a member's word is checked, not trusted. */
 export const joinReplySchema = clusterState;
 export const infoReplySchema = z.object({ cluster_id: z.string().max(64), members: z.array(name), running: z.array(name) });
+/** A node's answer to `info`: its cluster id, members and running members. */
+export type InfoReply = z.infer<typeof infoReplySchema>;
 
 /**
  * A state exchange on a member link, request and answer alike: the sender's digest always, its

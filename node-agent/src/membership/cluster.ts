@@ -9,8 +9,24 @@ import { LwwMap } from '../store/lww-map';
 import { readState, StateWriter, writeState, type PersistedState } from '../store/state-file';
 import { Connection, PeerError } from '../transport/connection';
 import { HostResolver } from '../transport/address';
-import { infoReplySchema, joinReplySchema, syncSchema, type ClusterState, type DataEntry, type MemberEntry, type Op, type InfoReply, type OpBody, type SyncBody } from '../transport/messages';
+import {
+  infoReplySchema,
+  joinReplySchema,
+  syncSchema,
+  type Alive,
+  type ClusterState,
+  type DataEntry,
+  type GossipBody,
+  type MemberEntry,
+  type Op,
+  type InfoReply,
+  type OpBody,
+  type SyncBody,
+} from '../transport/messages';
 import { PeerManager } from './peers';
+import { Liveness, type Transition } from './liveness';
+import { neighbours } from './overlay';
+import { Flood } from './flood';
 import { Prober } from './prober';
 import { LocalHealth } from './local-health';
 import { collectableTombstones, detectionBoundMs, mayAutoclean, wasPartition, type LinkLoss } from './failure-policy';
@@ -112,11 +128,15 @@ export class ClusterNode {
   /** When the state last changed: a state that changed moments ago is likely news to a peer. */
   private changedAt = 0;
   /** Joins accepted in this turn of the event loop, announced to the members in one message. */
-  private announcing?: { cluster_id: string; members: MemberEntry[] };
+  private announcing?: { cluster_id: string; members: MemberEntry[]; alive: Alive[] };
+  /** Which members' processes are up: heard from them, or from the neighbours that lost them. */
+  private readonly liveness: Liveness;
+  private readonly flood = new Flood();
 
   constructor(private readonly cfg: Config, private readonly log: Logger, private readonly tls?: TlsMaterial) {
     this.name = cfg.node.name;
     this.clock = new HybridClock(this.name);
+    this.liveness = new Liveness(this.name, this.boot);
     this.resolver = new HostResolver(familyOf(cfg), cfg.cluster.dns.servers);
     this.writer = new StateWriter(cfg.node.data_dir, () => this.persistedState(), (e) =>
       log.error({ err: e.message }, `${e.message}; the change is held in memory and written with the next one`),
@@ -151,10 +171,14 @@ export class ClusterNode {
       tls,
       log,
       onLink: (conn) => this.onLink(conn),
-      onDown: (peer, reason, conn) => {
-        this.downSince.set(peer, Date.now());
-        this.lastLoss.set(peer, { boot: conn.peerBoot, orderly: conn.saidBye, at: Date.now() });
-        if (this.isMember(peer)) log.warn({ peer, reason }, `${peer} is stopped: ${reason}`);
+      onDown: (peer, reason, conn, neighbour) => {
+        // Only a neighbour's loss says the member is down: a link kept only until it is closed as
+        // unneeded says nothing (its other end may have closed it for the same reason).
+        if (!neighbour || !this.isMember(peer)) return;
+        const claim = this.liveness.downClaim(peer, conn.peerBoot, conn.saidBye, this.name);
+        if (!claim) return;
+        this.applyAlive([claim], reason);
+        void this.broadcast({ alive: [claim] });
       },
       onRevive: (conn) => {
         this.log.info({ peer: conn.peerName }, `${conn.peerName} answered after all: syncing again on the same link`);
@@ -162,7 +186,7 @@ export class ClusterNode {
       },
     });
     const fd = cfg.cluster.failure_detector;
-    this.prober = new Prober(this.peers, { self: this.name, intervalMs: fd.probe_interval, timeoutMs: fd.probe_timeout }, new LocalHealth(), log);
+    this.prober = new Prober(this.peers, { self: this.name, intervalMs: fd.probe_interval, timeoutMs: fd.probe_timeout, running: () => this.status().running_nodes }, new LocalHealth(), log);
   }
 
   get family(): 4 | 6 {
@@ -176,15 +200,20 @@ export class ClusterNode {
     const now = Date.now();
     for (const m of this.memberNames()) if (m !== this.name) this.downSince.set(m, now);
     this.firstSyncDone = this.memberNames().length === 1;
-    this.peers.setWanted(this.wantedPeers());
+    this.peers.setWanted(this.wantedPeers(), this.memberNames());
     this.prober.start();
     this.maintenance = setInterval(() => this.maintain(), MAINTENANCE_MS);
     this.maintenance.unref();
   }
 
-  /** Members to keep links to: all but those kept apart after a partition (autoheal off). */
+  /** A member kept apart after a partition (autoheal off): not linked to, not shown running. */
+  private apart(m: string): boolean {
+    return this.partitions.get(m)?.healed === false;
+  }
+
+  /** Members to keep links to: this node's neighbours in the ring, less those kept apart. */
   private wantedPeers(): string[] {
-    return this.memberNames().filter((m) => !(this.partitions.get(m) && !this.partitions.get(m)!.healed));
+    return [...neighbours(this.name, this.memberNames().filter((m) => !this.apart(m)), (m) => this.liveness.notDown(m))];
   }
 
   // ---- views -------------------------------------------------------------------------------
@@ -198,17 +227,17 @@ export class ClusterNode {
   }
 
   snapshot(): ClusterState {
-    return { cluster_id: this.clusterId, members: [...this.members.values()], data: [...this.data.values()] };
+    return { cluster_id: this.clusterId, members: [...this.members.values()], data: [...this.data.values()], alive: this.liveness.values() };
   }
 
-  /** Equal on two nodes exactly when they hold the same member list and data. */
+  /** Equal on two nodes exactly when they hold the same member list, data and liveness view. */
   private digest(): string {
-    return `${this.members.digest()}${this.data.digest()}`;
+    return `${this.members.digest()}${this.data.digest()}${this.liveness.digest()}`;
   }
 
   status(): Status {
     const names = this.memberNames();
-    const running = names.filter((n) => n === this.name || this.peers.isUp(n));
+    const running = names.filter((n) => n === this.name || (this.liveness.isUp(n) && !this.apart(n)));
     return {
       node: this.name,
       cluster_name: this.cfg.cluster.name,
@@ -230,7 +259,9 @@ export class ClusterNode {
   // ---- replication ---------------------------------------------------------------------------
 
   private persistedState(): PersistedState {
-    return { format: 1, node: this.name, ...this.snapshot(), fresh: this.fresh || undefined };
+    // Liveness is not kept: after a restart a node learns afresh who is up.
+    const { alive: _, ...state } = this.snapshot();
+    return { format: 1, node: this.name, ...state, fresh: this.fresh || undefined };
   }
 
   /**
@@ -262,8 +293,8 @@ export class ClusterNode {
     return changed;
   }
 
-  /** Merges data entries; `from` (a peer) evidently holds the tombstones among them. */
-  private mergeData(entries: DataEntry[], from?: string): boolean {
+  /** Merges data entries; `from` (a peer) evidently holds the tombstones among them. Returns the changes. */
+  private mergeData(entries: DataEntry[], from?: string): DataEntry[] {
     this.observeAll(entries);
     const changed = this.data.mergeAll(entries);
     for (const e of changed) {
@@ -271,7 +302,50 @@ export class ClusterNode {
       else this.tombstones.delete(e.key);
     }
     if (from) for (const e of entries) if (e.value === null) this.tombstones.get(e.key)?.seenBy.add(from);
-    return changed.length > 0;
+    return changed;
+  }
+
+  /**
+   * Merges liveness records and acts on what changed; returns the records that changed this
+   * node's view. A claim that this node is down (it runs: the claim came from a lost link, a
+   * missed probe, or the other side of a partition) is answered with a higher incarnation, spread
+   * to every member.
+   */
+  private applyAlive(records: Alive[], reason?: string): Alive[] {
+    const changed: Alive[] = [];
+    let refuted = false;
+    for (const r of records) {
+      const t = this.liveness.merge(r);
+      if (!t) continue;
+      if (r.node === this.name) {
+        refuted = true;
+        this.log.info({ by: r.by, inc: t.record.inc }, `${r.by ?? 'a member'} reported this node down: telling the cluster it runs`);
+        continue;
+      }
+      changed.push(r);
+      if (this.isMember(r.node)) this.onTransition(t, reason);
+    }
+    if (refuted) void this.broadcast({ alive: [this.liveness.ownRecord] });
+    return changed;
+  }
+
+  /** A member went down or came back, in this node's view. */
+  private onTransition({ record, previous }: Transition, reason?: string): void {
+    const node = record.node;
+    const wasUp = previous?.up === true;
+    if (!record.up) {
+      if (!wasUp) return;
+      const now = Date.now();
+      this.downSince.set(node, now);
+      this.lastLoss.set(node, { boot: record.boot, orderly: !!record.orderly, at: now });
+      const why = reason ?? (record.orderly ? `it stopped (seen by ${record.by ?? 'a member'})` : `lost by ${record.by ?? 'a member'}`);
+      this.log.warn({ peer: node, reason: why, by: record.by }, `${node} is stopped: ${why}`);
+      return;
+    }
+    if (wasUp) return;
+    this.downSince.delete(node);
+    this.log.info({ peer: node }, `${node} is running`);
+    this.noteReturn(node, record.boot);
   }
 
   /**
@@ -293,7 +367,8 @@ export class ClusterNode {
         if (self.reason === 'autoclean' && this.cfg.cluster.autoheal) void this.rejoinAfterAutoclean(self.by, formerMembers);
         return;
       }
-      this.peers.setWanted(this.wantedPeers());
+      for (const r of this.liveness.values()) if (!this.isMember(r.node)) this.liveness.delete(r.node);
+      this.peers.setWanted(this.wantedPeers(), this.memberNames());
     });
   }
 
@@ -310,20 +385,42 @@ export class ClusterNode {
     this.members = new LwwMap([{ key: this.name, state: 'member', ts: this.clock.now() }]);
     this.fresh = false;
     this.forgetPeerHistory();
+    this.liveness.reset();
     this.persist();
-    this.peers.setWanted([]);
+    this.peers.setWanted([], []);
     this.log.warn({ old_cluster_id: old, cluster_id: this.clusterId, reason: why }, `now standalone: ${why}; data kept (${this.data.values().length} key(s))`);
   }
 
-  /** Sends to every running member and waits for their acknowledgements (or their failure). */
-  private async broadcast(op: Op, body: unknown, extra: Connection[] = []): Promise<{ acked: string[]; failed: string[] }> {
-    const links = [...new Set([...this.peers.upLinks(), ...extra])];
-    const results = await Promise.allSettled(links.map((c) => c.request(op, body, BROADCAST_TIMEOUT_MS)));
-    const acked: string[] = [];
-    const failed: string[] = [];
-    results.forEach((r, i) => (r.status === 'fulfilled' ? acked : failed).push(links[i].peerName));
-    if (failed.length) this.log.warn({ op, failed }, `'${op}' not acknowledged by ${failed.join(', ')}; they catch up when their link syncs again`);
-    return { acked: sorted(acked), failed: sorted(failed) };
+  /**
+   * Spreads a change to every member over the links (membership/flood.ts) and waits until it is
+   * acknowledged; `failed` names the running members it did not reach in time. `exclude`: a link
+   * the change came from.
+   */
+  private async broadcast(change: Pick<GossipBody, 'members' | 'data' | 'alive'>, exclude?: Connection): Promise<{ acked: string[]; failed: string[] }> {
+    const body: GossipBody = { cluster_id: this.clusterId, id: this.flood.newId(), budget_ms: BROADCAST_TIMEOUT_MS, ...change };
+    const links = this.peers.upLinks().filter((c) => c !== exclude);
+    const { reached } = await this.flood.spread(links, body);
+    reached.delete(this.name);
+    const acked = sorted(reached);
+    const failed = this.status().running_nodes.filter((m) => m !== this.name && !reached.has(m) && m !== exclude?.peerName);
+    const what = change.data ? 'write' : change.members ? 'membership change' : 'liveness change';
+    if (failed.length) this.log.warn({ failed }, `${what} not acknowledged by ${failed.join(', ')}; they catch up when their links sync again`);
+    return { acked, failed };
+  }
+
+  /** A change spread by another member: apply it once, pass it on, answer with who was reached. */
+  private async relay(b: GossipBody, conn: Connection): Promise<{ acked: string[] }> {
+    this.checkCluster(b.cluster_id, conn.peerName);
+    if (!this.flood.firstSight(b.id)) return { acked: [] };
+    const members = b.members ? this.mergeMembers(b.members) : [];
+    const data = b.data ? this.mergeData(b.data, conn.peerName) : [];
+    if (b.alive) this.applyAlive(b.alive);
+    // Stored before it is acknowledged, while it goes on to the next members.
+    const saved = members.length || data.length ? this.persist() : undefined;
+    const links = this.peers.upLinks().filter((c) => c !== conn);
+    const [{ reached }] = await Promise.all([this.flood.spread(links, b), saved]);
+    this.queueReconcile();
+    return { acked: [this.name, ...reached] };
   }
 
   private checkCluster(clusterId: string, from: string): void {
@@ -375,6 +472,8 @@ export class ClusterNode {
   /** Autoclean and tombstone collection. */
   private maintain(): void {
     const now = Date.now();
+    this.peers.sweep(now);
+    this.flood.prune(now);
     const status = this.status();
     const autoclean = this.cfg.cluster.autoclean;
     if (autoclean > 0 && status.stopped_nodes.length) {
@@ -493,28 +592,42 @@ export class ClusterNode {
     return { ...this.snapshot(), digest, want: b.members === undefined || undefined };
   }
 
-  private applySync(state: Pick<SyncBody, 'members' | 'data'>, conn: Connection): void {
+  private applySync(state: Pick<SyncBody, 'members' | 'data' | 'alive'>, conn: Connection): void {
     const peer = conn.peerName;
-    const changedMembers = state.members ? this.mergeMembers(state.members).length > 0 : false;
-    const changedData = state.data ? this.mergeData(state.data, peer) : false;
-    if (changedMembers || changedData) this.persist();
+    // Up first, so that what is spread below reaches the peer too.
+    if (this.isMember(peer)) this.peers.markUp(conn);
+    const members = state.members ? this.mergeMembers(state.members) : [];
+    const data = state.data ? this.mergeData(state.data, peer) : [];
+    const alive = state.alive ? this.applyAlive(state.alive) : [];
+    if (members.length || data.length) this.persist();
     // After a full exchange the peer holds every tombstone we hold.
     for (const t of this.tombstones.values()) t.seenBy.add(peer);
     this.firstSyncDone = true;
-    if (this.isMember(peer)) {
-      this.noteHealedPartition(peer, conn);
-      this.downSince.delete(peer);
-      this.peers.markUp(conn);
+    if (this.isMember(peer)) this.peers.markUp(conn);
+    // What the link brought is news here, so likely to this node's side of the cluster too (two
+    // sides of a partition meet on a few links): pass it on. A peer that had not heard that this
+    // node runs (it restarted, or was taken for down) is told, and so is everyone through it.
+    const stale = state.alive && this.liveness.staleAboutSelf(state.alive.find((r) => r.node === this.name));
+    if (stale) alive.push(this.liveness.ownRecord);
+    if (members.length || data.length || alive.length) {
+      void this.broadcast({ members: members.length ? members : undefined, data: data.length ? data : undefined, alive: alive.length ? alive : undefined }, stale ? undefined : conn);
     }
     this.queueReconcile();
   }
 
-  /** A member back with the same process after its link was lost was cut off: log the heal. */
-  private noteHealedPartition(peer: string, conn: Connection): void {
+  /**
+   * A member back with the same process after it was lost without an orderly stop was cut off: with
+   * autoheal the partition has healed (log it); without, it is kept apart from now on.
+   */
+  private noteReturn(peer: string, boot: string): void {
     const loss = this.lastLoss.get(peer);
+    if (!wasPartition(loss, boot)) {
+      this.lastLoss.delete(peer);
+      return;
+    }
+    if (!this.cfg.cluster.autoheal) return this.recordApart(peer, boot);
     this.lastLoss.delete(peer);
-    if (!wasPartition(loss, conn.peerBoot)) return;
-    this.partitions.set(peer, { node: peer, seen_at: new Date().toISOString(), healed: true, boot: conn.peerBoot });
+    this.partitions.set(peer, { node: peer, seen_at: new Date().toISOString(), healed: true, boot });
     this.log.warn({ peer, down_ms: Date.now() - loss!.at }, `partition with ${peer} ended after ${formatDuration(Date.now() - loss!.at)}: healed (autoheal), state merged, last writer wins`);
   }
 
@@ -530,7 +643,7 @@ export class ClusterNode {
       if (known.boot === conn.peerBoot) return true;
       this.partitions.delete(peer);
       this.log.info({ peer }, `${peer} restarted: the partition kept apart is over`);
-      this.peers.setWanted(this.wantedPeers());
+      this.peers.setWanted(this.wantedPeers(), this.memberNames());
       return false;
     }
     if (this.cfg.cluster.autoheal || !wasPartition(this.lastLoss.get(peer), conn.peerBoot)) return false;
@@ -542,26 +655,15 @@ export class ClusterNode {
     if (this.partitions.get(peer)?.healed === false) return;
     this.partitions.set(peer, { node: peer, seen_at: new Date().toISOString(), healed: false, boot });
     this.log.warn({ peer }, `partition with ${peer} ended, but autoheal = false: keeping it apart; restart the nodes of one side to reunite`);
-    this.peers.setWanted(this.wantedPeers());
+    this.peers.setWanted(this.wantedPeers(), this.memberNames());
   }
 
   private async handlePeer(op: Op, body: unknown, conn: Connection): Promise<unknown> {
     switch (op) {
       case 'sync':
         return this.answerSync(body as OpBody<'sync'>, conn);
-      case 'members': {
-        const b = body as OpBody<'members'>;
-        this.checkCluster(b.cluster_id, conn.peerName);
-        if (this.mergeMembers(b.members).length) await this.persist();
-        this.queueReconcile();
-        return {};
-      }
-      case 'write': {
-        const b = body as OpBody<'write'>;
-        this.checkCluster(b.cluster_id, conn.peerName);
-        if (this.mergeData(b.entries, conn.peerName)) await this.persist();
-        return {};
-      }
+      case 'gossip':
+        return this.relay(body as OpBody<'gossip'>, conn);
       case 'join':
         return this.acceptJoin(conn.peerName, body as OpBody<'join'>);
       case 'info':
@@ -583,20 +685,25 @@ export class ClusterNode {
     if (body.ts) this.clock.observe(body.ts);
     // While this node is itself moving to another cluster, admitting anyone would strand them.
     if (this.joining) throw new PeerError('busy', `${this.name} is joining another cluster right now; try again`);
-    if (body.data?.length && this.mergeData(body.data)) {
-      await this.broadcast('write', { cluster_id: this.clusterId, entries: body.data });
+    if (body.data?.length) {
+      const changed = this.mergeData(body.data);
+      if (changed.length) await this.broadcast({ data: changed });
     }
+    // The joiner's own record says it runs; a record about anyone else is not its to give.
+    const alive = body.alive?.node === joiner ? [body.alive] : [];
     if (body.cluster_id === this.clusterId && this.isMember(joiner)) {
       await this.persist();
+      const changed = this.applyAlive(alive);
+      if (changed.length) void this.broadcast({ alive: changed });
       return this.snapshot();
     }
     const entry: MemberEntry = { key: joiner, state: 'member', ts: this.clock.now() };
     this.members.merge(entry);
+    this.applyAlive(alive);
     await this.persist();
     this.log.info({ peer: joiner }, `${joiner} joins the cluster through this node`);
-    // The joiner need not wait for this: its own sync with each member tells that member it is in.
-    // The broadcast makes the members that dial first (smaller names) link to it at once.
-    this.announceJoin(entry);
+    // The joiner need not wait for this: it has the state in the answer, and links to its neighbours.
+    this.announceJoin(entry, alive);
     this.queueReconcile();
     return this.snapshot();
   }
@@ -605,16 +712,17 @@ export class ClusterNode {
    * Nodes starting together ask to join in bursts: the joins accepted in one turn of the event loop
    * go to the members as one message, not one message per joiner per member.
    */
-  private announceJoin(entry: MemberEntry): void {
+  private announceJoin(entry: MemberEntry, alive: Alive[]): void {
     if (this.announcing) {
       this.announcing.members.push(entry);
+      this.announcing.alive.push(...alive);
       return;
     }
-    const batch = (this.announcing = { cluster_id: this.clusterId, members: [entry] });
+    const batch = (this.announcing = { cluster_id: this.clusterId, members: [entry], alive: [...alive] });
     setImmediate(() => {
       this.announcing = undefined;
       // A batch from a cluster this node has left since is not news to the new one.
-      if (batch.cluster_id === this.clusterId) void this.broadcast('members', batch);
+      if (batch.cluster_id === this.clusterId) void this.broadcast({ members: batch.members, alive: batch.alive.length ? batch.alive : undefined });
     });
   }
 
@@ -624,7 +732,7 @@ export class ClusterNode {
    */
   async join(target: string, opts: { keepData?: boolean; why?: string } = {}): Promise<Status> {
     if (target === this.name) throw new PeerError('refused', 'a node cannot join itself');
-    if (this.isMember(target) && this.peers.isUp(target)) throw new PeerError('already_member', `already in the cluster of ${target}`);
+    if (this.isMember(target) && this.liveness.isUp(target)) throw new PeerError('already_member', `already in the cluster of ${target}`);
     const why = opts.why ?? 'requested by muster ctl';
     this.joining = true;
     let state: ClusterState;
@@ -654,8 +762,9 @@ export class ClusterNode {
     this.firstSyncDone = true;
     if (state.cluster_id === this.clusterId) {
       // Already in that cluster (its link was down): nothing to drop, just merge.
-      if (this.mergeMembers(state.members).length + Number(this.mergeData(state.data))) this.persist();
-      this.peers.setWanted(this.wantedPeers());
+      if (this.mergeMembers(state.members).length + this.mergeData(state.data).length) this.persist();
+      this.applyAlive(state.alive ?? []);
+      this.peers.setWanted(this.wantedPeers(), this.memberNames());
     } else {
       // Our leave entry in the old cluster must be stamped after everything the new cluster knows.
       this.observeAll(state.members);
@@ -670,10 +779,12 @@ export class ClusterNode {
         this.data = new LwwMap();
         this.tombstones.clear();
       }
+      this.liveness.reset();
       this.mergeMembers(state.members);
       this.mergeData(state.data, target);
+      this.applyAlive(state.alive ?? []);
       await this.persist();
-      this.peers.setWanted(this.wantedPeers());
+      this.peers.setWanted(this.wantedPeers(), this.memberNames());
       this.log.info(
         { target, cluster_id: this.clusterId, members: this.memberNames(), dropped_keys: dropped },
         `joined the cluster of ${target} (${why}): ${this.memberNames().length} member(s); ` +
@@ -703,7 +814,7 @@ export class ClusterNode {
   private async requestJoin(target: string, data?: DataEntry[]): Promise<ClusterState> {
     const conn = this.takeProbeLink(target) ?? (await this.dialJoinRole(target));
     try {
-      return parseReply(joinReplySchema, await conn.request('join', { cluster_id: this.clusterId, data, ts: this.clock.now() }, 15_000), 'join', target);
+      return parseReply(joinReplySchema, await conn.request('join', { cluster_id: this.clusterId, data, ts: this.clock.now(), alive: this.liveness.ownRecord }, 15_000), 'join', target);
     } finally {
       conn.close('join done');
     }
@@ -767,7 +878,7 @@ export class ClusterNode {
     const entry: MemberEntry = { key: this.name, state: 'removed', ts: this.clock.now(), reason: 'leave', by: this.name };
     this.members.merge(entry);
     await this.persist();
-    const result = await this.broadcast('members', { cluster_id: this.clusterId, members: [entry] });
+    const result = await this.broadcast({ members: [entry] });
     this.log.info({ acked: result.acked, reason: why }, `left the cluster (${why}); ${result.acked.length} member(s) acknowledged`);
     return result;
   }
@@ -798,7 +909,7 @@ export class ClusterNode {
     const why = reason === 'autoclean' ? `stopped for longer than cluster.autoclean = ${formatDuration(this.cfg.cluster.autoclean)}` : 'force-leave';
     this.log.info({ peer: node, reason }, `removing ${node} from the cluster (${why})`);
     // The removed node is among the recipients when it is alive, so it learns and goes standalone.
-    const result = await this.broadcast('members', { cluster_id: this.clusterId, members: [entry] });
+    const result = await this.broadcast({ members: [entry] });
     this.queueReconcile();
     return result;
   }
@@ -810,7 +921,7 @@ export class ClusterNode {
     this.fresh = false;
     this.mergeData([entry]);
     await this.persist();
-    const result = await this.broadcast('write', { cluster_id: this.clusterId, entries: [entry] });
+    const result = await this.broadcast({ data: [entry] });
     if (value === null) for (const m of result.acked) this.tombstones.get(key)?.seenBy.add(m);
     return result;
   }

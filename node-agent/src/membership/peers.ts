@@ -17,8 +17,11 @@ export interface PeerManagerOptions {
   log: Logger;
   /** Called with each newly kept link; the dialer side runs the state sync on it. */
   onLink: (conn: Connection) => void;
-  /** Called when a peer that was up has no link any more, or stopped answering; `conn` is its link. */
-  onDown: (peer: string, reason: string, conn: Connection) => void;
+  /**
+   * Called when a peer that was up has no link any more, or stopped answering; `conn` is its link.
+   * `neighbour`: the link was one this node keeps (not one kept only until it is closed as unneeded).
+   */
+  onDown: (peer: string, reason: string, conn: Connection, neighbour: boolean) => void;
   /** Called when a suspended peer answered after all, on the same link: the state is to be synced again. */
   onRevive: (conn: Connection) => void;
 }
@@ -34,9 +37,14 @@ const DIAL_DEFER_MS = 300;
  * retried, which is work done twice.
  */
 const MAX_DIALS = 8;
+/**
+ * A link to a member that is no longer a neighbour is closed after this long: the ring moves
+ * while a cluster forms, and a link closed at once may be wanted again a moment later.
+ */
+const UNNEEDED_GRACE_MS = 5000;
 
 /**
- * Keeps exactly one authenticated link to every wanted peer: dials with jittered backoff,
+ * Keeps exactly one authenticated link to every wanted peer (the neighbours, membership/overlay.ts): dials with jittered backoff,
  * resolves simultaneous dials deterministically, and reports peers going up and down.
  */
 export class PeerManager {
@@ -45,6 +53,9 @@ export class PeerManager {
   /** Links kept while their peer does not answer probes, for a late answer (see `suspend`). */
   private readonly suspended = new Set<Connection>();
   private wanted = new Set<string>();
+  private members = new Set<string>();
+  /** Links to members that are not neighbours, and since when: closed after a grace. */
+  private readonly unneededSince = new Map<string, number>();
   private readonly dialing = new Set<string>();
   /** Peers waiting for a dial slot, in order. */
   private readonly dialQueue = new Set<string>();
@@ -77,10 +88,18 @@ export class PeerManager {
     return [...this.up].map((p) => this.links.get(p)).filter((c): c is Connection => !!c);
   }
 
-  /** Sets the peers we should be linked to: dials the missing ones, closes the others. */
-  setWanted(peers: Iterable<string>): void {
-    this.wanted = new Set([...peers].filter((p) => p !== this.o.self));
-    for (const [peer, conn] of this.links) if (!this.wanted.has(peer)) conn.close('no longer a member');
+  /**
+   * Sets the peers to be linked to (`neighbours`) and the members: dials the missing neighbours,
+   * closes links to non-members at once and links to other members after a grace (`sweep`).
+   */
+  setWanted(neighbours: Iterable<string>, members: Iterable<string> = neighbours): void {
+    this.wanted = new Set([...neighbours].filter((p) => p !== this.o.self));
+    this.members = new Set(members);
+    for (const [peer, conn] of this.links) {
+      if (!this.members.has(peer)) conn.close('no longer a member');
+      else if (this.wanted.has(peer)) this.unneededSince.delete(peer);
+      else if (!this.unneededSince.has(peer)) this.unneededSince.set(peer, Date.now());
+    }
     for (const [peer, r] of this.retry) {
       if (!this.wanted.has(peer)) {
         clearTimeout(r.timer);
@@ -95,6 +114,18 @@ export class PeerManager {
       // forming cluster). A link lost later is redialled by both sides, for the quickest heal.
       if (this.o.self < peer) this.requestDial(peer);
       else this.defer(peer);
+    }
+  }
+
+  /** Closes the links that have not been wanted for a grace period. */
+  sweep(now = Date.now()): void {
+    for (const [peer, since] of this.unneededSince) {
+      const conn = this.links.get(peer);
+      if (!conn || this.wanted.has(peer)) this.unneededSince.delete(peer);
+      else if (now - since >= UNNEEDED_GRACE_MS) {
+        this.unneededSince.delete(peer);
+        conn.close('not a neighbour any more');
+      }
     }
   }
 
@@ -119,7 +150,7 @@ export class PeerManager {
     const peer = conn.peerName;
     if (this.links.get(peer) !== conn || conn.isClosed || !this.up.delete(peer)) return;
     this.suspended.add(conn);
-    this.o.onDown(peer, reason, conn);
+    this.o.onDown(peer, reason, conn, this.wanted.has(peer));
     conn.request('ping', {}, keepMs).then(
       () => {
         if (this.suspended.delete(conn) && this.links.get(peer) === conn && !conn.isClosed) this.o.onRevive(conn);
@@ -170,6 +201,8 @@ export class PeerManager {
       cur.close('replaced by a newer link');
     }
     this.links.set(peer, conn);
+    // A member that links to us counts us among its neighbours; until the views agree, keep it a while.
+    if (!this.wanted.has(peer) && !this.unneededSince.has(peer)) this.unneededSince.set(peer, Date.now());
     conn.on('close', (reason: string) => this.onClose(conn, reason));
     this.o.onLink(conn);
     return true;
@@ -180,7 +213,7 @@ export class PeerManager {
     this.suspended.delete(conn);
     if (this.links.get(peer) !== conn) return;
     this.links.delete(peer);
-    if (this.up.delete(peer)) this.o.onDown(peer, reason, conn);
+    if (this.up.delete(peer)) this.o.onDown(peer, reason, conn, this.wanted.has(peer));
     if (this.wanted.has(peer) && !this.stopped) this.schedule(peer);
   }
 

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Connection } from '../transport/connection';
 import type { PeerManager } from './peers';
 import type { LocalHealth } from './local-health';
+import { STEPS } from './overlay';
 
 export interface ProberOptions {
   /** This node's name: its place in the probe ring. */
@@ -10,19 +11,22 @@ export interface ProberOptions {
   intervalMs: number;
   /** How long a probe may go unanswered. Covers GC pauses, CPU starvation and 1 s stalls. */
   timeoutMs: number;
+  /** The running members, as this node sees them (the whole cluster agrees on them). */
+  running: () => string[];
 }
 
 /**
  * The member `self` probes in time slot `slot`: the running members and this node in name order
  * form a ring, and in each slot every node probes the node `s` places after it, `s` cycling
- * through 1..n-1. For one `s` that is a permutation, so every member is probed by exactly one
- * other member in every slot (SWIM's random order only bounds it by n-1 slots, and the first probe
- * of a silent member comes after about one whole interval; here after half of one).
+ * through 1..min(n-1, STEPS), the neighbours it keeps links to (membership/overlay.ts). For one
+ * `s` that is a permutation, so every member is probed by exactly one other member in every slot
+ * (SWIM's random order only bounds it by n-1 slots, and the first probe of a silent member comes
+ * after about one whole interval; here after half of one).
  */
-export function probeTarget(self: string, running: readonly string[], slot: number): string | undefined {
+export function probeTarget(self: string, running: readonly string[], slot: number, steps = STEPS): string | undefined {
   const ring = [...new Set([self, ...running])].sort();
   if (ring.length < 2) return undefined;
-  const step = 1 + (slot % (ring.length - 1));
+  const step = 1 + (slot % Math.min(ring.length - 1, steps));
   return ring[(ring.indexOf(self) + step) % ring.length];
 }
 
@@ -30,10 +34,11 @@ export function probeTarget(self: string, running: readonly string[], slot: numb
  * Failure detection with a cost that does not grow with the cluster: every interval this node
  * pings ONE member (chosen by `probeTarget`, slots taken from the wall clock so every node
  * agrees on them) over its existing link. A member that does not answer within the timeout is
- * suspected: the prober tells every member, and each of them (the prober too) checks it with a
- * direct ping of its own; a member that still does not answer is shown stopped there (its link is
- * closed and redialled, so it returns to running by itself). A crashed process needs none of
- * this: its TCP links close at once.
+ * suspected: the prober tells its linked members, and those linked to the suspect (its other
+ * neighbours), and the prober, check it with a direct ping of their own; one that gets no answer
+ * either says the member is down, and the cluster hears it by gossip (a member that runs after
+ * all answers that with a higher incarnation). A crashed process needs none of this: its TCP
+ * links close at once.
  *
  * Idle cost per node: one ping and one answer sent, one of each received, per interval, whatever
  * N is (vs 2(N-1) frames for all-to-all heartbeats).
@@ -75,13 +80,13 @@ export class Prober {
   }
 
   private async tick(slot: number): Promise<void> {
-    const peer = probeTarget(this.o.self, this.peers.upPeers(), slot);
+    const peer = probeTarget(this.o.self, this.o.running(), slot);
     if (!peer || this.checking.has(peer)) return;
     const conn = this.peers.link(peer);
     const timeoutMs = this.health.timeoutMs(this.o.timeoutMs);
     if (!conn || (await this.ping(conn, timeoutMs))) return;
     if (conn.isClosed) return;
-    this.log.info({ peer }, `${peer} did not answer a probe within ${timeoutMs}ms: asking every member to check it`);
+    this.log.info({ peer }, `${peer} did not answer a probe within ${timeoutMs}ms: asking the members linked to it to check it`);
     for (const other of this.peers.upLinks()) if (other !== conn) other.request('suspect', { node: peer }, timeoutMs * 2).catch(() => undefined);
     await this.confirm(peer, 'this node');
   }

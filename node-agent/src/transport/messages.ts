@@ -56,7 +56,29 @@ export const dataEntrySchema = z.object({
 });
 export type DataEntry = z.infer<typeof dataEntrySchema>;
 
-const clusterState = z.object({ cluster_id: z.string().max(64), members: z.array(memberEntrySchema), data: z.array(dataEntrySchema) });
+/**
+ * Whether a member's process is up, as claimed by the member itself (up) or by a neighbour that lost
+ * it (down). `inc` is the member's incarnation: only the member raises it, to answer a down claim it
+ * outlives; the higher one wins, and at the same one a down claim wins (see membership/liveness.ts).
+ */
+export const aliveSchema = z.object({
+  node: name,
+  boot: z.string().max(64),
+  inc: z.number().int().nonnegative(),
+  up: z.boolean(),
+  /** A down claim for a member that said goodbye (SIGTERM), not one that vanished. */
+  orderly: z.boolean().optional(),
+  by: z.string().max(300).optional(),
+});
+export type Alive = z.infer<typeof aliveSchema>;
+
+const clusterState = z.object({
+  cluster_id: z.string().max(64),
+  members: z.array(memberEntrySchema),
+  data: z.array(dataEntrySchema),
+  /** Who is up, on the wire only (a restarted node learns it afresh). */
+  alive: z.array(aliveSchema).optional(),
+});
 export type ClusterState = z.infer<typeof clusterState>;
 
 /** Answers that carry state are validated like requests: a member's word is checked, not trusted. */
@@ -74,19 +96,36 @@ export const syncSchema = z.object({
   digest: z.string().max(128),
   members: z.array(memberEntrySchema).optional(),
   data: z.array(dataEntrySchema).optional(),
+  alive: z.array(aliveSchema).optional(),
   want: z.boolean().optional(),
 });
 export type SyncBody = z.infer<typeof syncSchema>;
+
+/**
+ * A change spread over the member links (membership/flood.ts): each member applies it, passes it
+ * to its other links once (by `id`), and answers with every member reached through it.
+ */
+export const gossipSchema = z.object({
+  cluster_id: z.string().max(64),
+  id: z.string().max(64),
+  /** How long the sender waits for this answer; the next hop waits less. */
+  budget_ms: z.number().int().positive().max(60_000),
+  members: z.array(memberEntrySchema).optional(),
+  data: z.array(dataEntrySchema).optional(),
+  alive: z.array(aliveSchema).optional(),
+});
+export type GossipBody = z.infer<typeof gossipSchema>;
+export const gossipReplySchema = z.object({ acked: z.array(name) });
 
 /** Request bodies by operation; a request whose body does not match is answered with an error. */
 export const opSchemas = {
   // node <-> node
   sync: syncSchema,
-  members: z.object({ cluster_id: z.string().max(64), members: z.array(memberEntrySchema) }),
-  write: z.object({ cluster_id: z.string().max(64), entries: z.array(dataEntrySchema) }),
+  gossip: gossipSchema,
   // joiner -> cluster member. With `data` (autocluster) the joiner keeps its data, merged into the
   // cluster's; without it (`muster ctl cluster join`) the joiner drops its data, as EMQX does.
-  join: z.object({ cluster_id: z.string().max(64), data: z.array(dataEntrySchema).optional(), ts: timestamp.optional() }),
+  // `alive` is the joiner's own liveness record, passed on to the members with its admission.
+  join: z.object({ cluster_id: z.string().max(64), data: z.array(dataEntrySchema).optional(), ts: timestamp.optional(), alive: aliveSchema.optional() }),
   // discovery probe: which cluster is this node in?
   info: z.object({}),
   // failure detection: a probe, and a member asking everyone to check a suspect
@@ -108,7 +147,7 @@ export type OpBody<O extends Op> = z.infer<(typeof opSchemas)[O]>;
 
 /** Which roles may call which operations. */
 export const OPS_BY_ROLE: Record<Role, readonly Op[]> = {
-  node: ['sync', 'members', 'write', 'ping', 'suspect'],
+  node: ['sync', 'gossip', 'ping', 'suspect'],
   join: ['join', 'info'],
   ctl: ['ping', 'status', 'ready', 'cluster-join', 'cluster-leave', 'cluster-force-leave', 'data-put', 'data-get', 'data-del', 'data-list'],
 };

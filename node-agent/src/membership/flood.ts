@@ -1,0 +1,56 @@
+import { randomBytes } from 'node:crypto';
+import { gossipReplySchema, type GossipBody } from '../transport/messages';
+import type { Connection } from '../transport/connection';
+
+/** Each hop answers a little before the hop before it gives up, so a slow branch is cut, not the whole answer. */
+const HOP_MARGIN_MS = 250;
+const MIN_BUDGET_MS = 500;
+/** How long a change's id is remembered: far longer than any budget. */
+const SEEN_TTL_MS = 120_000;
+
+/**
+ * Spreads a change over the member links: the origin sends it on every link it has, and each
+ * member that sees it for the first time applies it and passes it on its own other links. Every
+ * member is reached over several paths (a link failing mid-way costs nothing), and the answers
+ * come back along the paths that reached a member first, each naming every member reached through
+ * it, so the origin learns who holds the change as it did with a message to every member.
+ */
+export class Flood {
+  private readonly seen = new Map<string, number>();
+
+  newId(): string {
+    const id = randomBytes(8).toString('hex');
+    this.seen.set(id, Date.now());
+    return id;
+  }
+
+  /** True the first time an id is seen; the caller applies and passes on only then. */
+  firstSight(id: string): boolean {
+    if (this.seen.has(id)) return false;
+    this.seen.set(id, Date.now());
+    return true;
+  }
+
+  /** Sends `body` on `links` and returns the members reached through them. */
+  async spread(links: Connection[], body: GossipBody): Promise<{ reached: Set<string>; unanswered: string[] }> {
+    const next: GossipBody = { ...body, budget_ms: Math.max(MIN_BUDGET_MS, body.budget_ms - HOP_MARGIN_MS) };
+    const reached = new Set<string>();
+    const unanswered: string[] = [];
+    await Promise.all(
+      links.map(async (c) => {
+        try {
+          const reply = gossipReplySchema.safeParse(await c.request('gossip', next, body.budget_ms));
+          if (reply.success) for (const m of reply.data.acked) reached.add(m);
+          else unanswered.push(c.peerName);
+        } catch {
+          unanswered.push(c.peerName);
+        }
+      }),
+    );
+    return { reached, unanswered };
+  }
+
+  prune(now = Date.now()): void {
+    for (const [id, at] of this.seen) if (now - at > SEEN_TTL_MS) this.seen.delete(id);
+  }
+}

@@ -419,6 +419,8 @@ export class ClusterNode {
     const saved = members.length || data.length ? this.persist() : undefined;
     const links = this.peers.upLinks().filter((c) => c !== conn);
     const [{ reached }] = await Promise.all([this.flood.spread(links, b), saved]);
+    // The members reached through this node hold the tombstones it passed on.
+    for (const e of b.data ?? []) if (e.value === null) for (const m of reached) this.tombstones.get(e.key)?.seenBy.add(m);
     this.queueReconcile();
     return { acked: [this.name, ...reached] };
   }

@@ -403,8 +403,9 @@ export class ClusterNode {
     reached.delete(this.name);
     const acked = sorted(reached);
     const failed = this.status().running_nodes.filter((m) => m !== this.name && !reached.has(m) && m !== exclude?.peerName);
-    const what = change.data ? 'write' : change.members ? 'membership change' : 'liveness change';
-    if (failed.length) this.log.warn({ failed }, `${what} not acknowledged by ${failed.join(', ')}; they catch up when their links sync again`);
+    const what = change.data ? 'write' : 'membership change';
+    // Liveness news is not waited for by anyone: members that miss it learn it at their next sync.
+    if (failed.length && (change.data || change.members)) this.log.warn({ failed }, `${what} not acknowledged by ${failed.join(', ')}; they catch up when their links sync again`);
     return { acked, failed };
   }
 

@@ -341,7 +341,7 @@ export class Connection extends EventEmitter {
   }
 
   request(op: Op, body: unknown, timeoutMs = 10_000): Promise<unknown> {
-    if (this.closed) return Promise.reject(new PeerError('closed', `connection to ${this.peerName} is closed`));
+    if (this.closed || this.socket.writableEnded) return Promise.reject(new PeerError('closed', `connection to ${this.peerName} is closed`));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -354,7 +354,8 @@ export class Connection extends EventEmitter {
   }
 
   send(message: unknown): void {
-    if (this.closed) return;
+    // After a goodbye the socket is ended: a late frame (an answer, a change being passed on) is dropped.
+    if (this.closed || this.socket.writableEnded) return;
     this.socket.write(encodeFrame(message));
   }
 

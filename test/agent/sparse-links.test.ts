@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { Fleet, waitFor, waitForStatus, type Agent } from '../support/agents';
+import { STEPS } from '../../node-agent/src/membership/overlay';
+
+/** Established member links of `host` (ctl connections come from elsewhere and are not counted). */
+function linksOf(host: string, subnet: string): number {
+  const out = execFileSync('ss', ['-Htn', 'state', 'established'], { encoding: 'utf8' });
+  return out
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .filter((f) => f.length >= 4 && f[2].startsWith(`${host}:`) && f[3].startsWith(`${subnet}.`)).length;
+}
+
+// Twelve real agents on 127.0.24.x: more than the full mesh of 2 x STEPS + 1, so each node links to
+// a few ring neighbours only, and everything else it knows it hears through them.
+describe('a cluster larger than its links: news travels over the neighbours', { timeout: 300_000 }, () => {
+  const subnet = '127.0.24';
+  const fleet = new Fleet();
+  const names = Array.from({ length: 12 }, (_, i) => `muster@${subnet}.${i + 2}`);
+  let agents: Agent[];
+  const others = (gone: Agent) => agents.filter((a) => a !== gone);
+
+  before(async () => {
+    agents = await fleet.startAll(names, { MUSTER_CLUSTER__DISCOVERY_STRATEGY: 'static', MUSTER_CLUSTER__STATIC__SEEDS: `[${names.join(',')}]` });
+  });
+  after(() => fleet.close());
+
+  it('forms one cluster in which every node keeps at most 2 x STEPS member links', async () => {
+    await waitForStatus(agents, names, [], 60_000, true);
+    // Links to members that are not neighbours any more are closed after a grace of a few seconds.
+    await waitFor(() => agents.every((a) => linksOf(a.host, subnet) <= 2 * STEPS), 30_000, `at most ${2 * STEPS} links per node`);
+    const counts = agents.map((a) => linksOf(a.host, subnet));
+    assert.ok(counts.every((c) => c >= 2), `every node is linked: ${counts.join(', ')}`);
+  });
+
+  it('a write returns once every member holds it, neighbours or not', async () => {
+    const put = await agents[0].ctl(['data', 'put', 'spread', 'far']);
+    assert.equal(put.code, 0, put.stderr);
+    for (const a of agents) assert.deepEqual(await a.ctlDirect('data-get', { key: 'spread' }), { key: 'spread', value: 'far' }, a.name);
+  });
+
+  it('a SIGKILLed node shows stopped on every member, also those never linked to it', async () => {
+    const victim = agents[6];
+    await victim.signal('SIGKILL');
+    await waitForStatus(others(victim), names.filter((n) => n !== victim.name), [victim.name], 20_000, true);
+    await victim.start();
+    await waitForStatus(agents, names, [], 30_000, true);
+  });
+
+  it('a frozen node (SIGSTOP) shows stopped on every member, and running again once it resumes', async () => {
+    const victim = agents[9];
+    victim.proc!.kill('SIGSTOP');
+    try {
+      await waitForStatus(others(victim), names.filter((n) => n !== victim.name), [victim.name], 30_000, true);
+    } finally {
+      victim.proc!.kill('SIGCONT');
+    }
+    await waitForStatus(agents, names, [], 30_000, true);
+  });
+
+  it('force-leave run on a node far from the target reaches it, and it goes standalone', async () => {
+    const target = agents[11];
+    const r = await agents[4].ctl(['cluster', 'force-leave', target.name]);
+    assert.equal(r.code, 0, r.stderr);
+    // It hears of its removal though the node that ran force-leave was never linked to it.
+    await waitFor(() => target.logged(/now standalone: removed by muster@127\.0\.24\.6/), 20_000, `${target.name} to learn it was removed`);
+  });
+});

@@ -186,7 +186,7 @@ export class ClusterNode {
       },
     });
     const fd = cfg.cluster.failure_detector;
-    this.prober = new Prober(this.peers, { self: this.name, intervalMs: fd.probe_interval, timeoutMs: fd.probe_timeout, running: () => this.status().running_nodes }, new LocalHealth(), log);
+    this.prober = new Prober(this.peers, { self: this.name, intervalMs: fd.probe_interval, timeoutMs: fd.probe_timeout, running: () => this.runningNodes() }, new LocalHealth(), log);
   }
 
   get family(): 4 | 6 {
@@ -235,9 +235,14 @@ export class ClusterNode {
     return `${this.members.digest()}${this.data.digest()}${this.liveness.digest()}`;
   }
 
+  /** This node and the members its liveness view shows up (less those kept apart). */
+  private runningNodes(): string[] {
+    return this.memberNames().filter((n) => n === this.name || (this.liveness.isUp(n) && !this.apart(n)));
+  }
+
   status(): Status {
     const names = this.memberNames();
-    const running = names.filter((n) => n === this.name || (this.liveness.isUp(n) && !this.apart(n)));
+    const running = this.runningNodes();
     return {
       node: this.name,
       cluster_name: this.cfg.cluster.name,
@@ -402,7 +407,7 @@ export class ClusterNode {
     const { reached } = await this.flood.spread(links, body);
     reached.delete(this.name);
     const acked = sorted(reached);
-    const failed = this.status().running_nodes.filter((m) => m !== this.name && !reached.has(m) && m !== exclude?.peerName);
+    const failed = this.runningNodes().filter((m) => m !== this.name && !reached.has(m) && m !== exclude?.peerName);
     const what = change.data ? 'write' : 'membership change';
     // Liveness news is not waited for by anyone: members that miss it learn it at their next sync.
     if (failed.length && (change.data || change.members)) this.log.warn({ failed }, `${what} not acknowledged by ${failed.join(', ')}; they catch up when their links sync again`);

@@ -75,10 +75,6 @@ export class PeerManager {
     return this.up.has(peer);
   }
 
-  upPeers(): string[] {
-    return [...this.up];
-  }
-
   link(peer: string): Connection | undefined {
     return this.links.get(peer);
   }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { Fleet, waitFor, waitForStatus, type Agent } from '../support/agents';
+import { Fleet, staticSeedsEnv, waitFor, waitForStatus, type Agent } from '../support/agents';
 import { STEPS } from '../../node-agent/src/membership/overlay';
 
 /** Established member links of `host` (ctl connections come from elsewhere and are not counted). */
@@ -23,7 +23,7 @@ describe('a cluster larger than its links: news travels over the neighbours', { 
   const others = (gone: Agent) => agents.filter((a) => a !== gone);
 
   before(async () => {
-    agents = await fleet.startAll(names, { MUSTER_CLUSTER__DISCOVERY_STRATEGY: 'static', MUSTER_CLUSTER__STATIC__SEEDS: `[${names.join(',')}]` });
+    agents = await fleet.startAll(names, staticSeedsEnv(names));
   });
   after(() => fleet.close());
 

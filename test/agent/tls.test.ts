@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Fleet, waitFor, waitForStatus } from '../support/agents';
+import { Fleet, staticSeedsEnv, waitFor, waitForStatus } from '../support/agents';
 import { makeCa, makeNodeCert, tlsEnv, type NodeCert } from '../support/certs';
 
 // Agents on 127.0.19.x over mutual TLS with certificates this test makes.
@@ -42,7 +42,7 @@ describe('inet_tls: mutual TLS between nodes', { timeout: 180_000 }, () => {
     await new Promise((r) => setTimeout(r, 1500)); // the 0-day certificate is expired by now
     for (const [ip, c, re] of cases) {
       // Each bad node discovers the cluster by a static seed and tries to join it by itself.
-      const x = fleet.agent(`muster@${ip}`, { ...tlsEnv(c), MUSTER_CLUSTER__DISCOVERY_STRATEGY: 'static', MUSTER_CLUSTER__STATIC__SEEDS: `[${a.name}]` });
+      const x = fleet.agent(`muster@${ip}`, { ...tlsEnv(c), ...staticSeedsEnv([a.name]) });
       await x.start();
       await waitFor(() => a.logged(new RegExp(`refused (TLS )?connection from ${ip.replace(/\./g, '\\.')}:\\d+: .*${re.source}`)), 10_000, `${a.name} to log why ${ip} was refused (${re})`);
       await waitFor(() => x.logged(new RegExp(`discovered ${a.name.replace(/\./g, '\\.')} but skipped it: .*${re.source}`)), 10_000, `${ip} to log why (${re})`);

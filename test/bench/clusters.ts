@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import pino from 'pino';
 import { Connection } from '../../node-agent/src/transport/connection';
-import { Fleet, type Agent } from '../support/agents';
+import { Fleet, staticSeedsEnv, type Agent } from '../support/agents';
 import { SerfRpc } from './serf';
 
 /** One benchmark cluster: N processes of one system, observed through its own control protocol. */
@@ -60,7 +60,7 @@ export function benchHosts(n: number, subnet: string): string[] {
 export async function startMuster(n: number, subnet: string, discoveryEnv?: Record<string, string>): Promise<BenchCluster> {
   const fleet = new Fleet({ MUSTER_NODE__COOKIE: COOKIE });
   const names = benchHosts(n, subnet).map((h) => `muster@${h}`);
-  const env = discoveryEnv ?? { MUSTER_CLUSTER__DISCOVERY_STRATEGY: 'static', MUSTER_CLUSTER__STATIC__SEEDS: `[${names.join(',')}]` };
+  const env = discoveryEnv ?? staticSeedsEnv(names);
   const launchedAt = Date.now();
   let agents: Agent[];
   try {

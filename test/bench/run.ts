@@ -4,7 +4,7 @@ import { cpus } from 'node:os';
 import path from 'node:path';
 import { MusterCluster } from '../../stacks/constructs/muster-cluster';
 import { DockerProvider, TerraformStack, TerraformVariable, Testing } from '../../stacks/lib/cdktf';
-import { Fleet, MUSTER } from '../support/agents';
+import { Fleet, MUSTER, staticSeedsEnv } from '../support/agents';
 import { NetLab } from '../support/netlab';
 import { DnsServer } from '../support/dns-server';
 import { EtcdServer } from '../support/etcd-server';
@@ -135,7 +135,7 @@ export async function netnsRound(system: 'muster' | 'serf', n: number, idleMs: n
     const hosts = Array.from({ length: n }, (_, i) => lab.address(i));
     if (system === 'muster') {
       const names = hosts.map((h) => `muster@${h}`);
-      const env = { MUSTER_CLUSTER__DISCOVERY_STRATEGY: 'static', MUSTER_CLUSTER__STATIC__SEEDS: `[${names.join(',')}]` };
+      const env = staticSeedsEnv(names);
       await Promise.all(names.map((nm, i) => fleet.agent(nm, env, lab.netns(i)).start({}, 15_000 + n * 500)));
     } else {
       hosts.forEach((h, i) =>

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { Fleet, waitFor, waitForStatus, type Agent } from '../support/agents';
+import { Fleet, staticSeedsEnv as staticEnv, waitFor, waitForStatus, type Agent } from '../support/agents';
 import { formRepeatedly } from '../support/formation';
 
 const names = (net: string, from: number, count: number) => Array.from({ length: count }, (_, i) => `muster@127.0.${net}.${from + i}`);
-const staticEnv = (seeds: string[]) => ({ MUSTER_CLUSTER__DISCOVERY_STRATEGY: 'static', MUSTER_CLUSTER__STATIC__SEEDS: `[${seeds.join(',')}]` });
 
 // Real agents on 127.0.10.x.
 describe('static discovery', { timeout: 600_000 }, () => {

@@ -1,4 +1,4 @@
-import { Fleet, waitForStatus, type Agent } from '../support/agents';
+import { Fleet, staticSeedsEnv, waitForStatus, type Agent } from '../support/agents';
 import { NetLab } from '../support/netlab';
 
 /** N agents, each on its own test host (network namespace), formed into one cluster. */
@@ -11,7 +11,7 @@ export class LabCluster {
   async start(count: number, env: Record<string, string> = {}, strategy: 'static' | 'manual' = 'static'): Promise<void> {
     this.lab.setup(count);
     this.names = Array.from({ length: count }, (_, i) => `muster@${this.lab.address(i)}`);
-    const discovery: Record<string, string> = strategy === 'static' ? { MUSTER_CLUSTER__DISCOVERY_STRATEGY: 'static', MUSTER_CLUSTER__STATIC__SEEDS: `[${this.names.join(',')}]` } : {};
+    const discovery: Record<string, string> = strategy === 'static' ? staticSeedsEnv(this.names) : {};
     this.agents = this.names.map((n, i) => this.fleet.agent(n, { ...discovery, ...env }, this.lab.netns(i)));
     await Promise.all(this.agents.map((a) => a.start()));
     if (strategy === 'manual') {

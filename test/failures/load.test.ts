@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { cpus } from 'node:os';
 import { after, describe, it } from 'node:test';
-import { Fleet, waitForStatus } from '../support/agents';
+import { Fleet, staticSeedsEnv, waitForStatus } from '../support/agents';
 
 // Load is not death: agents on 127.0.18.x under default detector settings.
 describe('busy but alive is not dead', { timeout: 120_000 }, () => {
@@ -11,7 +11,7 @@ describe('busy but alive is not dead', { timeout: 120_000 }, () => {
   const names = ['muster@127.0.18.2', 'muster@127.0.18.3', 'muster@127.0.18.4'];
 
   it('every core saturated for 10 s and one agent paused for 1 s: no member is declared stopped', async () => {
-    const agents = await fleet.startAll(names, { MUSTER_CLUSTER__DISCOVERY_STRATEGY: 'static', MUSTER_CLUSTER__STATIC__SEEDS: `[${names.join(',')}]` });
+    const agents = await fleet.startAll(names, staticSeedsEnv(names));
     await waitForStatus(agents, names, [], 30_000);
     const before = agents.map((a) => a.lines.length);
     // Busy loops that end by themselves after 10 s: one per core.
@@ -39,7 +39,7 @@ describe('a member that was only paused', { timeout: 120_000 }, () => {
   const names = ['muster@127.0.21.2', 'muster@127.0.21.3', 'muster@127.0.21.4'];
 
   it('shows stopped, and once resumed answers on the link it had: running again, with the writes it missed', async () => {
-    const agents = await fleet.startAll(names, { MUSTER_CLUSTER__DISCOVERY_STRATEGY: 'static', MUSTER_CLUSTER__STATIC__SEEDS: `[${names.join(',')}]` });
+    const agents = await fleet.startAll(names, staticSeedsEnv(names));
     await waitForStatus(agents, names, [], 30_000, true);
     const [a, b, c] = agents;
     c.proc!.kill('SIGSTOP');

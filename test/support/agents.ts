@@ -167,6 +167,11 @@ export class Fleet {
   }
 }
 
+/** The agent environment for static discovery with these seeds. */
+export function staticSeedsEnv(seeds: readonly string[]): Record<string, string> {
+  return { MUSTER_CLUSTER__DISCOVERY_STRATEGY: 'static', MUSTER_CLUSTER__STATIC__SEEDS: `[${seeds.join(',')}]` };
+}
+
 /** Polls until `pred` holds; fails with `what` after `timeoutMs`. */
 export async function waitFor<T>(pred: () => T | Promise<T>, timeoutMs: number, what: string): Promise<T> {
   const deadline = Date.now() + timeoutMs;

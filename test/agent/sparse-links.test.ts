@@ -67,4 +67,25 @@ describe('a cluster larger than its links: news travels over the neighbours', { 
     // It hears of its removal though the node that ran force-leave was never linked to it.
     await waitFor(() => target.logged(/now standalone: removed by muster@127\.0\.24\.6/), 20_000, `${target.name} to learn it was removed`);
   });
+
+  it('a node frozen the moment its join returns, before its neighbours have synced with it, is shown stopped everywhere', async () => {
+    // The force-left node's autocluster may have brought it back: take it out for good.
+    await agents[11].signal('SIGKILL');
+    await agents[0].ctlDirect('cluster-force-leave', { node: agents[11].name }).catch(() => undefined);
+    const rest = agents.slice(0, 11);
+    await waitForStatus(rest, names.slice(0, 11), [], 30_000, true);
+    // Manual discovery: nothing but the join links it.
+    const late = fleet.agent(`muster@${subnet}.30`, { MUSTER_CLUSTER__DISCOVERY_STRATEGY: 'manual' });
+    await late.start();
+    const joined = await late.ctlDirect('cluster-join', { node: agents[3].name });
+    late.proc!.kill('SIGSTOP');
+    try {
+      assert.ok((joined as { running_nodes: string[] }).running_nodes.includes(late.name));
+      // Every member hears it joined at once; those that cannot link to it must say so.
+      await waitForStatus(rest, names.slice(0, 11), [late.name], 40_000, true);
+    } finally {
+      late.proc!.kill('SIGCONT');
+    }
+    await waitForStatus([...rest, late], [...names.slice(0, 11), late.name], [], 40_000, true);
+  });
 });

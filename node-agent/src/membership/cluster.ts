@@ -174,11 +174,13 @@ export class ClusterNode {
       onDown: (peer, reason, conn, neighbour) => {
         // Only a neighbour's loss says the member is down: a link kept only until it is closed as
         // unneeded says nothing (its other end may have closed it for the same reason).
-        if (!neighbour || !this.isMember(peer)) return;
-        const claim = this.liveness.downClaim(peer, conn.peerBoot, conn.saidBye, this.name);
-        if (!claim) return;
-        this.applyAlive([claim], reason);
-        void this.broadcast({ alive: [claim] });
+        if (neighbour) this.claimDown(peer, conn.peerBoot, conn.saidBye, reason);
+      },
+      onUnreachable: (peer, reason) => {
+        // Shown running by gossip, but this neighbour cannot link to it: with no link up, no one
+        // would ever probe it. A member that runs after all answers the claim once it hears it.
+        const known = this.liveness.get(peer);
+        if (known?.up) this.claimDown(peer, known.boot, false, `cannot link to it: ${reason}`);
       },
       onRevive: (conn) => {
         this.log.info({ peer: conn.peerName }, `${conn.peerName} answered after all: syncing again on the same link`);
@@ -332,6 +334,15 @@ export class ClusterNode {
     }
     if (refuted) void this.broadcast({ alive: [this.liveness.ownRecord] });
     return changed;
+  }
+
+  /** This node saw a member go down: its view changes, and every member hears it. */
+  private claimDown(peer: string, boot: string, orderly: boolean, reason: string): void {
+    if (!this.isMember(peer)) return;
+    const claim = this.liveness.downClaim(peer, boot, orderly, this.name);
+    if (!claim) return;
+    this.applyAlive([claim], reason);
+    void this.broadcast({ alive: [claim] });
   }
 
   /** A member went down or came back, in this node's view. */

@@ -22,6 +22,11 @@ export interface PeerManagerOptions {
    * `neighbour`: the link was one this node keeps (not one kept only until it is closed as unneeded).
    */
   onDown: (peer: string, reason: string, conn: Connection, neighbour: boolean) => void;
+  /**
+   * Called when a neighbour could not be linked: a dial failed, or a link closed before its first
+   * sync. Its other members may still show it running, having heard so by gossip.
+   */
+  onUnreachable: (peer: string, reason: string) => void;
   /** Called when a suspended peer answered after all, on the same link: the state is to be synced again. */
   onRevive: (conn: Connection) => void;
 }
@@ -210,6 +215,7 @@ export class PeerManager {
     if (this.links.get(peer) !== conn) return;
     this.links.delete(peer);
     if (this.up.delete(peer)) this.o.onDown(peer, reason, conn, this.wanted.has(peer));
+    else if (this.wanted.has(peer) && !this.stopped) this.o.onUnreachable(peer, reason);
     if (this.wanted.has(peer) && !this.stopped) this.schedule(peer);
   }
 
@@ -282,6 +288,7 @@ export class PeerManager {
         this.o.log.debug({ peer, reason: err.message }, `still cannot link to ${peer}`);
       }
       this.retry.set(peer, r);
+      if (this.wanted.has(peer) && !this.stopped) this.o.onUnreachable(peer, err.message);
       if (this.wanted.has(peer)) this.schedule(peer, err.code === 'bad_cookie' ? BACKOFF_MAX_MS : 0);
     }
   }

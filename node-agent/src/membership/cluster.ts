@@ -353,7 +353,10 @@ export class ClusterNode {
       if (!wasUp) return;
       const now = Date.now();
       this.downSince.set(node, now);
-      this.lastLoss.set(node, { boot: record.boot, orderly: !!record.orderly, at: now });
+      // Only a loss this node saw itself can make a partition (kept apart with autoheal off): a
+      // claim heard by gossip that its subject then refutes would otherwise split every member
+      // from it at once.
+      if (record.by === this.name) this.lastLoss.set(node, { boot: record.boot, orderly: !!record.orderly, at: now });
       const why = reason ?? (record.orderly ? `it stopped (seen by ${record.by ?? 'a member'})` : `lost by ${record.by ?? 'a member'}`);
       this.log.warn({ peer: node, reason: why, by: record.by }, `${node} is stopped: ${why}`);
       return;

@@ -4,7 +4,7 @@ import { describeTlsError, loadTls, verifyServerSide } from './transport/tls';
 import type { Config } from './config/schema';
 import { parseNodeName } from './config/node-name';
 import { handleCtl } from './ctl/handler';
-import { createLogger } from './log';
+import { createLogger, flushLog } from './log';
 import { ClusterNode } from './membership/cluster';
 import { Autocluster } from './membership/autocluster';
 import { createDiscovery } from './discovery';
@@ -67,6 +67,7 @@ export async function runAgent(cfg: Config): Promise<void> {
     await autocluster?.stop();
     await node.stop();
     log.info('stopped');
+    await flushLog(log);
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -1,15 +1,48 @@
 import pino, { type Logger } from 'pino';
 
-/** Structured JSON lines on stdout, each with the node name, as log shippers expect. */
+/** Log lines kept in memory while stdout is not read; past this, lines are dropped and counted. */
+const LOG_BUFFER_BYTES = 4 * 1024 * 1024;
+const DROP_REPORT_MS = 5000;
+
+/**
+ * Structured JSON lines on stdout, each with the node name, as log shippers expect.
+ *
+ * Writes never block the event loop: a synchronous write to a full pipe (a log reader that fell
+ * behind, common on a machine short of CPU) waits until the reader catches up, and a node whose
+ * event loop waits answers no probes and is reported down by its neighbours. Lines wait in memory
+ * instead, up to a bound; lines past it are dropped, and how many is logged once there is room.
+ */
 export function createLogger(node: string, level: string): Logger {
-  return pino(
+  const dest = pino.destination({ dest: 1, sync: false, maxLength: LOG_BUFFER_BYTES });
+  let dropped = 0;
+  dest.on('drop', () => dropped++);
+  const log = pino(
     {
       level,
       base: { node },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    pino.destination({ dest: 1, sync: true }),
+    dest,
   );
+  setInterval(() => {
+    if (!dropped) return;
+    const n = dropped;
+    dropped = 0;
+    log.warn({ dropped: n }, `${n} log line(s) dropped: stdout was not read fast enough`);
+  }, DROP_REPORT_MS).unref();
+  return log;
+}
+
+/** Writes out the lines still held in memory (before the process exits); gives up after `timeoutMs`. */
+export function flushLog(log: Logger, timeoutMs = 2000): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    timer.unref();
+    log.flush(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 export type { Logger };

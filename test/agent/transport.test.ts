@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { Connection } from '../../node-agent/src/transport/connection';
 import { encodeFrame, FrameDecoder, FrameError } from '../../node-agent/src/transport/frame';
-import { Fleet, waitFor, waitForStatus, type Agent } from '../support/agents';
+import { Fleet, waitFor, waitForStatus, type Agent, waitLogged } from '../support/agents';
 
 describe('frame codec', () => {
   it('round-trips messages split across chunks', () => {
@@ -52,7 +52,7 @@ describe('the cluster port under hostile or mistaken peers', { timeout: 120_000 
     assert.equal(r.code, 1);
     assert.match(r.stderr, /cookie/);
     await waitFor(() => a.logged(/refused connection from 127\.0\.3\.4:\d+: muster@127\.0\.3\.4 failed the cookie check/), 5000, 'a to log the cookie failure');
-    assert.ok(intruder.logged(/cannot join the cluster of muster@127\.0\.3\.2: refused by peer: cookie/), 'the intruder logs why it was refused');
+    await waitLogged(intruder, /cannot join the cluster of muster@127\.0\.3\.2: refused by peer: cookie/, 'the intruder to log why it was refused');
     await waitForStatus([a, b], names);
     await waitForStatus([intruder], [intruder.name]);
   });
@@ -80,7 +80,7 @@ describe('the cluster port under hostile or mistaken peers', { timeout: 120_000 
     await rawSession(a.host, Buffer.from([0xff, 0xff, 0xff, 0xff, 1]));
     await rawSession(a.host, encodeFrame({ t: 'hello', role: 'node', name: 'x@1.2.3.4' }));
     await waitFor(() => a.logged(/over the limit of 16384/), 5000, 'the oversize frame to be logged');
-    assert.ok(a.logged(/malformed handshake message 'hello'/));
+    await waitLogged(a, /malformed handshake message 'hello'/, 'the malformed hello to be logged');
     assert.ok(a.running, 'the agent is still running');
     await waitForStatus([a, b], names);
   });
@@ -99,5 +99,49 @@ describe('the cluster port under hostile or mistaken peers', { timeout: 120_000 
     await rawSession(a.host, undefined);
     assert.ok(Date.now() - started >= 4000, 'the node waits for the handshake timeout before closing');
     await waitFor(() => a.logged(/handshake stalled/), 5000, 'the stall to be logged');
+  });
+});
+
+// In-process ends on 127.0.3.20: what a dropped link tells the other side.
+describe('ending a link', () => {
+  const quiet = pino({ enabled: false });
+  async function pair(): Promise<{ server: net.Server; near: Connection; far: Connection }> {
+    let onFar!: (c: Connection) => void;
+    const farReady = new Promise<Connection>((r) => (onFar = r));
+    const server = net.createServer((socket) => {
+      void Connection.accept(socket, { localName: 'muster@127.0.3.20', cookie: 'c', boot: 'far', log: quiet }).then((c) => c && onFar(c));
+    });
+    await new Promise<void>((r) => server.listen(4370, '127.0.3.20', r));
+    const near = await Connection.dial({ host: '127.0.3.20', port: 4370, role: 'node', localName: 'muster@127.0.3.21', cookie: 'c', boot: 'near', log: quiet, localAddress: '127.0.3.21' });
+    return { server, near, far: await farReady };
+  }
+
+  it('a link dropped by a running node (dismissed) is told apart from the node stopping or vanishing', async () => {
+    const { server, near, far } = await pair();
+    try {
+      const reason = new Promise<string>((r) => near.once('close', r));
+      far.dismiss('replaced by a newer link');
+      assert.equal(await reason, 'closed by peer: replaced by a newer link');
+      assert.equal(near.dismissed, true);
+      assert.equal(near.saidBye, false, 'a dismissed link is not an orderly stop of its node');
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+
+  it('a plain close and a goodbye are not taken for a dismissal', async () => {
+    for (const end of ['close', 'goodbye'] as const) {
+      const { server, near, far } = await pair();
+      try {
+        const closed = new Promise<string>((r) => near.once('close', r));
+        if (end === 'close') far.close('test');
+        else await far.goodbye('stopping');
+        await closed;
+        assert.equal(near.dismissed, false, end);
+        assert.equal(near.saidBye, end === 'goodbye', end);
+      } finally {
+        await new Promise((r) => server.close(r));
+      }
+    }
   });
 });

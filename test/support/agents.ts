@@ -167,6 +167,15 @@ export class Fleet {
   }
 }
 
+/**
+ * Waits until one of `agents` has logged a line matching `re`. An agent writes its log without
+ * blocking, so a line reaches the test a moment after what it tells of (a ctl answer, a closed socket).
+ */
+export function waitLogged(agents: Agent | Agent[], re: RegExp, what: string, timeoutMs = 5000): Promise<LogLine | undefined> {
+  const list = Array.isArray(agents) ? agents : [agents];
+  return waitFor(() => list.map((a) => a.logged(re)).find(Boolean), timeoutMs, what);
+}
+
 /** The agent environment for static discovery with these seeds. */
 export function staticSeedsEnv(seeds: readonly string[]): Record<string, string> {
   return { MUSTER_CLUSTER__DISCOVERY_STRATEGY: 'static', MUSTER_CLUSTER__STATIC__SEEDS: `[${seeds.join(',')}]` };

@@ -561,7 +561,9 @@ export class ClusterNode {
       // operator's force-leave) settles it. Removing it here on a possibly stale view could undo a join.
       if (e.code === 'other_cluster') this.log.info({ peer: conn.peerName, reason: e.message }, `not linking to ${conn.peerName}: ${e.message}`);
       if (e.code === 'partitioned') this.recordApart(conn.peerName, conn.peerBoot);
-      conn.close(e.message);
+      // A sync that timed out means a slow peer, not a lost one: the peer links again, and the
+      // prober judges whether it still answers.
+      conn.dismiss(e.message);
     });
   }
 
@@ -576,11 +578,11 @@ export class ClusterNode {
    */
   private async exchange(conn: Connection): Promise<void> {
     const first = await this.requestSync(conn, Date.now() - this.changedAt < FRESH_STATE_MS);
-    if (first.cluster_id !== this.clusterId) return conn.close('peer changed cluster');
+    if (first.cluster_id !== this.clusterId) return conn.dismiss('peer changed cluster');
     this.applySync(first, conn);
     if (!first.want) return;
     const second = await this.requestSync(conn, true);
-    if (second.cluster_id !== this.clusterId) return conn.close('peer changed cluster');
+    if (second.cluster_id !== this.clusterId) return conn.dismiss('peer changed cluster');
     this.applySync(second, conn);
   }
 
@@ -792,7 +794,7 @@ export class ClusterNode {
       this.observeAll(state.members);
       const previous = this.memberNames().filter((n) => n !== this.name);
       if (previous.length) await this.leaveCurrent(`joining the cluster of ${target}`);
-      this.peers.closeAll('joined another cluster');
+      this.peers.dismissAll('joined another cluster');
       const dropped = keepData ? 0 : this.data.values().filter((e) => e.value !== null).length;
       this.clusterId = state.cluster_id;
       this.members = new LwwMap();

@@ -97,7 +97,7 @@ export class PeerManager {
     this.wanted = new Set([...neighbours].filter((p) => p !== this.o.self));
     this.members = new Set(members);
     for (const [peer, conn] of this.links) {
-      if (!this.members.has(peer)) conn.close('no longer a member');
+      if (!this.members.has(peer)) conn.dismiss('no longer a member');
       else if (this.wanted.has(peer)) this.unneededSince.delete(peer);
       else if (!this.unneededSince.has(peer)) this.unneededSince.set(peer, Date.now());
     }
@@ -125,7 +125,7 @@ export class PeerManager {
       if (!conn || this.wanted.has(peer)) this.unneededSince.delete(peer);
       else if (now - since >= UNNEEDED_GRACE_MS) {
         this.unneededSince.delete(peer);
-        conn.close('not a neighbour any more');
+        conn.dismiss('not a neighbour any more');
       }
     }
   }
@@ -157,7 +157,7 @@ export class PeerManager {
         if (this.suspended.delete(conn) && this.links.get(peer) === conn && !conn.isClosed) this.o.onRevive(conn);
       },
       () => {
-        if (this.suspended.delete(conn)) conn.close(reason);
+        if (this.suspended.has(conn)) conn.dismiss(reason);
       },
     );
   }
@@ -194,12 +194,12 @@ export class PeerManager {
       const keepNew =
         this.suspended.has(cur) || !sameBoot || cur.dialer === conn.dialer || (conn.dialer === 'local' ? this.o.self < peer : peer < this.o.self);
       if (!keepNew) {
-        conn.close('duplicate link');
+        conn.dismiss('duplicate link');
         return false;
       }
       cur.removeAllListeners('close');
       this.suspended.delete(cur);
-      cur.close('replaced by a newer link');
+      cur.dismiss('replaced by a newer link');
     }
     this.links.set(peer, conn);
     // A member that links to us counts us among its neighbours; until the views agree, keep it a while.
@@ -211,11 +211,19 @@ export class PeerManager {
 
   private onClose(conn: Connection, reason: string): void {
     const peer = conn.peerName;
-    this.suspended.delete(conn);
+    // A suspended link was already reported down; its closing is no news.
+    const judged = this.suspended.delete(conn);
     if (this.links.get(peer) !== conn) return;
     this.links.delete(peer);
+    // A link the peer dropped while running on (a duplicate, or replaced by one that crossed it)
+    // says nothing about the peer: link again. Should the peer be gone after all, that dial fails.
+    if (conn.dismissed) {
+      this.up.delete(peer);
+      if (this.wanted.has(peer) && !this.stopped) this.schedule(peer);
+      return;
+    }
     if (this.up.delete(peer)) this.o.onDown(peer, reason, conn, this.wanted.has(peer));
-    else if (this.wanted.has(peer) && !this.stopped) this.o.onUnreachable(peer, reason);
+    else if (!judged && this.wanted.has(peer) && !this.stopped) this.o.onUnreachable(peer, reason);
     if (this.wanted.has(peer) && !this.stopped) this.schedule(peer);
   }
 
@@ -271,7 +279,7 @@ export class PeerManager {
       });
       this.dialing.delete(peer);
       if (!this.wanted.has(peer) || this.stopped) {
-        conn.close('no longer wanted');
+        conn.dismiss('no longer wanted');
         return;
       }
       this.offer(conn);
@@ -300,7 +308,8 @@ export class PeerManager {
     await Promise.all([...this.links.values()].map((c) => c.goodbye(reason)));
   }
 
-  closeAll(reason: string): void {
-    for (const c of this.links.values()) c.close(reason);
+  /** Drops every link while running on (this node changed cluster). */
+  dismissAll(reason: string): void {
+    for (const c of this.links.values()) c.dismiss(reason);
   }
 }

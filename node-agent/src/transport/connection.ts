@@ -88,6 +88,8 @@ export class Connection extends EventEmitter {
   private session = false;
   /** The peer ended the link in order (SIGTERM), rather than vanishing. */
   saidBye = false;
+  /** The peer dropped this link but runs on (see `dismiss`). */
+  dismissed = false;
 
   private constructor(private readonly socket: net.Socket, readonly dialer: 'local' | 'remote', private readonly log: Logger) {
     super();
@@ -292,6 +294,11 @@ export class Connection extends EventEmitter {
     const msg = parsed.data;
     switch (msg.t) {
       case 'bye':
+        if (msg.code === 'dismissed') {
+          this.dismissed = true;
+          this.close(`closed by peer: ${msg.reason}`);
+          return;
+        }
         this.saidBye = true;
         this.emit('bye', msg.reason);
         this.close(`peer said: ${msg.reason}`);
@@ -372,6 +379,15 @@ export class Connection extends EventEmitter {
     });
   }
 
+  /**
+   * Closes a link this node drops while running on (a duplicate, one replaced, one not needed),
+   * telling the peer so: the peer must not take the closed link for this node's loss.
+   */
+  dismiss(reason: string): void {
+    this.send({ t: 'bye', reason, code: 'dismissed' });
+    this.close(reason);
+  }
+
   get isClosed(): boolean {
     return this.closed;
   }
@@ -384,9 +400,11 @@ export class Connection extends EventEmitter {
       p.reject(new PeerError('closed', `connection to ${this.peerName || this.remote} closed: ${reason}`));
     }
     this.pending.clear();
-    // end() lets a reject frame written just before reach the peer; destroy after a moment regardless.
+    // end() lets a frame written just before (a reject, a bye) reach the peer, which then closes
+    // its end. Destroying early, with the peer's frames still unread here, would send a reset that
+    // can discard the bye at the peer before it is read; a peer that never closes is cut off later.
     this.socket.end();
-    setTimeout(() => this.socket.destroy(), 200).unref();
+    setTimeout(() => this.socket.destroy(), 3000).unref();
     this.emit('close', reason);
   }
 }

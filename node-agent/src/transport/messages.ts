@@ -23,7 +23,12 @@ export const rejectSchema = z.object({ t: z.literal('reject'), code: z.enum(REJE
 export type RejectCode = (typeof REJECT_CODES)[number];
 
 // After the handshake.
-export const byeSchema = z.object({ t: z.literal('bye'), reason: z.string().max(200) });
+/**
+ * `bye` ends a link in order. Without a code the sender is stopping; `dismissed`: the sender is
+ * fine and only drops this link (a duplicate, one replaced by a newer link, one it no longer
+ * needs), so its loss says nothing about the sender.
+ */
+export const byeSchema = z.object({ t: z.literal('bye'), reason: z.string().max(200), code: z.literal('dismissed').optional() });
 export const requestSchema = z.object({ t: z.literal('req'), id: z.number().int().nonnegative(), op: z.string().max(64), body: z.unknown().optional() });
 export const responseSchema = z.object({
   t: z.literal('res'),

@@ -724,7 +724,10 @@ export class ClusterNode {
     const entry: MemberEntry = { key: joiner, state: 'member', ts: this.clock.now() };
     this.members.merge(entry);
     this.applyAlive(alive);
-    await this.persist();
+    // Saved, but not awaited: the joiner keeps (and saves) the member list it is answered with and
+    // syncs it to its neighbours, so the entry outlives this node. Waiting for the disk here put a
+    // whole save (several turns of a starved event loop) in front of every join.
+    void this.persist();
     this.log.info({ peer: joiner }, `${joiner} joins the cluster through this node`);
     // The joiner need not wait for this: it has the state in the answer, and links to its neighbours.
     this.announceJoin(entry, alive);
@@ -807,8 +810,9 @@ export class ClusterNode {
       this.mergeMembers(state.members);
       this.mergeData(state.data, target);
       this.applyAlive(state.alive ?? []);
-      await this.persist();
+      // Linking to the neighbours need not wait for the disk; the join answers once it is saved.
       this.peers.setWanted(this.wantedPeers(), this.memberNames());
+      await this.persist();
       this.log.info(
         { target, cluster_id: this.clusterId, members: this.memberNames(), dropped_keys: dropped },
         `joined the cluster of ${target} (${why}): ${this.memberNames().length} member(s); ` +

@@ -53,10 +53,27 @@ async function until<T>(fn: () => Promise<T | undefined | false>, limitMs: numbe
  */
 async function allSee(c: BenchCluster, observers: number[], pred: (alive: string[]) => boolean, limitMs: number, what: string): Promise<number> {
   const done = new Set<number>();
+  // What each observer that is not done saw last: said when the time runs out.
+  const last = new Map<number, string>();
   await until(async () => {
-    await Promise.all(observers.filter((i) => !done.has(i)).map(async (i) => (pred(await c.alive(i)) ? done.add(i) : undefined)));
+    await Promise.all(
+      observers
+        .filter((i) => !done.has(i))
+        .map(async (i) => {
+          try {
+            const alive = await c.alive(i);
+            if (pred(alive)) done.add(i);
+            else last.set(i, `${alive.length} alive`);
+          } catch (e) {
+            last.set(i, `no answer (${(e as Error).message})`);
+          }
+        }),
+    );
     return done.size === observers.length;
-  }, limitMs, what, Math.max(50, 2 * c.names.length));
+  }, limitMs, what, Math.max(50, 2 * c.names.length)).catch((e: Error) => {
+    const waiting = observers.filter((i) => !done.has(i)).map((i) => `${c.names[i]}: ${last.get(i) ?? 'not asked'}`);
+    throw new Error(`${e.message}; ${done.size}/${observers.length} done, the others saw: ${waiting.slice(0, 10).join('; ')}${waiting.length > 10 ? '; …' : ''}`);
+  });
   return Date.now();
 }
 

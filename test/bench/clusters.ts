@@ -1,5 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import net from 'node:net';
 import pino from 'pino';
 import { Connection } from '../../node-agent/src/transport/connection';
@@ -90,6 +91,14 @@ export async function startMuster(n: number, subnet: string, discoveryEnv?: Reco
       if (r.code !== 0) throw new Error(r.stderr);
     },
     close: async () => {
+      // BENCH_KEEP_LOGS=dir keeps every agent's log of every Muster cluster, one directory per
+      // launch: what a slow or failed formation needs to be understood afterwards.
+      const keep = process.env.BENCH_KEEP_LOGS;
+      if (keep) {
+        const dir = path.join(keep, `muster-n${n}-${launchedAt}`);
+        mkdirSync(dir, { recursive: true });
+        agents.forEach((a) => writeFileSync(path.join(dir, `${a.name}.log`), a.raw));
+      }
       for (const c of conns) c?.close('done');
       for (const a of agents) a.proc?.kill('SIGCONT');
       await fleet.close();

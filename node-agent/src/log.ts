@@ -15,7 +15,10 @@ const DROP_REPORT_MS = 5000;
 export function createLogger(node: string, level: string): Logger {
   const dest = pino.destination({ dest: 1, sync: false, maxLength: LOG_BUFFER_BYTES });
   let dropped = 0;
-  dest.on('drop', () => dropped++);
+  // Armed by the first dropped line, not a periodic timer: an idle agent has no wakeup for this.
+  dest.on('drop', () => {
+    if (dropped++ === 0) setTimeout(reportDropped, DROP_REPORT_MS).unref();
+  });
   const log = pino(
     {
       level,
@@ -25,12 +28,11 @@ export function createLogger(node: string, level: string): Logger {
     },
     dest,
   );
-  setInterval(() => {
-    if (!dropped) return;
+  function reportDropped(): void {
     const n = dropped;
     dropped = 0;
     log.warn({ dropped: n }, `${n} log line(s) dropped: stdout was not read fast enough`);
-  }, DROP_REPORT_MS).unref();
+  }
   return log;
 }
 

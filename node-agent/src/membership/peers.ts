@@ -215,15 +215,13 @@ export class PeerManager {
     const judged = this.suspended.delete(conn);
     if (this.links.get(peer) !== conn) return;
     this.links.delete(peer);
+    const wasUp = this.up.delete(peer);
     // A link the peer dropped while running on (a duplicate, or replaced by one that crossed it)
-    // says nothing about the peer: link again. Should the peer be gone after all, that dial fails.
-    if (conn.dismissed) {
-      this.up.delete(peer);
-      if (this.wanted.has(peer) && !this.stopped) this.schedule(peer);
-      return;
+    // says nothing about the peer: only link again. Should the peer be gone after all, that dial fails.
+    if (!conn.dismissed) {
+      if (wasUp) this.o.onDown(peer, reason, conn, this.wanted.has(peer));
+      else if (!judged && this.wanted.has(peer) && !this.stopped) this.o.onUnreachable(peer, reason);
     }
-    if (this.up.delete(peer)) this.o.onDown(peer, reason, conn, this.wanted.has(peer));
-    else if (!judged && this.wanted.has(peer) && !this.stopped) this.o.onUnreachable(peer, reason);
     if (this.wanted.has(peer) && !this.stopped) this.schedule(peer);
   }
 

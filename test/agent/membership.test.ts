@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Fleet, waitFor, waitForStatus, type Agent, waitLogged } from '../support/agents';
+import { Fleet, waitFor, waitForStatus, type Agent } from '../support/agents';
 
 // Real agent processes on loopback addresses 127.0.2.x, driven through `muster ctl` as a user would.
 describe('manual clustering with muster ctl', { timeout: 240_000 }, () => {
@@ -28,7 +28,7 @@ describe('manual clustering with muster ctl', { timeout: 240_000 }, () => {
     await waitForStatus([a, b, c], names);
     const text = await a.ctl(['cluster', 'status']);
     assert.match(text.stdout, /running_nodes => \['muster@127\.0\.2\.2','muster@127\.0\.2\.3','muster@127\.0\.2\.4'\]/);
-    await waitLogged(b, /joined the cluster of muster@127\.0\.2\.2/, 'the joiner to log whom it joined');
+    await waitFor(() => b.logged(/joined the cluster of muster@127\.0\.2\.2/), 5000, 'the joiner to log whom it joined');
   });
 
   it('data written on one node is read on the others as soon as the write returns', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
-import { Fleet, waitFor, waitForStatus, waitLogged } from '../support/agents';
+import { Fleet, waitFor, waitForStatus } from '../support/agents';
 
 // Agents on 127.0.17.x.
 describe('readiness, status timings and restart safety', { timeout: 120_000 }, () => {
@@ -45,7 +45,7 @@ describe('readiness, status timings and restart safety', { timeout: 120_000 }, (
     rmSync(c.dataDir, { recursive: true, force: true });
     await c.start();
     await waitForStatus([a, b, c], names, [], 20_000);
-    await waitLogged(c, /adopted by the cluster of muster@127\.0\.17\.[23]: this node had no state/, 'the node to log its adoption');
+    await waitFor(() => c.logged(/adopted by the cluster of muster@127\.0\.17\.[23]: this node had no state/), 5000, 'the node to log its adoption');
     assert.equal((await c.ctl(['data', 'get', 'k'])).stdout.trim(), 'v');
     await waitFor(async () => (await c.ctl(['cluster', 'ready'])).code === 0, 10_000, 'c to be ready');
   });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { waitFor, waitForStatus, waitLogged } from '../support/agents';
+import { waitFor, waitForStatus } from '../support/agents';
 import { LabCluster, sleep } from './lab-cluster';
 
 // Real partitions: every agent on its own test host (network namespace); a partition moves hosts
@@ -46,7 +46,7 @@ describe('failures and partitions', { timeout: 900_000 }, () => {
       await waitForStatus(c.agents, c.names, [], 20_000);
       const want = { shared: 'minority', 'only-majority': 'm', 'only-minority': 'n' };
       for (let i = 0; i < 5; i++) assert.deepEqual(await c.list(i), want, `data on ${c.names[i]}`);
-      await waitLogged(c.agents[0], /partition with muster@10\.213\.0\.\d ended after .*: healed \(autoheal\)/, 'the healed partition to be logged');
+      await waitFor(() => c.agents[0].logged(/partition with muster@10\.213\.0\.\d ended after .*: healed \(autoheal\)/), 5000, 'the healed partition to be logged');
     }));
 
   it('a 2-node cluster split in two heals into one with both sides\' writes', () =>
@@ -96,7 +96,7 @@ describe('failures and partitions', { timeout: 900_000 }, () => {
       await c.agents[2].signal('SIGKILL');
       await waitForStatus(c.pick([0, 1]), c.namesOf([0, 1]), [c.names[2]], 10_000);
       await waitForStatus(c.pick([0, 1]), c.namesOf([0, 1]), [], 15_000);
-      await waitLogged(c.agents.slice(0, 2), /removing muster@10\.213\.0\.4 from the cluster \(stopped for longer than cluster\.autoclean = 3s\)/, 'the autoclean to be logged');
+      await waitFor(() => c.agents.slice(0, 2).some((a) => a.logged(/removing muster@10\.213\.0\.4 from the cluster \(stopped for longer than cluster\.autoclean = 3s\)/)), 5000, 'the autoclean to be logged');
     }, 'manual'));
 
   it('autoclean of a node that was only cut off: it is told, and with autoheal rejoins with its writes', () =>

@@ -131,6 +131,11 @@ export class Agent {
     );
   }
 
+  /**
+   * The first line logged so far that matches. The agent writes its log without blocking, so a
+   * line arrives a moment after what it tells of (a ctl answer, a closed socket): wait for it with
+   * `waitFor(() => agent.logged(re), ...)`.
+   */
   logged(re: RegExp): LogLine | undefined {
     return this.lines.find((l) => re.test(l.msg));
   }
@@ -165,15 +170,6 @@ export class Fleet {
     await Promise.all(this.agents.map((a) => a.signal('SIGKILL')));
     rmSync(this.dir, { recursive: true, force: true });
   }
-}
-
-/**
- * Waits until one of `agents` has logged a line matching `re`. An agent writes its log without
- * blocking, so a line reaches the test a moment after what it tells of (a ctl answer, a closed socket).
- */
-export function waitLogged(agents: Agent | Agent[], re: RegExp, what: string, timeoutMs = 5000): Promise<LogLine | undefined> {
-  const list = Array.isArray(agents) ? agents : [agents];
-  return waitFor(() => list.map((a) => a.logged(re)).find(Boolean), timeoutMs, what);
 }
 
 /** The agent environment for static discovery with these seeds. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { neighbours, STEPS } from '../../node-agent/src/membership/overlay';
+import { neighbours, shortcut, SHORTCUTS, STEPS } from '../../node-agent/src/membership/overlay';
 
 const names = (n: number) => Array.from({ length: n }, (_, i) => `muster@10.1.${Math.floor(i / 200)}.${(i % 200) + 10}`);
 const allUp = () => true;
@@ -8,6 +8,21 @@ const allUp = () => true;
 /** Every member's link set in a cluster, as each computes it from the same view. */
 function links(members: string[], notDown: (m: string) => boolean = allUp): Map<string, Set<string>> {
   return new Map(members.map((m) => [m, neighbours(m, members, notDown)]));
+}
+
+/** The most hops between two members over these links. */
+function diameter(l: Map<string, Set<string>>): number {
+  let most = 0;
+  for (const from of l.keys()) {
+    const hops = new Map([[from, 0]]);
+    const todo = [from];
+    while (todo.length) {
+      const at = todo.shift()!;
+      for (const n of l.get(at)!) if (!hops.has(n)) hops.set(n, hops.get(at)! + 1), todo.push(n);
+    }
+    most = Math.max(most, ...hops.values());
+  }
+  return most;
 }
 
 /** Members reachable from `from` over links between members that are not down. */
@@ -24,30 +39,53 @@ describe('link overlay', () => {
     for (const [m, set] of links(ms)) assert.deepEqual([...set].sort(), ms.filter((x) => x !== m));
   });
 
-  it('in a large cluster each member keeps a few links, both ends want each one, and all members are connected', () => {
-    for (const n of [8, 30, 100]) {
-      const ms = names(n);
+  it('in a large cluster each member keeps its ring neighbours and a few shortcuts, both ends want each link, and all members are connected', () => {
+    for (const n of [8, 30, 100, 200]) {
+      const ms = names(n).sort(); // the ring is in name order
       const l = links(ms);
+      let total = 0;
       for (const [m, set] of l) {
-        assert.equal(set.size, 2 * STEPS, `${m} in a cluster of ${n}`);
+        const i = ms.indexOf(m);
+        for (let k = 1; k <= STEPS; k++) for (const j of [i + k, i - k]) assert.ok(set.has(ms[(j + n) % n]), `${m} keeps its ring neighbour ${ms[(j + n) % n]}`);
         for (const p of set) assert.ok(l.get(p)!.has(m), `${m} wants ${p}, but ${p} does not want ${m}`);
+        total += set.size;
       }
       assert.equal(reachable(ms[0], l, allUp).size, n);
+      // About SHORTCUTS links per member beyond the ring: far fewer than the N - 1 of a full mesh.
+      assert.ok(total / n <= 2 * STEPS + SHORTCUTS + 1, `${(total / n).toFixed(1)} links per member at N = ${n}`);
     }
   });
 
-  it('a joiner adds at most 2 x STEPS links and closes few', () => {
+  it('news crosses a cluster of 30 in at most 4 hops, of 100 in 5, of 200 in 6 (a ring alone: 5, 17, 34)', () => {
+    for (const [n, most, ringAlone] of [[30, 4, 5], [100, 5, 17], [200, 6, 34]]) {
+      const ms = names(n).sort();
+      const ringOnly = new Map(ms.map((m, i) => [m, new Set([1, 2, 3, -1, -2, -3].map((k) => ms[(i + k + n) % n]))]));
+      assert.equal(diameter(ringOnly), ringAlone);
+      const d = diameter(links(ms));
+      assert.ok(d <= most, `${d} hops across ${n} members`);
+    }
+  });
+
+  it('a shortcut is the same seen from either end, and is kept away from members known to be down', () => {
+    const ms = names(100);
+    for (const a of ms.slice(0, 20)) for (const b of ms) assert.equal(shortcut(a, b, 100), shortcut(b, a, 100), `${a} / ${b}`);
+    const [a, b] = ms.flatMap((x, i) => ms.slice(i + 4).filter((y) => shortcut(x, y, 100)).map((y) => [x, y]))[0];
+    assert.ok(neighbours(a, ms, allUp).has(b), `${a} links to ${b} by a shortcut`);
+    assert.ok(!neighbours(a, ms, (m) => m !== b).has(b), `${a} does not dial ${b} while it is known to be down`);
+  });
+
+  it('a joiner adds links to itself only and closes few', () => {
     const ms = names(30);
     const before = links(ms.filter((_, i) => i !== 17));
     const after = links(ms);
-    let added = 0;
     let removed = 0;
     for (const [m, set] of before) {
-      for (const p of after.get(m)!) if (!set.has(p)) added++;
+      for (const p of after.get(m)!) if (!set.has(p)) assert.equal(p, ms[17], `${m} gains a link to ${p}, not the joiner`);
       for (const p of set) if (!after.get(m)!.has(p)) removed++;
     }
-    assert.equal(added, 2 * STEPS, 'new links at the other members: to the joiner only');
-    assert.ok(removed <= 2 * STEPS, `${removed} links closed`);
+    // Each link is counted at both ends: the ring closes up to STEPS links around the joiner, and a
+    // shortcut or two falls below the lower threshold of a larger cluster.
+    assert.ok(removed <= 2 * (STEPS + SHORTCUTS), `${removed / 2} links closed`);
   });
 
   it('members known to be down are walked past but kept, so the rest stays connected and their return is seen', () => {

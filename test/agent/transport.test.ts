@@ -144,4 +144,33 @@ describe('ending a link', () => {
       }
     }
   });
+
+  it('a cast is served and never answered; an operation that may not be cast is refused without an answer', async () => {
+    const { server, near, far } = await pair();
+    try {
+      const served: string[] = [];
+      far.onRequest(async (op, body) => {
+        served.push(`${op} ${(body as { id?: string }).id ?? ''}`);
+        return { acked: ['muster@127.0.3.20'] };
+      });
+      const frames: unknown[] = [];
+      const seen = (m: unknown) => frames.push(m);
+      // Every frame the near end receives after this point (answers would be 'res').
+      const raw = (near as unknown as { dispatch: (m: unknown) => void }).dispatch.bind(near);
+      (near as unknown as { dispatch: (m: unknown) => void }).dispatch = (m) => (seen(m), raw(m));
+      near.cast('gossip', { cluster_id: 'c1', id: 'g1', budget_ms: 1000, oneway: true, alive: [] });
+      near.cast('sync', { cluster_id: 'c1', digest: 'x' });
+      await near.request('gossip', { cluster_id: 'c1', id: 'g2', budget_ms: 1000 }, 5000);
+      assert.deepEqual(served, ['gossip g1', 'gossip g2'], 'the gossip cast is served, the sync cast is not');
+      assert.deepEqual(
+        frames.map((m) => (m as { t: string }).t),
+        ['res'],
+        'only the request is answered',
+      );
+    } finally {
+      near.close('done');
+      far.close('done');
+      await new Promise((r) => server.close(r));
+    }
+  });
 });

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { DiscoveredNode, Discovery } from '../discovery/strategy';
 import type { PeerError } from '../transport/connection';
 import type { ClusterInfo, ClusterNode, DiscoveryStatus } from './cluster';
+import { pairScore } from './pair-hash';
 
 /** Between attempts that found nothing or failed: jittered, doubling up to the max. */
 const RETRY_MIN_MS = 300;
@@ -29,6 +30,14 @@ const FOUND_STABLE_MS = 1000;
 /** A node still alone soon after boot keeps looking at least this often: its peers are starting too. */
 const ALONE_RETRY_MAX_MS = 1000;
 const ALONE_FAST_PERIOD_MS = 60_000;
+/**
+ * In a cluster of several, each found node outside it is looked at by this many of the running
+ * members, not by all: when a node started listening, every member of a 100-node cluster forming
+ * around it probed it at once (a handshake each), and a node starting on a loaded machine could
+ * not answer one of them for 10 s. A lone newcomer comes to the cluster by itself; what members
+ * look for is another cluster that ranks before theirs, and two of them per node find it.
+ */
+const LOOKERS = 2;
 
 interface Candidate {
   cluster_id: string;
@@ -48,6 +57,18 @@ export function ranksBefore(a: Pick<Candidate, 'members'>, b: Pick<Candidate, 'm
   if (single(a) !== single(b)) return single(a) < single(b);
   const min = (c: Pick<Candidate, 'members'>) => [...c.members].sort()[0] ?? '';
   return min(a) < min(b);
+}
+
+/**
+ * Whether `self`, one of the `running` members of a cluster, is among the LOOKERS members that
+ * probe `found` (rendezvous hashing: every member picks the same ones, and the pick moves little
+ * as members come and go).
+ */
+export function looksAt(self: string, found: string, running: readonly string[]): boolean {
+  if (running.length <= LOOKERS) return true;
+  const score = (m: string) => pairScore(found, m);
+  const mine = score(self);
+  return running.filter((m) => m !== self && score(m) < mine).length < LOOKERS;
 }
 
 /** Runs a discovery strategy at boot and in the background, and joins where the ranking says. */
@@ -173,10 +194,13 @@ export class Autocluster {
     const running = new Set(info.running);
     // Probed: everything found that is not running with us. A member that moved to another cluster
     // without us hearing it leave shows as stopped here, so it is probed and found where it went.
-    const others = found.map((n) => n.name).filter((n) => n !== self && !running.has(n)).sort();
+    const alone = info.members.length === 1;
+    const others = found
+      .map((n) => n.name)
+      .filter((n) => n !== self && !running.has(n) && (alone || looksAt(self, n, info.running)))
+      .sort();
     if (!others.length) return info.members.length > 1 || found.some((n) => n.name !== self) ? 'settled' : 'waiting';
     const covered = new Set(running);
-    const alone = info.members.length === 1;
     const inStartup = () => Date.now() - this.startedAt < STARTUP_WAIT_MAX_MS;
     const smallerStillComing = () => inStartup() && Date.now() - this.lastNewAnswerAt < STABLE_MARGIN_MS;
     const foundUnsettled = () => inStartup() && Date.now() - this.foundChangedAt < FOUND_STABLE_MS;

@@ -11,6 +11,7 @@ import { Connection, PeerError } from '../transport/connection';
 import { HostResolver } from '../transport/address';
 import {
   infoReplySchema,
+  gossipChangeSchema,
   joinReplySchema,
   syncSchema,
   type Alive,
@@ -332,7 +333,7 @@ export class ClusterNode {
       changed.push(r);
       if (this.isMember(r.node)) this.onTransition(t, reason);
     }
-    if (refuted) void this.broadcast({ alive: [this.liveness.ownRecord] });
+    if (refuted) this.announce({ alive: [this.liveness.ownRecord] });
     return changed;
   }
 
@@ -342,7 +343,7 @@ export class ClusterNode {
     const claim = this.liveness.downClaim(peer, boot, orderly, this.name);
     if (!claim) return;
     this.applyAlive([claim], reason);
-    void this.broadcast({ alive: [claim] });
+    this.announce({ alive: [claim] });
   }
 
   /** A member went down or came back, in this node's view. */
@@ -415,6 +416,7 @@ export class ClusterNode {
    * acknowledged; `failed` names the running members it did not reach in time. `exclude`: a link
    * the change came from.
    */
+  /** Spreads a change and waits for the members to acknowledge it: writes, leaves, removals. */
   private async broadcast(change: Pick<GossipBody, 'members' | 'data' | 'alive'>, exclude?: Connection): Promise<{ acked: string[]; failed: string[] }> {
     const body: GossipBody = { cluster_id: this.clusterId, id: this.flood.newId(), budget_ms: BROADCAST_TIMEOUT_MS, ...change };
     const links = this.peers.upLinks().filter((c) => c !== exclude);
@@ -423,21 +425,44 @@ export class ClusterNode {
     const acked = sorted(reached);
     const failed = this.runningNodes().filter((m) => m !== this.name && !reached.has(m) && m !== exclude?.peerName);
     const what = change.data ? 'write' : 'membership change';
-    // Liveness news is not waited for by anyone: members that miss it learn it at their next sync.
-    if (failed.length && (change.data || change.members)) this.log.warn({ failed }, `${what} not acknowledged by ${failed.join(', ')}; they catch up when their links sync again`);
+    if (failed.length) this.log.warn({ failed }, `${what} not acknowledged by ${failed.join(', ')}; they catch up when their links sync again`);
     return { acked, failed };
   }
 
+  /**
+   * Spreads news nobody waits for, one way (membership/flood.ts): who is up or down, joins, what a
+   * link's sync brought. A member that misses it learns it at its next sync.
+   */
+  private announce(change: Pick<GossipBody, 'members' | 'data' | 'alive'>, exclude?: Connection): void {
+    const body: GossipBody = { cluster_id: this.clusterId, id: this.flood.newId(), budget_ms: BROADCAST_TIMEOUT_MS, oneway: true, ...change };
+    this.flood.cast(this.peers.upLinks().filter((c) => c !== exclude), body);
+  }
+
   /** A change spread by another member: apply it once, pass it on, answer with who was reached. */
-  private async relay(b: GossipBody, conn: Connection): Promise<{ acked: string[] }> {
-    this.checkCluster(b.cluster_id, conn.peerName);
-    if (!this.flood.firstSight(b.id)) return { acked: [] };
+  private async relay(h: OpBody<'gossip'>, conn: Connection): Promise<{ acked: string[] }> {
+    this.checkCluster(h.cluster_id, conn.peerName);
+    if (this.flood.seenBefore(h.id)) return { acked: [] };
+    const change = gossipChangeSchema.safeParse(h);
+    if (!change.success) throw new PeerError('bad_request', `malformed change in 'gossip' from ${conn.peerName}`);
+    this.flood.markSeen(h.id);
+    const b: GossipBody = { cluster_id: h.cluster_id, id: h.id, budget_ms: h.budget_ms, oneway: h.oneway, ...change.data };
     const members = b.members ? this.mergeMembers(b.members) : [];
     const data = b.data ? this.mergeData(b.data, conn.peerName) : [];
-    if (b.alive) this.applyAlive(b.alive);
+    const alive = b.alive ? this.applyAlive(b.alive) : [];
+    const links = this.peers.upLinks().filter((c) => c !== conn);
+    if (b.oneway) {
+      // News this node already had goes no further: every neighbour of a crashed member claims it
+      // at once, and each claim would otherwise cross every link of the cluster. Whoever learned
+      // it first (by gossip, a sync or a join) spread it, so the members beyond have it.
+      if (members.length || data.length || alive.length) {
+        if (members.length || data.length) this.persist();
+        this.flood.cast(links, b);
+        this.queueReconcile();
+      }
+      return { acked: [this.name] };
+    }
     // Stored before it is acknowledged, while it goes on to the next members.
     const saved = members.length || data.length ? this.persist() : undefined;
-    const links = this.peers.upLinks().filter((c) => c !== conn);
     const [{ reached }] = await Promise.all([this.flood.spread(links, b), saved]);
     // The members reached through this node hold the tombstones it passed on.
     for (const e of b.data ?? []) if (e.value === null) for (const m of reached) this.tombstones.get(e.key)?.seenBy.add(m);
@@ -634,7 +659,7 @@ export class ClusterNode {
     const stale = state.alive && this.liveness.staleAboutSelf(state.alive.find((r) => r.node === this.name));
     if (stale) alive.push(this.liveness.ownRecord);
     if (members.length || data.length || alive.length) {
-      void this.broadcast({ members: members.length ? members : undefined, data: data.length ? data : undefined, alive: alive.length ? alive : undefined }, stale ? undefined : conn);
+      this.announce({ members: members.length ? members : undefined, data: data.length ? data : undefined, alive: alive.length ? alive : undefined }, stale ? undefined : conn);
     }
     this.queueReconcile();
   }
@@ -718,7 +743,7 @@ export class ClusterNode {
     if (body.cluster_id === this.clusterId && this.isMember(joiner)) {
       await this.persist();
       const changed = this.applyAlive(alive);
-      if (changed.length) void this.broadcast({ alive: changed });
+      if (changed.length) this.announce({ alive: changed });
       return this.snapshot();
     }
     const entry: MemberEntry = { key: joiner, state: 'member', ts: this.clock.now() };
@@ -749,7 +774,7 @@ export class ClusterNode {
     setImmediate(() => {
       this.announcing = undefined;
       // A batch from a cluster this node has left since is not news to the new one.
-      if (batch.cluster_id === this.clusterId) void this.broadcast({ members: batch.members, alive: batch.alive.length ? batch.alive : undefined });
+      if (batch.cluster_id === this.clusterId) this.announce({ members: batch.members, alive: batch.alive.length ? batch.alive : undefined });
     });
   }
 

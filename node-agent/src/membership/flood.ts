@@ -13,7 +13,8 @@ const SEEN_TTL_MS = 120_000;
  * member that sees it for the first time applies it and passes it on its own other links. Every
  * member is reached over several paths (a link failing mid-way costs nothing), and the answers
  * come back along the paths that reached a member first, each naming every member reached through
- * it, so the origin learns who holds the change as it did with a message to every member.
+ * it, so the origin learns who holds the change as it did with a message to every member. News
+ * nobody waits for goes the same way, one way (`cast`).
  */
 export class Flood {
   private readonly seen = new Map<string, number>();
@@ -24,11 +25,22 @@ export class Flood {
     return id;
   }
 
-  /** True the first time an id is seen; the caller applies and passes on only then. */
-  firstSight(id: string): boolean {
-    if (this.seen.has(id)) return false;
+  /** Whether an id was seen before: a change seen again is neither checked nor applied again. */
+  seenBefore(id: string): boolean {
+    return this.seen.has(id);
+  }
+
+  /** Marks an id seen; the caller applies and passes on the change only the first time. */
+  markSeen(id: string): void {
     this.seen.set(id, Date.now());
-    return true;
+  }
+
+  /**
+   * News nobody waits for (a member that misses it learns it at its next sync): sent one way, it
+   * costs each link one frame instead of two, and no timer.
+   */
+  cast(links: Connection[], body: GossipBody): void {
+    for (const c of links) c.cast('gossip', body);
   }
 
   /** Sends `body` on `links` and returns the members reached through them. */

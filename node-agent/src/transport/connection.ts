@@ -10,6 +10,7 @@ import {
   authSchema,
   challengeSchema,
   helloSchema,
+  CAST_OPS,
   OPS_BY_ROLE,
   opSchemas,
   rejectSchema,
@@ -319,27 +320,35 @@ export class Connection extends EventEmitter {
       case 'req':
         void this.serve(msg.id, msg.op, msg.body);
         return;
+      case 'cast':
+        void this.serve(undefined, msg.op, msg.body);
+        return;
     }
   }
 
-  private async serve(id: number, op: string, body: unknown): Promise<void> {
-    const allowed = OPS_BY_ROLE[this.role] as readonly string[];
+  /** Serves a request (`id`), or a cast (no id): a cast is never answered, its failures only logged. */
+  private async serve(id: number | undefined, op: string, body: unknown): Promise<void> {
+    const answer = (res: Record<string, unknown>) => {
+      if (id !== undefined) this.send({ t: 'res', id, ...res });
+      else if (!res.ok) this.log.debug({ peer: this.peerName, op, code: res.code, reason: res.error }, `'${op}' cast from ${this.peerName} failed: ${String(res.error)}`);
+    };
+    const allowed = (id === undefined ? CAST_OPS : OPS_BY_ROLE)[this.role] as readonly string[];
     if (!allowed.includes(op)) {
-      this.send({ t: 'res', id, ok: false, code: 'bad_request', error: `operation '${op}' is not allowed for a ${this.role} connection` });
+      answer({ ok: false, code: 'bad_request', error: `operation '${op}' is not allowed ${id === undefined ? 'as a cast ' : ''}for a ${this.role} connection` });
       return;
     }
     const parsed = opSchemas[op as Op].safeParse(body ?? {});
     if (!parsed.success || !this.handler) {
-      this.send({ t: 'res', id, ok: false, code: 'bad_request', error: `malformed '${op}' request` });
+      answer({ ok: false, code: 'bad_request', error: `malformed '${op}' request` });
       return;
     }
     try {
       const result = await this.handler(op as Op, parsed.data, this);
-      this.send(isEmpty(result) ? { t: 'res', id, ok: true } : { t: 'res', id, ok: true, body: result });
+      answer(isEmpty(result) ? { ok: true } : { ok: true, body: result });
     } catch (e) {
       const err = e as Error;
       if (!(e instanceof PeerError)) this.log.error({ err, op }, `'${op}' failed unexpectedly`);
-      this.send({ t: 'res', id, ok: false, code: e instanceof PeerError ? e.code : 'internal', error: err.message });
+      answer({ ok: false, code: e instanceof PeerError ? e.code : 'internal', error: err.message });
     }
   }
 
@@ -358,6 +367,11 @@ export class Connection extends EventEmitter {
       this.pending.set(id, { resolve, reject, timer });
       this.send(isEmpty(body) ? { t: 'req', id, op } : { t: 'req', id, op, body });
     });
+  }
+
+  /** Sends a request that wants no answer (see CAST_OPS). */
+  cast(op: Op, body: unknown): void {
+    this.send(isEmpty(body) ? { t: 'cast', op } : { t: 'cast', op, body });
   }
 
   send(message: unknown): void {

@@ -39,7 +39,10 @@ export const responseSchema = z.object({
   code: z.string().max(64).optional(),
 });
 
-export const sessionMessageSchema = z.discriminatedUnion('t', [byeSchema, requestSchema, responseSchema, rejectSchema]);
+/** A request that wants no answer: liveness news spread by gossip, which nobody waits for. */
+export const castSchema = z.object({ t: z.literal('cast'), op: z.string().max(64), body: z.unknown().optional() });
+
+export const sessionMessageSchema = z.discriminatedUnion('t', [byeSchema, requestSchema, castSchema, responseSchema, rejectSchema]);
 export type SessionMessage = z.infer<typeof sessionMessageSchema>;
 
 // Replicated state.
@@ -108,18 +111,28 @@ export type SyncBody = z.infer<typeof syncSchema>;
 
 /**
  * A change spread over the member links (membership/flood.ts): each member applies it, passes it
- * to its other links once (by `id`), and answers with every member reached through it.
+ * to its other links once (by `id`), and answers with every member reached through it. News
+ * nobody waits for (`oneway`: liveness, joins) goes as a `cast`, with no answer.
+ *
+ * A member receives each change on several links. On receipt only the header is checked; the
+ * change itself is checked once, at the first sight of its id (membership/cluster.ts, relay).
  */
-export const gossipSchema = z.object({
+const gossipHeader = z.object({
   cluster_id: z.string().max(64),
   id: z.string().max(64),
   /** How long the sender waits for this answer; the next hop waits less. */
   budget_ms: z.number().int().positive().max(60_000),
+  /** News nobody waits for, sent as a `cast` and passed on as one, and only while it is news. */
+  oneway: z.literal(true).optional(),
+});
+export const gossipChangeSchema = z.object({
   members: z.array(memberEntrySchema).optional(),
   data: z.array(dataEntrySchema).optional(),
   alive: z.array(aliveSchema).optional(),
 });
-export type GossipBody = z.infer<typeof gossipSchema>;
+export const gossipSchema = gossipHeader.passthrough();
+export type GossipHeader = z.infer<typeof gossipHeader>;
+export type GossipBody = GossipHeader & z.infer<typeof gossipChangeSchema>;
 export const gossipReplySchema = z.object({ acked: z.array(name) });
 
 /** Request bodies by operation; a request whose body does not match is answered with an error. */
@@ -149,6 +162,9 @@ export const opSchemas = {
 } as const;
 export type Op = keyof typeof opSchemas;
 export type OpBody<O extends Op> = z.infer<(typeof opSchemas)[O]>;
+
+/** Operations that may be sent as a `cast` (no answer), and by which role. */
+export const CAST_OPS: Record<Role, readonly Op[]> = { node: ['gossip'], join: [], ctl: [] };
 
 /** Which roles may call which operations. */
 export const OPS_BY_ROLE: Record<Role, readonly Op[]> = {

@@ -411,15 +411,19 @@ export class ClusterNode {
     this.log.warn({ old_cluster_id: old, cluster_id: this.clusterId, reason: why }, `now standalone: ${why}; data kept (${this.data.values().length} key(s))`);
   }
 
+  /** A new change of this node's, to spread over its links except `exclude` (the one it came from). */
+  private outgoing(change: Pick<GossipBody, 'members' | 'data' | 'alive'>, exclude: Connection | undefined, oneway?: true): { body: GossipBody; links: Connection[] } {
+    const body: GossipBody = { cluster_id: this.clusterId, id: this.flood.newId(), budget_ms: BROADCAST_TIMEOUT_MS, oneway, ...change };
+    return { body, links: this.peers.upLinks().filter((c) => c !== exclude) };
+  }
+
   /**
    * Spreads a change to every member over the links (membership/flood.ts) and waits until it is
-   * acknowledged; `failed` names the running members it did not reach in time. `exclude`: a link
-   * the change came from.
+   * acknowledged: writes, leaves, removals. `failed` names the running members it did not reach in
+   * time. `exclude`: a link the change came from.
    */
-  /** Spreads a change and waits for the members to acknowledge it: writes, leaves, removals. */
   private async broadcast(change: Pick<GossipBody, 'members' | 'data' | 'alive'>, exclude?: Connection): Promise<{ acked: string[]; failed: string[] }> {
-    const body: GossipBody = { cluster_id: this.clusterId, id: this.flood.newId(), budget_ms: BROADCAST_TIMEOUT_MS, ...change };
-    const links = this.peers.upLinks().filter((c) => c !== exclude);
+    const { body, links } = this.outgoing(change, exclude);
     const { reached } = await this.flood.spread(links, body);
     reached.delete(this.name);
     const acked = sorted(reached);
@@ -434,8 +438,8 @@ export class ClusterNode {
    * link's sync brought. A member that misses it learns it at its next sync.
    */
   private announce(change: Pick<GossipBody, 'members' | 'data' | 'alive'>, exclude?: Connection): void {
-    const body: GossipBody = { cluster_id: this.clusterId, id: this.flood.newId(), budget_ms: BROADCAST_TIMEOUT_MS, oneway: true, ...change };
-    this.flood.cast(this.peers.upLinks().filter((c) => c !== exclude), body);
+    const { body, links } = this.outgoing(change, exclude, true);
+    this.flood.cast(links, body);
   }
 
   /** A change spread by another member: apply it once, pass it on, answer with who was reached. */

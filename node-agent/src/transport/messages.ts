@@ -39,7 +39,7 @@ export const responseSchema = z.object({
   code: z.string().max(64).optional(),
 });
 
-/** A request that wants no answer: liveness news spread by gossip, which nobody waits for. */
+/** A request that wants no answer: gossip of news nobody waits for (`oneway`: liveness, joins). */
 export const castSchema = z.object({ t: z.literal('cast'), op: z.string().max(64), body: z.unknown().optional() });
 
 export const sessionMessageSchema = z.discriminatedUnion('t', [byeSchema, requestSchema, castSchema, responseSchema, rejectSchema]);
@@ -131,7 +131,7 @@ export const gossipChangeSchema = z.object({
   alive: z.array(aliveSchema).optional(),
 });
 export const gossipSchema = gossipHeader.passthrough();
-export type GossipHeader = z.infer<typeof gossipHeader>;
+type GossipHeader = z.infer<typeof gossipHeader>;
 export type GossipBody = GossipHeader & z.infer<typeof gossipChangeSchema>;
 export const gossipReplySchema = z.object({ acked: z.array(name) });
 

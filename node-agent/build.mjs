@@ -34,13 +34,27 @@ const etcd3Vendored = {
   },
 };
 
+/**
+ * How `node` runs the agent, in the bundle's shebang (the one launcher: the image's `muster`
+ * wrapper execs the bundle, and so do the tests and the bench). Lite mode (V8's interpreter only,
+ * feedback allocated lazily) because an agent's work comes in short bursts (a formation, a crash)
+ * where optimising compilation costs more than it returns: measured on 30 agents forming on
+ * 2 cores, 10.3-10.5 CPU-s instead of 12.2-13.5, and RSS 49 MB per agent instead of 58.
+ * `--no-expose-wasm`: lite mode turns WebAssembly off anyway, and says so on stderr unless asked.
+ */
+const NODE_FLAGS = '--lite-mode --no-expose-wasm';
+
 const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: 'linked', logLevel: 'warning' };
 
 await build({
   ...common,
   entryPoints: ['node-agent/src/main.ts'],
   outfile: 'dist/muster.js',
-  banner: { js: '#!/usr/bin/env node' },
+  // V8 keeps the source of every script in memory for its life: minified (function and class
+  // names kept for stack traces, muster.js.map beside it for the rest), 0.3 MB less per agent.
+  minify: true,
+  keepNames: true,
+  banner: { js: `#!/usr/bin/env -S node ${NODE_FLAGS}` },
   plugins: [etcd3Vendored],
   define: { MUSTER_VERSION: JSON.stringify(JSON.parse(readFileSync('package.json', 'utf8')).version) },
 });

@@ -353,7 +353,7 @@ export async function runBench(o: BenchOptions): Promise<{ markdown: string; fil
   const markdown = [
     `# Benchmark ${date} (${commit})`,
     '',
-    `Machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}). Muster ${version(process.execPath, [MUSTER, '--version'])} at ${commit} (Node.js ${process.version}); Serf: ${version('serf', ['version'])}.`,
+    `Machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}). Muster ${version(MUSTER, ['--version'])} at ${commit} (Node.js ${process.version}); Serf: ${version('serf', ['version'])}.`,
     `Repetitions: ${o.reps}. Idle window: ${o.idleMs / 1000} s. Loopback (127.0.31.x / 127.0.32.x) for formation, detection, leave, RSS and CPU, each node observed on its own schedule every 50 ms (every 2N ms from N = 25 up; until 0fd5a71 all nodes in lockstep rounds) through each system's own control protocol (muster ctl status, Serf RPC members); network namespaces for bytes on each host's link and partition heal (N = ${healN}, seen from the first node).`,
     `Formation with etcd and DNS discovery: a real etcd (${version('etcd', ['--version'])}) and BIND 9 (${version('named', ['-v'])}) on 127.0.0.1, the agents using them instead of static seeds (DNS: one A record per node).`,
     'For reference, "bare Node.js processes" is the time N `node` processes that only open a listening socket take from launch until all listen: the floor under any Node.js agent\'s formation from launch on this machine.',

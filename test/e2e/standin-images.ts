@@ -75,6 +75,8 @@ export function ensureStandInImages(): void {
     base(root, ['node:x:1000:1000:node:/home/node:/bin/sh']);
     addBusybox(root);
     addBinary(root, process.execPath, '/usr/local/bin/node');
+    // As in the official image (coreutils): the agent's bundle runs itself through `env -S node <flags>`.
+    addBinary(root, '/usr/bin/env');
     return ['ENV PATH=/usr/local/bin:/usr/bin:/bin', 'CMD ["node"]'];
   });
   build(STANDIN.dns, (root) => {

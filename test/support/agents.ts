@@ -6,7 +6,7 @@ import { callNode } from '../../node-agent/src/ctl/client';
 import type { Status } from '../../node-agent/src/membership/cluster';
 import type { Op } from '../../node-agent/src/transport/messages';
 
-/** The built agent; `npm test` builds it first. */
+/** The built agent, run as an executable (its shebang says how); `npm test` builds it first. */
 export const MUSTER = path.resolve(__dirname, '../../dist/muster.js');
 
 export interface CtlResult {
@@ -18,7 +18,7 @@ export interface CtlResult {
 /** Runs `muster <args>` to completion. */
 export function muster(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<CtlResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [MUSTER, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, timeout: timeoutMs }, (err, stdout, stderr) => {
+    execFile(MUSTER, args, { env: { PATH: process.env.PATH ?? '', ...env }, timeout: timeoutMs }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
       resolve({ code, stdout, stderr });
     });
@@ -42,7 +42,8 @@ export class Agent {
   constructor(readonly name: string, readonly env: Record<string, string>, readonly dataDir: string, readonly netns?: string) {}
 
   private command(args: string[]): [string, string[]] {
-    return this.netns ? ['ip', ['netns', 'exec', this.netns, process.execPath, MUSTER, ...args]] : [process.execPath, [MUSTER, ...args]];
+    // The bundle runs itself, as in the node image: its shebang holds node's flags.
+    return this.netns ? ['ip', ['netns', 'exec', this.netns, MUSTER, ...args]] : [MUSTER, args];
   }
 
   get host(): string {

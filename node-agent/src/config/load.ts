@@ -75,7 +75,7 @@ export function loadConfig(opts: LoadOptions): Config {
   }
   if (problems.length) throw new ConfigError(problems);
 
-  const result = configSchema.safeParse(doc);
+  const result = configSchema().safeParse(doc);
   if (!result.success) throw new ConfigError(formatIssues(result.error.issues, doc, fromEnv));
   const cfg = result.data;
   return {

@@ -17,11 +17,6 @@ export const DNS_RECORD_TYPES = ['a', 'aaaa', 'srv'] as const;
 export const K8S_ADDRESS_TYPES = ['ip', 'dns', 'hostname'] as const;
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
-const nodeName = z.string().superRefine((v, ctx) => {
-  const problem = nodeNameProblem(v);
-  if (problem) ctx.addIssue({ code: 'custom', message: problem });
-});
-
 /** A duration string turned into milliseconds; `min` guards against values that would spin. */
 function duration(min = 0) {
   return z.string().transform((v, ctx) => {
@@ -43,15 +38,6 @@ function oneOf<T extends readonly [string, ...string[]]>(values: T) {
   return z.preprocess((v) => (typeof v === 'string' ? v.toLowerCase() : v), z.enum(values));
 }
 
-/** `ip:port`, `[ipv6]:port` or a bare IP (port 53): a DNS server to ask. */
-const dnsServer = z.string().superRefine((v, ctx) => {
-  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(v) ?? /^([^:]+)(?::(\d+))?$/.exec(v) ?? (isIP(v) === 6 ? [v, v, undefined] : null);
-  const port = m?.[2] === undefined ? 53 : Number(m[2]);
-  if (!m || !isIP(m[1]) || port < 1 || port > 65535) {
-    ctx.addIssue({ code: 'custom', message: `'${v}' must be an IP address with an optional port: 127.0.0.1:5353, [::1]:53 or 10.0.0.2` });
-  }
-});
-
 function isHttpUrl(v: string): boolean {
   try {
     const url = new URL(v);
@@ -60,39 +46,6 @@ function isHttpUrl(v: string): boolean {
     return false;
   }
 }
-
-/** One http(s) URL, or several separated by commas (the seed page's `server` form). */
-const etcdServers = z.string().transform((v, ctx) => {
-  const urls = v.split(',').map((u) => u.trim()).filter(Boolean);
-  if (!urls.length) ctx.addIssue({ code: 'custom', message: 'must name at least one URL, e.g. http://127.0.0.1:2379' });
-  for (const u of urls) {
-    if (!isHttpUrl(u)) ctx.addIssue({ code: 'custom', message: `'${u}' is not an http:// or https:// URL (e.g. http://127.0.0.1:2379)` });
-  }
-  return urls;
-});
-
-/** One http:// or https:// URL (the Kubernetes API server). */
-const httpUrl = z.string().refine(isHttpUrl, 'must be an http:// or https:// URL');
-
-/** `cluster.autoclean`: a duration, or `0` / `off` to disable (0 ms). */
-const autoclean = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  if (v === 0 || v === '0' || v === 'off' || v === 'false') return 0;
-  const ms = typeof v === 'string' ? parseDuration(v) : undefined;
-  if (ms === undefined) {
-    ctx.addIssue({ code: 'custom', message: `'${v}' must be a duration such as 24h or 30s, or 0 / off to disable` });
-    return z.NEVER;
-  }
-  return ms;
-});
-
-export const failureDetectorSchema = z.strictObject({
-  /** Each node probes one member per interval. Lower detects sooner; the cost per node stays constant in N. */
-  probe_interval: duration(50).default('1s'),
-  /** How long a probe, and then each member's own check, may go unanswered. A member must be silent
-   *  through both windows to show stopped, so together they cover GC pauses, CPU starvation and stalls
-   *  of up to 2 x this; a dead member shows stopped within about interval + 2 x this. */
-  probe_timeout: duration(200).default('1s'),
-});
 
 /** The seed page writes the block as `K8s { }`; keys are otherwise lower case. */
 export function renameK8s(v: unknown): unknown {
@@ -103,98 +56,151 @@ export function renameK8s(v: unknown): unknown {
   return v ?? {};
 }
 
-export const configSchema = z.strictObject({
-  // A missing `node` block reports node.name and node.cookie as required, not `node`.
-  node: z.preprocess((v) => v ?? {}, z.strictObject({
-    /** `name@host`; the node listens on `host` at `cluster.port`. */
-    name: nodeName,
-    /** Shared secret of the cluster. Never sent over the wire; there is no default. */
-    cookie: z.string().min(1, 'must not be empty'),
-    /** Where membership and data persist. Default: ./data/<node name>. */
-    data_dir: z.string().min(1).optional(),
-  })),
-  cluster: z.preprocess(renameK8s, z
-    .strictObject({
-      name: z.string().regex(/^[A-Za-z0-9_.-]+$/, "must be letters, digits, '_', '-' or '.'").default('muster'),
-      port: z.number().int('must be a whole number').min(1, 'must be 1-65535').max(65535, 'must be 1-65535').default(4370),
-      proto_dist: oneOf(PROTO_DISTS).default('inet_tcp'),
-      discovery_strategy: oneOf(DISCOVERY_STRATEGIES).default('manual'),
-      failure_detector: failureDetectorSchema.default({}),
-      /** Remove members stopped for longer than this, as force-leave would (0 disables). */
-      autoclean: autoclean.default('24h'),
-      /** After a partition, become one cluster again by themselves (false: stay apart, status says so). */
-      autoheal: z.boolean().default(true),
-      /** `muster ctl cluster ready` needs at least this many running members. */
-      ready_min_nodes: z.number().int('must be a whole number').min(1, 'must be at least 1').default(1),
-      static: z.strictObject({ seeds: z.array(nodeName).default([]) }).default({}),
-      /** TLS between nodes (inet_tls, inet6_tls): mutual, verify_peer, SAN = the host of the node name. */
-      ssl: z
-        .strictObject({
-          certfile: z.string().min(1).optional(),
-          keyfile: z.string().min(1).optional(),
-          cacertfile: z.string().min(1).optional(),
-          verify: z.enum(['verify_peer'], { errorMap: () => ({ message: 'only verify_peer: Muster never falls back to an unverified connection' }) }).default('verify_peer'),
-          server_name_indication: z.string().min(1).optional(),
-          ciphers: z.string().min(1).optional(),
-          versions: z.array(z.enum(['tlsv1.2', 'tlsv1.3'])).min(1).default(['tlsv1.2', 'tlsv1.3']),
-        })
-        .default({}),
-      dns: z
-        .strictObject({
-          /** Queried exactly as written: an A name, or an SRV name such as _muster._tcp.example.com. */
-          name: z.string().min(1).optional(),
-          record_type: oneOf(DNS_RECORD_TYPES).default('a'),
-          /** Ask these servers instead of the system resolver, also for node host names (Muster's addition). */
-          servers: z.array(dnsServer).optional(),
-        })
-        .default({}),
-      etcd: z
-        .strictObject({
-          server: etcdServers.optional(),
-          prefix: z.string().min(1).default('muster'),
-          node_ttl: duration(1000).default('60s'),
-          username: z.string().optional(),
-          password: z.string().optional(),
-          ssl: z
-            .strictObject({ certfile: z.string().optional(), keyfile: z.string().optional(), cacertfile: z.string().optional() })
-            .optional(),
-        })
-        .default({}),
-      k8s: z
-        .strictObject({
-          apiserver: httpUrl.default('https://kubernetes.default.svc'),
-          service_name: z.string().min(1).default('muster'),
-          address_type: oneOf(K8S_ADDRESS_TYPES).default('ip'),
-          suffix: z.string().min(1).default('pod.local'),
-          namespace: z.string().min(1).default('default'),
-          /** Service-account credentials; the standard in-pod paths by default. */
-          token_file: z.string().default('/var/run/secrets/kubernetes.io/serviceaccount/token'),
-          ca_file: z.string().default('/var/run/secrets/kubernetes.io/serviceaccount/ca.crt'),
-        })
-        .default({}),
-    })
-    .superRefine((c, ctx) => {
-      // Each strategy's prerequisite, named with the strategy that needs it.
-      const need = (ok: boolean, path: string[], what: string) => {
-        if (!ok) ctx.addIssue({ code: 'custom', path, message: `is required when discovery_strategy = ${c.discovery_strategy} (${what})` });
-      };
-      if (c.discovery_strategy === 'static') need(c.static.seeds.length > 0, ['static', 'seeds'], 'the node names of the cluster');
-      if (c.discovery_strategy === 'dns') need(!!c.dns.name, ['dns', 'name'], 'the DNS name to query');
-      if (c.discovery_strategy === 'etcd') need(!!c.etcd.server, ['etcd', 'server'], 'one etcd URL or a comma-separated list');
-      if (c.proto_dist.endsWith('_tls')) {
-        for (const f of ['certfile', 'keyfile', 'cacertfile'] as const) {
-          if (!c.ssl[f]) ctx.addIssue({ code: 'custom', path: ['ssl', f], message: `is required when proto_dist = ${c.proto_dist} (PEM file)` });
-        }
-      }
-      if (c.etcd.ssl && (!!c.etcd.ssl.certfile !== !!c.etcd.ssl.keyfile)) {
-        ctx.addIssue({ code: 'custom', path: ['etcd', 'ssl'], message: 'certfile and keyfile go together' });
-      }
-    })
-    .default({})),
-  log: z.strictObject({ level: oneOf(LOG_LEVELS).default('info') }).default({}),
-});
+/**
+ * Built when a configuration is loaded and dropped after: its few hundred zod objects would
+ * otherwise stay in every agent's memory for its whole life (about 0.4 MB), for one parse at start.
+ */
+export function configSchema() {
+  const nodeName = z.string().superRefine((v, ctx) => {
+    const problem = nodeNameProblem(v);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
 
-type Parsed = z.output<typeof configSchema>;
+  /** `ip:port`, `[ipv6]:port` or a bare IP (port 53): a DNS server to ask. */
+  const dnsServer = z.string().superRefine((v, ctx) => {
+    const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(v) ?? /^([^:]+)(?::(\d+))?$/.exec(v) ?? (isIP(v) === 6 ? [v, v, undefined] : null);
+    const port = m?.[2] === undefined ? 53 : Number(m[2]);
+    if (!m || !isIP(m[1]) || port < 1 || port > 65535) {
+      ctx.addIssue({ code: 'custom', message: `'${v}' must be an IP address with an optional port: 127.0.0.1:5353, [::1]:53 or 10.0.0.2` });
+    }
+  });
+
+  /** One http(s) URL, or several separated by commas (the seed page's `server` form). */
+  const etcdServers = z.string().transform((v, ctx) => {
+    const urls = v.split(',').map((u) => u.trim()).filter(Boolean);
+    if (!urls.length) ctx.addIssue({ code: 'custom', message: 'must name at least one URL, e.g. http://127.0.0.1:2379' });
+    for (const u of urls) {
+      if (!isHttpUrl(u)) ctx.addIssue({ code: 'custom', message: `'${u}' is not an http:// or https:// URL (e.g. http://127.0.0.1:2379)` });
+    }
+    return urls;
+  });
+
+  /** One http:// or https:// URL (the Kubernetes API server). */
+  const httpUrl = z.string().refine(isHttpUrl, 'must be an http:// or https:// URL');
+
+  /** `cluster.autoclean`: a duration, or `0` / `off` to disable (0 ms). */
+  const autoclean = z.union([z.string(), z.number()]).transform((v, ctx) => {
+    if (v === 0 || v === '0' || v === 'off' || v === 'false') return 0;
+    const ms = typeof v === 'string' ? parseDuration(v) : undefined;
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: `'${v}' must be a duration such as 24h or 30s, or 0 / off to disable` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+  const failureDetectorSchema = z.strictObject({
+    /** Each node probes one member per interval. Lower detects sooner; the cost per node stays constant in N. */
+    probe_interval: duration(50).default('1s'),
+    /** How long a probe, and then each member's own check, may go unanswered. A member must be silent
+     *  through both windows to show stopped, so together they cover GC pauses, CPU starvation and stalls
+     *  of up to 2 x this; a dead member shows stopped within about interval + 2 x this. */
+    probe_timeout: duration(200).default('1s'),
+  });
+
+  return z.strictObject({
+    // A missing `node` block reports node.name and node.cookie as required, not `node`.
+    node: z.preprocess((v) => v ?? {}, z.strictObject({
+      /** `name@host`; the node listens on `host` at `cluster.port`. */
+      name: nodeName,
+      /** Shared secret of the cluster. Never sent over the wire; there is no default. */
+      cookie: z.string().min(1, 'must not be empty'),
+      /** Where membership and data persist. Default: ./data/<node name>. */
+      data_dir: z.string().min(1).optional(),
+    })),
+    cluster: z.preprocess(renameK8s, z
+      .strictObject({
+        name: z.string().regex(/^[A-Za-z0-9_.-]+$/, "must be letters, digits, '_', '-' or '.'").default('muster'),
+        port: z.number().int('must be a whole number').min(1, 'must be 1-65535').max(65535, 'must be 1-65535').default(4370),
+        proto_dist: oneOf(PROTO_DISTS).default('inet_tcp'),
+        discovery_strategy: oneOf(DISCOVERY_STRATEGIES).default('manual'),
+        failure_detector: failureDetectorSchema.default({}),
+        /** Remove members stopped for longer than this, as force-leave would (0 disables). */
+        autoclean: autoclean.default('24h'),
+        /** After a partition, become one cluster again by themselves (false: stay apart, status says so). */
+        autoheal: z.boolean().default(true),
+        /** `muster ctl cluster ready` needs at least this many running members. */
+        ready_min_nodes: z.number().int('must be a whole number').min(1, 'must be at least 1').default(1),
+        static: z.strictObject({ seeds: z.array(nodeName).default([]) }).default({}),
+        /** TLS between nodes (inet_tls, inet6_tls): mutual, verify_peer, SAN = the host of the node name. */
+        ssl: z
+          .strictObject({
+            certfile: z.string().min(1).optional(),
+            keyfile: z.string().min(1).optional(),
+            cacertfile: z.string().min(1).optional(),
+            verify: z.enum(['verify_peer'], { errorMap: () => ({ message: 'only verify_peer: Muster never falls back to an unverified connection' }) }).default('verify_peer'),
+            server_name_indication: z.string().min(1).optional(),
+            ciphers: z.string().min(1).optional(),
+            versions: z.array(z.enum(['tlsv1.2', 'tlsv1.3'])).min(1).default(['tlsv1.2', 'tlsv1.3']),
+          })
+          .default({}),
+        dns: z
+          .strictObject({
+            /** Queried exactly as written: an A name, or an SRV name such as _muster._tcp.example.com. */
+            name: z.string().min(1).optional(),
+            record_type: oneOf(DNS_RECORD_TYPES).default('a'),
+            /** Ask these servers instead of the system resolver, also for node host names (Muster's addition). */
+            servers: z.array(dnsServer).optional(),
+          })
+          .default({}),
+        etcd: z
+          .strictObject({
+            server: etcdServers.optional(),
+            prefix: z.string().min(1).default('muster'),
+            node_ttl: duration(1000).default('60s'),
+            username: z.string().optional(),
+            password: z.string().optional(),
+            ssl: z
+              .strictObject({ certfile: z.string().optional(), keyfile: z.string().optional(), cacertfile: z.string().optional() })
+              .optional(),
+          })
+          .default({}),
+        k8s: z
+          .strictObject({
+            apiserver: httpUrl.default('https://kubernetes.default.svc'),
+            service_name: z.string().min(1).default('muster'),
+            address_type: oneOf(K8S_ADDRESS_TYPES).default('ip'),
+            suffix: z.string().min(1).default('pod.local'),
+            namespace: z.string().min(1).default('default'),
+            /** Service-account credentials; the standard in-pod paths by default. */
+            token_file: z.string().default('/var/run/secrets/kubernetes.io/serviceaccount/token'),
+            ca_file: z.string().default('/var/run/secrets/kubernetes.io/serviceaccount/ca.crt'),
+          })
+          .default({}),
+      })
+      .superRefine((c, ctx) => {
+        // Each strategy's prerequisite, named with the strategy that needs it.
+        const need = (ok: boolean, path: string[], what: string) => {
+          if (!ok) ctx.addIssue({ code: 'custom', path, message: `is required when discovery_strategy = ${c.discovery_strategy} (${what})` });
+        };
+        if (c.discovery_strategy === 'static') need(c.static.seeds.length > 0, ['static', 'seeds'], 'the node names of the cluster');
+        if (c.discovery_strategy === 'dns') need(!!c.dns.name, ['dns', 'name'], 'the DNS name to query');
+        if (c.discovery_strategy === 'etcd') need(!!c.etcd.server, ['etcd', 'server'], 'one etcd URL or a comma-separated list');
+        if (c.proto_dist.endsWith('_tls')) {
+          for (const f of ['certfile', 'keyfile', 'cacertfile'] as const) {
+            if (!c.ssl[f]) ctx.addIssue({ code: 'custom', path: ['ssl', f], message: `is required when proto_dist = ${c.proto_dist} (PEM file)` });
+          }
+        }
+        if (c.etcd.ssl && (!!c.etcd.ssl.certfile !== !!c.etcd.ssl.keyfile)) {
+          ctx.addIssue({ code: 'custom', path: ['etcd', 'ssl'], message: 'certfile and keyfile go together' });
+        }
+      })
+      .default({})),
+    log: z.strictObject({ level: oneOf(LOG_LEVELS).default('info') }).default({}),
+  });
+}
+
+type Parsed = z.output<ReturnType<typeof configSchema>>;
 export type Config = Parsed & { node: Parsed['node'] & { data_dir: string } };
 
 /** IPv6 for inet6_tcp and inet6_tls. */

@@ -1,11 +1,11 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
-import tls from 'node:tls';
+import type * as Tls from 'node:tls';
 import type { Logger } from 'pino';
 import { z } from 'zod/v3';
 import { encodeFrame, FrameDecoder, FrameError, FRAME_LIMIT, HANDSHAKE_FRAME_LIMIT } from './frame';
 import { computeProof, newNonce, verifyProof, type HandshakeParams } from './handshake';
-import { describeTlsError, peerCertProblem, type TlsMaterial } from './tls';
+import { describeTlsError, isTlsSocket, nodeTls, peerCertProblem, type TlsMaterial } from './tls';
 import {
   authSchema,
   challengeSchema,
@@ -107,7 +107,7 @@ export class Connection extends EventEmitter {
       const expectedHost = opts.expectedPeer ? opts.expectedPeer.slice(opts.expectedPeer.indexOf('@') + 1) : undefined;
       const raw = net.connect({ host: opts.host, port: opts.port, localAddress: opts.localAddress });
       // TLS runs over the TCP socket, so outgoing links keep the node's own source address.
-      const socket = opts.tls ? tls.connect({ ...opts.tls.clientOptions(opts.host, opts.port, expectedHost), socket: raw }) : raw;
+      const socket = opts.tls ? nodeTls().connect({ ...opts.tls.clientOptions(opts.host, opts.port, expectedHost), socket: raw }) : raw;
       let connected = false;
       const connectTimer = setTimeout(() => {
         socket.destroy();
@@ -140,7 +140,7 @@ export class Connection extends EventEmitter {
         // Under TLS the TLS socket reports failures; the TCP socket's own error must not go unhandled.
         if (socket !== raw) raw.on('error', () => undefined);
         const conn = new Connection(socket, 'local', opts.log);
-        const problem = socket instanceof tls.TLSSocket ? peerCertProblem(socket, expectedHost) : undefined;
+        const problem = isTlsSocket(socket) ? peerCertProblem(socket, expectedHost) : undefined;
         if (problem) {
           const who = opts.expectedPeer ?? `${opts.host}:${opts.port}`;
           conn.sendReject('protocol', `the TLS certificate of ${who} is refused by ${opts.localName}: ${problem}`);
@@ -160,7 +160,7 @@ export class Connection extends EventEmitter {
   }
 
   /** Authenticates an accepted socket; resolves with the connection or undefined (already logged). */
-  static async accept(socket: net.Socket | tls.TLSSocket, opts: CommonOptions): Promise<Connection | undefined> {
+  static async accept(socket: net.Socket | Tls.TLSSocket, opts: CommonOptions): Promise<Connection | undefined> {
     const conn = new Connection(socket, 'remote', opts.log);
     try {
       await conn.serverHandshake(opts);
@@ -198,7 +198,7 @@ export class Connection extends EventEmitter {
     this.peerName = hello.name;
     this.peerBoot = hello.boot;
     this.role = hello.role;
-    if (this.socket instanceof tls.TLSSocket) {
+    if (isTlsSocket(this.socket)) {
       // The certificate must come from the cluster CA and, for nodes, name the host of the node name claimed.
       const host = hello.role === 'ctl' ? undefined : hello.name.slice(hello.name.indexOf('@') + 1);
       const problem = peerCertProblem(this.socket, host);

@@ -14,13 +14,13 @@ const procs = [];
 
 function ctl(name, ...args) {
   console.log(`$ muster ctl ${args.join(' ')}    # on ${name}`);
-  const out = execFileSync(process.execPath, [muster, 'ctl', ...args], { env: env(name), encoding: 'utf8' });
+  const out = execFileSync(muster, ['ctl', ...args], { env: env(name), encoding: 'utf8' });
   console.log(out.trimEnd());
 }
 
 function start(name) {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [muster, 'agent'], { env: env(name), stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(muster, ['agent'], { env: env(name), stdio: ['ignore', 'pipe', 'inherit'] });
     procs.push(p);
     let buf = '';
     p.stdout.on('data', (d) => {

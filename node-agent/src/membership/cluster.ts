@@ -42,6 +42,12 @@ const PROBE_LINK_KEEP_MS = 2000;
 const FRESH_STATE_MS = 5000;
 /** How often autoclean and tombstone collection look. */
 const MAINTENANCE_MS = 1000;
+/**
+ * More members than this added or seen running at once (a join's answer, a sync) are logged as one
+ * line naming them all: a node joining 100 did log 200 lines, and every line costs CPU that a
+ * forming cluster is short of.
+ */
+const BULK_LOG = 3;
 /** A deleted key's tombstone is kept at least this long, even once every member has seen it. */
 export const TOMBSTONE_MIN_AGE_MS = 10 * 60_000;
 
@@ -291,8 +297,10 @@ export class ClusterNode {
   private mergeMembers(entries: MemberEntry[]): MemberEntry[] {
     this.observeAll(entries);
     const changed = this.members.mergeAll(entries);
+    const added = changed.filter((e) => e.state === 'member' && e.key !== this.name).map((e) => e.key);
+    if (added.length > BULK_LOG) this.log.info({ peers: added }, `${added.length} nodes are members of the cluster: ${added.join(', ')}`);
+    else for (const peer of added) this.log.info({ peer }, `${peer} is a member of the cluster`);
     for (const e of changed) {
-      if (e.state === 'member' && e.key !== this.name) this.log.info({ peer: e.key }, `${e.key} is a member of the cluster`);
       if (e.state === 'removed' && e.key !== this.name) {
         const why = e.reason === 'leave' ? 'it left' : `${e.reason} by ${e.by ?? 'unknown'}`;
         this.log.info({ peer: e.key, reason: e.reason, by: e.by }, `${e.key} was removed from the cluster: ${why}`);
@@ -321,6 +329,7 @@ export class ClusterNode {
    */
   private applyAlive(records: Alive[], reason?: string): Alive[] {
     const changed: Alive[] = [];
+    const running: string[] = [];
     let refuted = false;
     for (const r of records) {
       const t = this.liveness.merge(r);
@@ -331,8 +340,10 @@ export class ClusterNode {
         continue;
       }
       changed.push(r);
-      if (this.isMember(r.node)) this.onTransition(t, reason);
+      if (this.isMember(r.node) && this.onTransition(t, reason)) running.push(r.node);
     }
+    if (running.length > BULK_LOG) this.log.info({ peers: running }, `${running.length} nodes are running: ${running.join(', ')}`);
+    else for (const peer of running) this.log.info({ peer }, `${peer} is running`);
     if (refuted) this.announce({ alive: [this.liveness.ownRecord] });
     return changed;
   }
@@ -346,12 +357,12 @@ export class ClusterNode {
     this.announce({ alive: [claim] });
   }
 
-  /** A member went down or came back, in this node's view. */
-  private onTransition({ record, previous }: Transition, reason?: string): void {
+  /** A member went down or came back, in this node's view; true when it came back (the caller logs that). */
+  private onTransition({ record, previous }: Transition, reason?: string): boolean {
     const node = record.node;
     const wasUp = previous?.up === true;
     if (!record.up) {
-      if (!wasUp) return;
+      if (!wasUp) return false;
       const now = Date.now();
       this.downSince.set(node, now);
       // Only a loss this node saw itself can make a partition (kept apart with autoheal off): a
@@ -360,12 +371,12 @@ export class ClusterNode {
       if (record.by === this.name) this.lastLoss.set(node, { boot: record.boot, orderly: !!record.orderly, at: now });
       const why = reason ?? (record.orderly ? `it stopped (seen by ${record.by ?? 'a member'})` : `lost by ${record.by ?? 'a member'}`);
       this.log.warn({ peer: node, reason: why, by: record.by }, `${node} is stopped: ${why}`);
-      return;
+      return false;
     }
-    if (wasUp) return;
+    if (wasUp) return false;
     this.downSince.delete(node);
-    this.log.info({ peer: node }, `${node} is running`);
     this.noteReturn(node, record.boot);
+    return true;
   }
 
   /**

@@ -172,7 +172,8 @@ export class PeerManager {
     }
     if (!this.up.has(conn.peerName)) {
       this.up.add(conn.peerName);
-      this.o.log.info({ peer: conn.peerName, peer_address: conn.remote }, `${conn.peerName} is running`);
+      // Whether the member runs is the cluster's view (logged there); this is one link of it.
+      this.o.log.debug({ peer: conn.peerName, peer_address: conn.remote }, `link to ${conn.peerName} is up`);
     }
   }
 

@@ -75,6 +75,24 @@ describe('the cluster port under hostile or mistaken peers', { timeout: 120_000 
     }
   });
 
+  it("a join link's welcome carries the answer to 'info' (a probe needs no request of its own); other roles' welcomes carry nothing", async () => {
+    const quiet = pino({ enabled: false });
+    const common = { host: a.host, port: 4370, cookie: 'test-cookie', boot: 't', log: quiet, expectedPeer: a.name };
+    const join = await Connection.dial({ ...common, role: 'join', localName: 'muster@127.0.3.9', localAddress: '127.0.3.9' });
+    const ctl = await Connection.dial({ ...common, role: 'ctl', localName: 'test@local' });
+    try {
+      const info = join.welcomeInfo as { cluster_id: string; members: string[]; running: string[] };
+      assert.deepEqual([...info.running].sort(), names);
+      // The same answer a request gets.
+      assert.deepEqual(await join.request('info', {}, 5000), info);
+      assert.equal(ctl.welcomeInfo, undefined);
+    } finally {
+      join.close('done');
+      ctl.close('done');
+    }
+    await waitForStatus([a, b], names);
+  });
+
   it('garbage, oversize and malformed frames close only that connection', async () => {
     await rawSession(a.host, Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
     await rawSession(a.host, Buffer.from([0xff, 0xff, 0xff, 0xff, 1]));

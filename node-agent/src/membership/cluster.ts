@@ -893,10 +893,13 @@ export class ClusterNode {
    * moment, since a join through the same node usually follows and then needs no new handshake.
    */
   async probe(target: string): Promise<ClusterInfo> {
-    const conn = this.takeProbeLink(target) ?? (await this.dialJoinRole(target));
+    const kept = this.takeProbeLink(target);
+    const conn = kept ?? (await this.dialJoinRole(target));
     let info: ClusterInfo;
     try {
-      info = parseReply(infoReplySchema, await conn.request('info', {}, 5000), 'info', target);
+      // A new link's welcome carries the answer; a kept link asks again.
+      const reply = !kept && conn.welcomeInfo !== undefined ? conn.welcomeInfo : await conn.request('info', {}, 5000);
+      info = parseReply(infoReplySchema, reply, 'info', target);
     } catch (e) {
       conn.close('probe failed');
       throw e;

@@ -52,6 +52,12 @@ interface CommonOptions {
   boot: string;
   log: Logger;
   handshakeTimeoutMs?: number;
+  /**
+   * On the accepting side: what the welcome of a connection in this role carries (the cluster
+   * info for `join` links). Every probe asks for it first, and on a loaded machine each turn of a
+   * round trip is a wait for the CPU: sent with the welcome, it costs none.
+   */
+  welcomeInfo?: (role: Role) => unknown;
 }
 
 export interface DialOptions extends CommonOptions {
@@ -77,6 +83,8 @@ export class Connection extends EventEmitter {
   peerName = '';
   peerBoot = '';
   role: Role = 'node';
+  /** What the peer's welcome carried (dialed connections; see CommonOptions.welcomeInfo); unchecked. */
+  welcomeInfo?: unknown;
   readonly remote: string;
   private readonly decoder = new FrameDecoder(HANDSHAKE_FRAME_LIMIT);
   private nextId = 1;
@@ -190,6 +198,7 @@ export class Connection extends EventEmitter {
       this.sendReject('bad_cookie', 'your cookie proof does not match this node\'s cookie');
       throw new PeerError('bad_cookie', `${challenge.name} (${this.remote}) does not hold our cookie`);
     }
+    this.welcomeInfo = welcome.info;
     this.startSession();
   }
 
@@ -219,7 +228,7 @@ export class Connection extends EventEmitter {
       this.sendReject('bad_cookie', 'cookie proof does not match this node\'s cookie');
       throw new PeerError('bad_cookie', `${hello.name} failed the cookie check (wrong cookie)`);
     }
-    this.send({ t: 'welcome', proof: computeProof(opts.cookie, 'server', params) });
+    this.send({ t: 'welcome', proof: computeProof(opts.cookie, 'server', params), info: opts.welcomeInfo?.(hello.role) });
     this.startSession();
   }
 

@@ -17,7 +17,8 @@ export type Role = (typeof ROLES)[number];
 export const helloSchema = z.object({ t: z.literal('hello'), role: z.enum(ROLES), name, nonce, boot: z.string().max(64) });
 export const challengeSchema = z.object({ t: z.literal('challenge'), name, nonce, boot: z.string().max(64) });
 export const authSchema = z.object({ t: z.literal('auth'), proof });
-export const welcomeSchema = z.object({ t: z.literal('welcome'), proof });
+/** `info`: on a `join` link, the answer to `info` (checked by who asked): a probe needs no request of its own. */
+export const welcomeSchema = z.object({ t: z.literal('welcome'), proof, info: z.unknown().optional() });
 export const REJECT_CODES = ['bad_cookie', 'wrong_node', 'protocol', 'duplicate', 'not_member', 'partitioned'] as const;
 export const rejectSchema = z.object({ t: z.literal('reject'), code: z.enum(REJECT_CODES), reason: z.string().max(1000) });
 export type RejectCode = (typeof REJECT_CODES)[number];

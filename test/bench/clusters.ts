@@ -14,6 +14,8 @@ export interface BenchCluster {
   readonly pids: number[];
   /** When the processes were launched, and when each one first accepted a TCP connection. */
   readonly launchedAt: number;
+  /** When node `i` listens, as soon as that is known (resolved at once for a node that does). */
+  listening(i: number): Promise<number>;
   listenersAt(): Promise<number[]>;
   /** The members node `i` considers alive. */
   alive(i: number): Promise<string[]>;
@@ -63,13 +65,14 @@ export async function startMuster(n: number, subnet: string, discoveryEnv?: Reco
   const names = benchHosts(n, subnet).map((h) => `muster@${h}`);
   const env = discoveryEnv ?? staticSeedsEnv(names);
   const launchedAt = Date.now();
-  let agents: Agent[];
-  try {
-    agents = await fleet.startAll(names, env);
-  } catch (e) {
-    await fleet.close();
-    throw e;
-  }
+  // Launched, not waited for: the bench asks each node from the moment it listens (allSee), as it
+  // does Serf's, instead of from the moment the last one does.
+  const agents: Agent[] = names.map((name) => fleet.agent(name, env));
+  for (const a of agents) a.launch();
+  // The agent logs the moment it listens, to the millisecond.
+  const listenedAt = agents.map((a) => a.listening(15_000 + n * 500).then((l) => Date.parse(String(l.time))));
+  // A node that never listens fails whoever waits for it (allSee, listenersAt), not the process.
+  for (const p of listenedAt) p.catch(() => undefined);
   const conns: Connection[] = [];
   const ctl = async (i: number) => {
     if (!conns[i] || conns[i].isClosed) {
@@ -82,8 +85,8 @@ export async function startMuster(n: number, subnet: string, discoveryEnv?: Reco
     names,
     pids: agents.map((a) => a.proc!.pid!),
     launchedAt,
-    // The agent logs the moment it listens, to the millisecond.
-    listenersAt: async () => agents.map((a) => Date.parse(String(a.lines.find((l) => l.msg.startsWith('listening on'))?.time))),
+    listening: (i) => listenedAt[i],
+    listenersAt: () => Promise.all(listenedAt),
     alive: async (i) => ((await (await ctl(i)).request('status', {}, 5000)) as { running_nodes: string[] }).running_nodes,
     signal: (i, sig) => agents[i].proc!.kill(sig),
     leave: async (i) => {
@@ -117,12 +120,16 @@ export async function startSerf(n: number, subnet: string): Promise<BenchCluster
   );
   const rpcs: SerfRpc[] = [];
   const rpc = async (i: number) => (rpcs[i] ??= await SerfRpc.connect(hosts[i], 7373));
+  const deadline = Date.now() + 30_000;
+  const listenedAt = hosts.map((h) => waitListening(h, 7946, deadline));
+  for (const p of listenedAt) p.catch(() => undefined);
   return {
     system: 'serf',
     names,
     pids: procs.map((p) => p.pid!),
     launchedAt,
-    listenersAt: () => Promise.all(hosts.map((h) => waitListening(h, 7946, Date.now() + 30_000))),
+    listening: (i) => listenedAt[i],
+    listenersAt: () => Promise.all(listenedAt),
     alive: async (i) => (await (await rpc(i)).members()).filter((m) => m.Status === 'alive').map((m) => m.Name),
     signal: (i, sig) => procs[i].kill(sig),
     leave: (i) =>

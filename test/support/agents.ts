@@ -50,11 +50,20 @@ export class Agent {
     return this.name.slice(this.name.indexOf('@') + 1);
   }
 
+  /** Callbacks told of each log line as it is parsed (see `listening`). */
+  private readonly lineListeners = new Set<(l: LogLine) => void>();
+
   /**
    * Starts the process and waits until it listens. `listenTimeoutMs`: many agents started at once
    * on 2 cores share the CPU, so the last one listens after about N x 0.15 s.
    */
   async start(extraEnv: Record<string, string> = {}, listenTimeoutMs = 15_000): Promise<void> {
+    this.launch(extraEnv);
+    await this.listening(listenTimeoutMs);
+  }
+
+  /** Starts the process; `listening` tells when it listens. */
+  launch(extraEnv: Record<string, string> = {}): void {
     const [cmd, args] = this.command(['agent']);
     const proc = spawn(cmd, args, {
       env: { PATH: process.env.PATH ?? '', MUSTER_NODE__NAME: this.name, MUSTER_NODE__DATA_DIR: this.dataDir, ...this.env, ...extraEnv },
@@ -67,17 +76,45 @@ export class Agent {
       buf += d.toString();
       let nl: number;
       while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
+        const text = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
+        let line: LogLine;
         try {
-          this.lines.push(JSON.parse(line) as LogLine);
+          line = JSON.parse(text) as LogLine;
         } catch {
-          this.lines.push({ level: 'raw', node: this.name, msg: line });
+          line = { level: 'raw', node: this.name, msg: text };
         }
+        this.lines.push(line);
+        for (const l of this.lineListeners) l(line);
       }
     });
     proc.stderr!.on('data', (d: Buffer) => (this.raw += d.toString()));
-    await waitFor(() => this.lines.some((l) => l.msg.startsWith('listening on')), listenTimeoutMs, `${this.name} to listen\n${this.raw}`);
+  }
+
+  /**
+   * The agent's "listening on" line, as soon as it is read (not polled: the bench counts from it);
+   * fails with the agent's output if it does not come within `timeoutMs`.
+   */
+  listening(timeoutMs = 15_000): Promise<LogLine> {
+    const isListening = (l: LogLine) => l.msg.startsWith('listening on');
+    const seen = this.lines.find(isListening);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.lineListeners.delete(onLine);
+      };
+      const onLine = (l: LogLine) => {
+        if (!isListening(l)) return;
+        done();
+        resolve(l);
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`timed out after ${timeoutMs}ms waiting for ${this.name} to listen\n${this.raw}`));
+      }, timeoutMs);
+      this.lineListeners.add(onLine);
+    });
   }
 
   get running(): boolean {

@@ -55,6 +55,13 @@ async function until<T>(fn: () => Promise<T | undefined | false>, limitMs: numbe
  * the agents' logs showed every node knew within 0.67 s). Each is asked from the moment it listens:
  * until 9c5bb6f the bench waited for every Muster node to listen before asking any, and saw a
  * formation 0.1-0.3 s after it happened (Serf's nodes were asked as soon as the last listened).
+ *
+ * An observer's moment is the midpoint between the last question it answered "not yet" (when that
+ * was sent: the node answered after) and the first it answered "yes" (when the answer came): the
+ * change reached it in between. Results before 2026-11-26 13:30 UTC took the later end: every
+ * figure of both systems was late by up to one interval, and the last of N observers by nearly a
+ * whole one (60 ms at N = 30), a fixed offset that pulled every ratio to Serf towards 1. A question
+ * that got no answer says nothing either way.
  */
 async function allSee(c: BenchCluster, observers: number[], pred: (alive: string[]) => boolean, limitMs: number, what: string): Promise<number> {
   const deadline = Date.now() + limitMs;
@@ -65,11 +72,14 @@ async function allSee(c: BenchCluster, observers: number[], pred: (alive: string
     observers.map(async (i) => {
       // Asked from the moment it listens (at once, for a node that does).
       await c.listening(i);
+      let notBefore = Date.now();
       while (Date.now() <= deadline) {
+        const asked = Date.now();
         try {
           const alive = await c.alive(i);
-          if (pred(alive)) return Date.now();
+          if (pred(alive)) return (notBefore + Date.now()) / 2;
           last.set(i, `${alive.length} alive`);
+          notBefore = asked;
         } catch (e) {
           last.set(i, `no answer (${(e as Error).message})`);
         }
@@ -358,7 +368,7 @@ export async function runBench(o: BenchOptions): Promise<{ markdown: string; fil
     `# Benchmark ${date} (${commit})`,
     '',
     `Machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}). Muster ${version(MUSTER, ['--version'])} at ${commit} (Node.js ${process.version}); Serf: ${version('serf', ['version'])}.`,
-    `Repetitions: ${o.reps}. Idle window: ${o.idleMs / 1000} s. Loopback (127.0.31.x / 127.0.32.x) for formation, detection, leave, RSS and CPU, each node observed on its own schedule every 50 ms (every 2N ms from N = 25 up; until 0fd5a71 all nodes in lockstep rounds) through each system's own control protocol (muster ctl status, Serf RPC members); network namespaces for bytes on each host's link and partition heal (N = ${healN}, seen from the first node).`,
+    `Repetitions: ${o.reps}. Idle window: ${o.idleMs / 1000} s. Loopback (127.0.31.x / 127.0.32.x) for formation, detection, leave, RSS and CPU, each node observed on its own schedule every 50 ms (every 2N ms from N = 25 up) from the moment it listens, through each system's own control protocol (muster ctl status, Serf RPC members), its moment taken as the midpoint between its last \"not yet\" and its first \"yes\" (results before 2026-11-26 13:30 UTC took the \"yes\", and waited for all Muster nodes to listen before asking any; until 0fd5a71 all nodes were asked in lockstep rounds); network namespaces for bytes on each host's link and partition heal (N = ${healN}, seen from the first node).`,
     `Formation with etcd and DNS discovery: a real etcd (${version('etcd', ['--version'])}) and BIND 9 (${version('named', ['-v'])}) on 127.0.0.1, the agents using them instead of static seeds (DNS: one A record per node).`,
     'For reference, "bare Node.js processes" is the time N `node` processes that only open a listening socket take from launch until all listen: the floor under any Node.js agent\'s formation from launch on this machine.',
     'Serf runs with its default LAN settings and -retry-join to the same seeds as Muster\'s static list; its retry interval is 1 s instead of 30 s so a seed not up yet does not cost 30 s.',

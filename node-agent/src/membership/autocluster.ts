@@ -96,6 +96,16 @@ export class Autocluster {
       this.log.info(this.status.paused);
       await this.discovery.unregister?.();
     };
+    // A node alone looks again the moment it is probed by a node smaller than itself and than any
+    // node it has seen answer: a node that starts listening probes every node it found at once,
+    // and may be the one to join (or lead to its cluster). Waiting for the next round (300 ms at
+    // boot) was the last step of most small formations. A node it has seen answer before is no
+    // news, and reacting to every smaller prober set lone nodes probing each other in cascades.
+    node.hooks.onProbed = (by) => {
+      if (this.running || this.status.paused || node.memberNames().length !== 1 || by >= node.name) return;
+      for (const seen of this.answered) if (seen <= by) return;
+      this.schedule(0);
+    };
     node.hooks.onJoined = () => {
       if (this.status.paused) this.log.info('autocluster resumed after cluster join');
       this.status.paused = undefined;

@@ -57,6 +57,8 @@ export type ClusterInfo = InfoReply;
 export interface ClusterHooks {
   onJoined?: () => void;
   onLeft?: () => Promise<void>;
+  /** Another node's discovery asked this one which cluster it is in (a `join` link's welcome). */
+  onProbed?: (by: string) => void;
   discoveryStatus?: () => DiscoveryStatus | undefined;
 }
 
@@ -933,6 +935,12 @@ export class ClusterNode {
     clearTimeout(kept.timer);
     this.probeLinks.delete(target);
     return kept.conn.isClosed ? undefined : kept.conn;
+  }
+
+  /** The answer to a discovery probe from `peer` (a `join` link's welcome), told to autocluster. */
+  probedBy(peer: string): ClusterInfo {
+    this.hooks.onProbed?.(peer);
+    return this.info();
   }
 
   info(): ClusterInfo {

@@ -57,7 +57,7 @@ interface CommonOptions {
    * info for `join` links). Every probe asks for it first, and on a loaded machine each turn of a
    * round trip is a wait for the CPU: sent with the welcome, it costs none.
    */
-  welcomeInfo?: (role: Role) => unknown;
+  welcomeInfo?: (role: Role, peer: string) => unknown;
 }
 
 export interface DialOptions extends CommonOptions {
@@ -228,7 +228,7 @@ export class Connection extends EventEmitter {
       this.sendReject('bad_cookie', 'cookie proof does not match this node\'s cookie');
       throw new PeerError('bad_cookie', `${hello.name} failed the cookie check (wrong cookie)`);
     }
-    this.send({ t: 'welcome', proof: computeProof(opts.cookie, 'server', params), info: opts.welcomeInfo?.(hello.role) });
+    this.send({ t: 'welcome', proof: computeProof(opts.cookie, 'server', params), info: opts.welcomeInfo?.(hello.role, hello.name) });
     this.startSession();
   }
 

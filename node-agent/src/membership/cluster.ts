@@ -295,13 +295,18 @@ export class ClusterNode {
     for (const e of entries) this.clock.observe(e.ts);
   }
 
+  /** One line per node (`X is ...`), or past BULK_LOG one line naming them all (`N nodes are ...`). */
+  private logNodes(nodes: string[], one: string, many: string): void {
+    if (nodes.length > BULK_LOG) this.log.info({ peers: nodes }, `${nodes.length} nodes ${many}: ${nodes.join(', ')}`);
+    else for (const peer of nodes) this.log.info({ peer }, `${peer} ${one}`);
+  }
+
   /** Merges member entries from a peer and reacts to what changed; returns the changes. */
   private mergeMembers(entries: MemberEntry[]): MemberEntry[] {
     this.observeAll(entries);
     const changed = this.members.mergeAll(entries);
     const added = changed.filter((e) => e.state === 'member' && e.key !== this.name).map((e) => e.key);
-    if (added.length > BULK_LOG) this.log.info({ peers: added }, `${added.length} nodes are members of the cluster: ${added.join(', ')}`);
-    else for (const peer of added) this.log.info({ peer }, `${peer} is a member of the cluster`);
+    this.logNodes(added, 'is a member of the cluster', 'are members of the cluster');
     for (const e of changed) {
       if (e.state === 'removed' && e.key !== this.name) {
         const why = e.reason === 'leave' ? 'it left' : `${e.reason} by ${e.by ?? 'unknown'}`;
@@ -344,8 +349,7 @@ export class ClusterNode {
       changed.push(r);
       if (this.isMember(r.node) && this.onTransition(t, reason)) running.push(r.node);
     }
-    if (running.length > BULK_LOG) this.log.info({ peers: running }, `${running.length} nodes are running: ${running.join(', ')}`);
-    else for (const peer of running) this.log.info({ peer }, `${peer} is running`);
+    this.logNodes(running, 'is running', 'are running');
     if (refuted) this.announce({ alive: [this.liveness.ownRecord] });
     return changed;
   }

@@ -81,11 +81,11 @@ describe('the cluster port under hostile or mistaken peers', { timeout: 120_000 
     const join = await Connection.dial({ ...common, role: 'join', localName: 'muster@127.0.3.9', localAddress: '127.0.3.9' });
     const ctl = await Connection.dial({ ...common, role: 'ctl', localName: 'test@local' });
     try {
-      const info = join.welcomeInfo as { cluster_id: string; members: string[]; running: string[] };
+      const info = join.infoInWelcome as { cluster_id: string; members: string[]; running: string[] };
       assert.deepEqual([...info.running].sort(), names);
       // The same answer a request gets.
       assert.deepEqual(await join.request('info', {}, 5000), info);
-      assert.equal(ctl.welcomeInfo, undefined);
+      assert.equal(ctl.infoInWelcome, undefined);
     } finally {
       join.close('done');
       ctl.close('done');

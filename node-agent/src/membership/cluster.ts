@@ -904,7 +904,7 @@ export class ClusterNode {
     let info: ClusterInfo;
     try {
       // A new link's welcome carries the answer; a kept link asks again.
-      const reply = !kept && conn.welcomeInfo !== undefined ? conn.welcomeInfo : await conn.request('info', {}, 5000);
+      const reply = !kept && conn.infoInWelcome !== undefined ? conn.infoInWelcome : await conn.request('info', {}, 5000);
       info = parseReply(infoReplySchema, reply, 'info', target);
     } catch (e) {
       conn.close('probe failed');

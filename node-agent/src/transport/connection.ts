@@ -84,7 +84,7 @@ export class Connection extends EventEmitter {
   peerBoot = '';
   role: Role = 'node';
   /** What the peer's welcome carried (dialed connections; see CommonOptions.welcomeInfo); unchecked. */
-  welcomeInfo?: unknown;
+  infoInWelcome?: unknown;
   readonly remote: string;
   private readonly decoder = new FrameDecoder(HANDSHAKE_FRAME_LIMIT);
   private nextId = 1;
@@ -198,7 +198,7 @@ export class Connection extends EventEmitter {
       this.sendReject('bad_cookie', 'your cookie proof does not match this node\'s cookie');
       throw new PeerError('bad_cookie', `${challenge.name} (${this.remote}) does not hold our cookie`);
     }
-    this.welcomeInfo = welcome.info;
+    this.infoInWelcome = welcome.info;
     this.startSession();
   }
 

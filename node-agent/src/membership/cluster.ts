@@ -14,6 +14,11 @@ import {
   gossipChangeSchema,
   joinReplySchema,
   syncSchema,
+  checkSyncEntries,
+  sameAlive,
+  sameMemberEntry,
+  type KnownEntries,
+  type SyncWire,
   type Alive,
   type ClusterState,
   type DataEntry,
@@ -642,7 +647,29 @@ export class ClusterNode {
       if (!withEntries && (e as PeerError).code === 'want_state') return this.requestSync(conn, true);
       throw e;
     }
-    return parseReply(syncSchema, reply, 'sync', conn.peerName);
+    return this.checkSync(parseReply(syncSchema, reply, 'sync', conn.peerName), () => new PeerError('protocol', `malformed 'sync' answer from ${conn.peerName}`));
+  }
+
+  /**
+   * Entries of this node's own cluster equal to ones it holds (about other members) are left out of
+   * a sync unchecked (`checkSyncEntries`). A sync from another cluster is checked whole: a fresh
+   * node may adopt it, and would then need all of it.
+   */
+  private readonly knownEntries: KnownEntries = {
+    member: (e) => {
+      const held = e.key !== this.name ? this.members.get(e.key as string) : undefined;
+      return held !== undefined && sameMemberEntry(held, e);
+    },
+    alive: (r) => {
+      const held = r.node !== this.name ? this.liveness.get(r.node as string) : undefined;
+      return held !== undefined && sameAlive(held, r);
+    },
+  };
+
+  private checkSync(wire: SyncWire, malformed: () => PeerError): SyncBody {
+    const b = checkSyncEntries(wire, wire.cluster_id === this.clusterId ? this.knownEntries : undefined);
+    if (!b) throw malformed();
+    return b;
   }
 
   /** The other side's half: merge what came, answer with a digest, or entries where they differ. */
@@ -731,7 +758,7 @@ export class ClusterNode {
   private async handlePeer(op: Op, body: unknown, conn: Connection): Promise<unknown> {
     switch (op) {
       case 'sync':
-        return this.answerSync(body as OpBody<'sync'>, conn);
+        return this.answerSync(this.checkSync(body as OpBody<'sync'>, () => new PeerError('bad_request', `malformed 'sync' request`)), conn);
       case 'gossip':
         return this.relay(body as OpBody<'gossip'>, conn);
       case 'join':

@@ -98,17 +98,61 @@ export type InfoReply = z.infer<typeof infoReplySchema>;
 
 /**
  * A state exchange on a member link, request and answer alike: the sender's digest always, its
- * entries only when the other side needs them; `want` asks for the other side's entries.
+ * entries only when the other side needs them; `want` asks for the other side's entries. This
+ * schema checks the header and that the entries come as lists; `checkSyncEntries` checks the
+ * entries themselves.
  */
 export const syncSchema = z.object({
   cluster_id: z.string().max(64),
   digest: z.string().max(128),
+  members: z.array(z.unknown()).optional(),
+  data: z.array(z.unknown()).optional(),
+  alive: z.array(z.unknown()).optional(),
+  want: z.boolean().optional(),
+});
+export type SyncWire = z.infer<typeof syncSchema>;
+const syncEntriesSchema = z.object({
   members: z.array(memberEntrySchema).optional(),
   data: z.array(dataEntrySchema).optional(),
   alive: z.array(aliveSchema).optional(),
-  want: z.boolean().optional(),
 });
-export type SyncBody = z.infer<typeof syncSchema>;
+/** A sync with its entries checked. */
+export type SyncBody = Omit<SyncWire, 'members' | 'data' | 'alive'> & z.infer<typeof syncEntriesSchema>;
+
+/** Which entries of a sync equal entries the receiver holds: see `checkSyncEntries`. */
+export interface KnownEntries {
+  member(entry: Record<string, unknown>): boolean;
+  alive(record: Record<string, unknown>): boolean;
+}
+
+const sameTs = (t: MemberEntry['ts'], x: unknown) =>
+  typeof x === 'object' && x !== null && (x as Record<string, unknown>).p === t.p && (x as Record<string, unknown>).l === t.l && (x as Record<string, unknown>).n === t.n;
+
+/** Whether a member entry as it arrived is, field for field, `held` (an entry that passed its check). */
+export function sameMemberEntry(held: MemberEntry, e: Record<string, unknown>): boolean {
+  return e.key === held.key && e.state === held.state && e.reason === held.reason && e.by === held.by && sameTs(held.ts, e.ts);
+}
+
+/** Whether a liveness record as it arrived is, field for field, `held`. */
+export function sameAlive(held: Alive, e: Record<string, unknown>): boolean {
+  return e.node === held.node && e.boot === held.boot && e.inc === held.inc && e.up === held.up && e.orderly === held.orderly && e.by === held.by;
+}
+
+/**
+ * Checks a sync's entries, leaving out the member entries and liveness records that `known` says
+ * the receiver holds already, unchecked: equal to entries that passed their check, they would
+ * change nothing. While a cluster forms, every new link syncs the whole state both ways, almost all
+ * of it known to the receiver: at N = 100, 200 entries whose zod check took about 3.5 ms each way
+ * in lite mode, the largest part of an agent's CPU while 100 nodes formed. Data entries are all
+ * checked (that a peer sent a tombstone matters). Undefined when an entry is malformed.
+ */
+export function checkSyncEntries(wire: SyncWire, known?: KnownEntries): SyncBody | undefined {
+  const unknown = (list: unknown[] | undefined, isKnown: ((e: Record<string, unknown>) => boolean) | undefined) =>
+    list && isKnown ? list.filter((e) => !(typeof e === 'object' && e !== null && isKnown(e as Record<string, unknown>))) : list;
+  const entries = syncEntriesSchema.safeParse({ members: unknown(wire.members, known?.member), data: wire.data, alive: unknown(wire.alive, known?.alive) });
+  if (!entries.success) return undefined;
+  return { cluster_id: wire.cluster_id, digest: wire.digest, want: wire.want, ...entries.data };
+}
 
 /**
  * A change spread over the member links (membership/flood.ts): each member applies it, passes it

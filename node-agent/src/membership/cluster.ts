@@ -461,7 +461,7 @@ export class ClusterNode {
    */
   private announce(change: Pick<GossipBody, 'members' | 'data' | 'alive'>, exclude?: Connection): void {
     const { body, links } = this.outgoing(change, exclude, true);
-    this.flood.cast(links, body, this.name);
+    this.flood.cast(links, body);
   }
 
   /** A change spread by another member: apply it once, pass it on, answer with who was reached. */
@@ -471,7 +471,7 @@ export class ClusterNode {
     const change = gossipChangeSchema.safeParse(h);
     if (!change.success) throw new PeerError('bad_request', `malformed change in 'gossip' from ${conn.peerName}`);
     this.flood.markSeen(h.id);
-    const b: GossipBody = { cluster_id: h.cluster_id, id: h.id, budget_ms: h.budget_ms, oneway: h.oneway, sent: h.sent, ...change.data };
+    const b: GossipBody = { cluster_id: h.cluster_id, id: h.id, budget_ms: h.budget_ms, oneway: h.oneway, ...change.data };
     const members = b.members ? this.mergeMembers(b.members) : [];
     const data = b.data ? this.mergeData(b.data, conn.peerName) : [];
     const alive = b.alive ? this.applyAlive(b.alive) : [];
@@ -482,7 +482,7 @@ export class ClusterNode {
       // it first (by gossip, a sync or a join) spread it, so the members beyond have it.
       if (members.length || data.length || alive.length) {
         if (members.length || data.length) this.persist();
-        this.flood.cast(links, b, this.name);
+        this.flood.cast(links, b);
         this.queueReconcile();
       }
       return { acked: [this.name] };

@@ -7,12 +7,6 @@ const HOP_MARGIN_MS = 250;
 const MIN_BUDGET_MS = 500;
 /** How long a change's id is remembered: far longer than any budget. */
 const SEEN_TTL_MS = 120_000;
-/**
- * Most names a cast carries as already sent to. Any part of that list is a safe list (a member
- * left off is only sent the news once more), so past this the list stops growing rather than
- * making every frame of a large cluster's news longer.
- */
-const SENT_MAX = 48;
 
 /**
  * Spreads a change over the member links: the origin sends it on every link it has, and each
@@ -43,21 +37,10 @@ export class Flood {
 
   /**
    * News nobody waits for (a member that misses it learns it at its next sync): sent one way, it
-   * costs each link one frame instead of two, and no timer. It carries the members it was sent to
-   * so far (`sent`), and goes only to the others: a member's neighbours overlap with its
-   * neighbours' neighbours, and flooding every link sent each member the same news from most of
-   * its neighbours (at N = 30, about 240 frames for one join, 85 % of them repeats; about 115 this
-   * way). Nobody gets the news later for it: a member left out was sent it by a member that had
-   * it before this one did.
+   * costs each link one frame instead of two, and no timer.
    */
-  cast(links: Connection[], body: GossipBody, self: string): void {
-    const already = new Set(body.sent);
-    const targets = links.filter((c) => !already.has(c.peerName));
-    if (!targets.length) return;
-    const sent = [...already];
-    for (const m of [self, ...targets.map((c) => c.peerName)]) if (sent.length < SENT_MAX && !already.has(m)) sent.push(m);
-    const out: GossipBody = { ...body, sent };
-    for (const c of targets) c.cast('gossip', out);
+  cast(links: Connection[], body: GossipBody): void {
+    for (const c of links) c.cast('gossip', body);
   }
 
   /** Sends `body` on `links` and returns the members reached through them. */

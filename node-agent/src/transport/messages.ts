@@ -169,8 +169,6 @@ const gossipHeader = z.object({
   budget_ms: z.number().int().positive().max(60_000),
   /** News nobody waits for, sent as a `cast` and passed on as one, and only while it is news. */
   oneway: z.literal(true).optional(),
-  /** Of a `oneway` cast: members it was already sent to on its way here, which need it from no one else. */
-  sent: z.array(name).max(1000).optional(),
 });
 export const gossipChangeSchema = z.object({
   members: z.array(memberEntrySchema).optional(),

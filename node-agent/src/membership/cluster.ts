@@ -322,17 +322,24 @@ export class ClusterNode {
     for (const n of running) this.loggedRunning.add(n);
     if (this.nodeLogQueued) return;
     this.nodeLogQueued = true;
-    setImmediate(() => {
-      this.nodeLogQueued = false;
-      const added = [...this.loggedAdded];
-      const running = [...this.loggedRunning];
-      this.loggedAdded.clear();
-      this.loggedRunning.clear();
-      const both = added.filter((n) => running.includes(n));
-      this.logNodes(both, 'is a member of the cluster, running', 'are members of the cluster, running');
-      this.logNodes(added.filter((n) => !both.includes(n)), 'is a member of the cluster', 'are members of the cluster');
-      this.logNodes(running.filter((n) => !both.includes(n)), 'is running', 'are running');
-    });
+    setImmediate(() => this.flushNodeLog());
+  }
+
+  /** Logs what noteNodes holds; also called before a node is logged stopped or removed, so the lines keep their order. */
+  private flushNodeLog(): void {
+    this.nodeLogQueued = false;
+    const both = [...this.loggedAdded].filter((n) => this.loggedRunning.has(n));
+    for (const n of both) {
+      this.loggedAdded.delete(n);
+      this.loggedRunning.delete(n);
+    }
+    const added = [...this.loggedAdded];
+    const running = [...this.loggedRunning];
+    this.loggedAdded.clear();
+    this.loggedRunning.clear();
+    this.logNodes(both, 'is a member of the cluster, running', 'are members of the cluster, running');
+    this.logNodes(added, 'is a member of the cluster', 'are members of the cluster');
+    this.logNodes(running, 'is running', 'are running');
   }
 
   /** Merges member entries from a peer and reacts to what changed; returns the changes. */
@@ -344,6 +351,7 @@ export class ClusterNode {
     for (const e of changed) {
       if (e.state === 'removed' && e.key !== this.name) {
         const why = e.reason === 'leave' ? 'it left' : `${e.reason} by ${e.by ?? 'unknown'}`;
+        this.flushNodeLog();
         this.log.info({ peer: e.key, reason: e.reason, by: e.by }, `${e.key} was removed from the cluster: ${why}`);
       }
     }
@@ -410,6 +418,7 @@ export class ClusterNode {
       // from it at once.
       if (record.by === this.name) this.lastLoss.set(node, { boot: record.boot, orderly: !!record.orderly, at: now });
       const why = reason ?? (record.orderly ? `it stopped (seen by ${record.by ?? 'a member'})` : `lost by ${record.by ?? 'a member'}`);
+      this.flushNodeLog();
       this.log.warn({ peer: node, reason: why, by: record.by }, `${node} is stopped: ${why}`);
       return false;
     }

@@ -25,12 +25,18 @@ try {
 } catch {
   // No cache (not made, or made for another bundle): compile as usual.
 }
-const script = new vm.Script(Module.wrap(fs.readFileSync(file, 'utf8')), { filename: file, cachedData });
+let source;
+try {
+  source = fs.readFileSync(file, 'utf8');
+} catch (e) {
+  console.error(`muster: cannot read its bundle ${file} (${e.code}): install it beside ${__filename} (npm run build writes both to dist/)`);
+  process.exit(1);
+}
+const script = new vm.Script(Module.wrap(source), { filename: file, cachedData });
 if (cacheOut) {
   // Written at exit, so it holds every function the run compiled, not only the top level.
   process.once('exit', () => fs.writeFileSync(cacheOut, script.createCachedData()));
 }
 const core = new Module(file, module);
 core.filename = file;
-core.paths = Module._nodeModulePaths(__dirname);
 script.runInThisContext().call(core.exports, core.exports, Module.createRequire(file), core, file, __dirname);

@@ -55,6 +55,15 @@ describe('muster starts its bundle with the code cache made for it (node-agent/l
     assert.equal(broken.stdout.trim(), version);
   });
 
+  it('without its bundle beside it, says which file it cannot read, and exits 1', async () => {
+    const alone = mkdtempSync(path.join(tmp, 'alone-'));
+    copyFileSync(MUSTER, path.join(alone, 'muster.js'));
+    const r = await run(path.join(alone, 'muster.js'), ['--version']);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`cannot read its bundle ${path.join(alone, 'muster-core.js').replace(/[.]/g, '\\.')} \\(ENOENT\\)`));
+  });
+
   it('MUSTER_CODE_CACHE_OUT is the launcher own: the config never sees it, and the cache is written at exit', async () => {
     const out = path.join(tmp, 'written.cache');
     // No agent listens there: ctl fails to connect, which is the config's verdict passed.

@@ -66,9 +66,11 @@ export function ranksBefore(a: Pick<Candidate, 'members'>, b: Pick<Candidate, 'm
  */
 export function looksAt(self: string, found: string, running: readonly string[]): boolean {
   if (running.length <= LOOKERS) return true;
-  const score = (m: string) => pairScore(found, m);
-  const mine = score(self);
-  return running.filter((m) => m !== self && score(m) < mine).length < LOOKERS;
+  const mine = pairScore(found, self);
+  // Stops at the LOOKERS-th member before this one: each round asks this of every found node.
+  let before = 0;
+  for (const m of running) if (m !== self && pairScore(found, m) < mine && ++before >= LOOKERS) return false;
+  return true;
 }
 
 /** Runs a discovery strategy at boot and in the background, and joins where the ranking says. */

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { gossipReplySchema, type GossipBody } from '../transport/messages';
-import type { Connection } from '../transport/connection';
+import { encodeCast, type Connection } from '../transport/connection';
 
 /** Each hop answers a little before the hop before it gives up, so a slow branch is cut, not the whole answer. */
 const HOP_MARGIN_MS = 250;
@@ -40,7 +40,9 @@ export class Flood {
    * costs each link one frame instead of two, and no timer.
    */
   cast(links: Connection[], body: GossipBody): void {
-    for (const c of links) c.cast('gossip', body);
+    if (!links.length) return;
+    const frame = encodeCast('gossip', body);
+    for (const c of links) c.sendFrame(frame);
   }
 
   /** Sends `body` on `links` and returns the members reached through them. */

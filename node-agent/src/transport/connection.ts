@@ -38,6 +38,11 @@ function isEmpty(body: unknown): boolean {
   return true;
 }
 
+/** The frame of a cast, for Connection.sendFrame on each link it goes to. */
+export function encodeCast(op: Op, body: unknown): Buffer {
+  return encodeFrame(isEmpty(body) ? { t: 'cast', op } : { t: 'cast', op, body });
+}
+
 /** A failed request or handshake, with a machine-readable code and a sentence for people. */
 export class PeerError extends Error {
   constructor(readonly code: string, message: string) {
@@ -380,13 +385,18 @@ export class Connection extends EventEmitter {
 
   /** Sends a request that wants no answer (see CAST_OPS). */
   cast(op: Op, body: unknown): void {
-    this.send(isEmpty(body) ? { t: 'cast', op } : { t: 'cast', op, body });
+    this.sendFrame(encodeCast(op, body));
   }
 
   send(message: unknown): void {
+    this.sendFrame(encodeFrame(message));
+  }
+
+  /** Sends a frame already encoded (encodeCast): the same news to many links is encoded once. */
+  sendFrame(frame: Buffer): void {
     // After a goodbye the socket is ended: a late frame (an answer, a change being passed on) is dropped.
     if (this.closed || this.socket.writableEnded) return;
-    this.socket.write(encodeFrame(message));
+    this.socket.write(frame);
   }
 
   sendReject(code: RejectCode, reason: string): void {

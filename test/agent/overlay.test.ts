@@ -99,4 +99,20 @@ describe('link overlay', () => {
     for (const d of down) assert.ok(n9.has(d), `${ms[9]} keeps ${d}`);
     for (const m of [ms[14], ms[15], ms[16]]) assert.ok(n9.has(m), `${ms[9]} links to ${m} across the gap`);
   });
+
+  it('with members down anywhere, both ends of every link among members up still want it', () => {
+    // Each node works out its links from its own walks alone; this holds only if the walks agree.
+    let rng = 7;
+    const rand = () => ((rng = Math.imul(rng, 1103515245) + 12345) >>> 0) / 2 ** 32;
+    for (let trial = 0; trial < 200; trial++) {
+      const ms = names(10 + Math.floor(rand() * 90)).sort();
+      const down = new Set(ms.filter(() => rand() < 0.3));
+      const notDown = (m: string) => !down.has(m);
+      const l = links(ms, notDown);
+      for (const [m, set] of l) {
+        if (down.has(m)) continue;
+        for (const p of set) if (!down.has(p)) assert.ok(l.get(p)!.has(m), `${m} wants ${p}, but ${p} does not want ${m} (down: ${[...down].join(', ')})`);
+      }
+    }
+  });
 });

@@ -300,6 +300,15 @@ export class ClusterNode {
     return done;
   }
 
+  /**
+   * Saves, within half a second, what this node learned from other members and acknowledges to
+   * no one: they hold it too, and a node that restarts without it learns it again at its first sync.
+   */
+  private persistSoon(): void {
+    this.changedAt = Date.now();
+    this.writer.saveSoon();
+  }
+
   private observeAll(entries: { ts: MemberEntry['ts'] }[]): void {
     for (const e of entries) this.clock.observe(e.ts);
   }
@@ -519,7 +528,7 @@ export class ClusterNode {
       // at once, and each claim would otherwise cross every link of the cluster. Whoever learned
       // it first (by gossip, a sync or a join) spread it, so the members beyond have it.
       if (members.length || data.length || alive.length) {
-        if (members.length || data.length) this.persist();
+        if (members.length || data.length) this.persistSoon();
         this.flood.cast(links, b);
         this.queueReconcile();
       }
@@ -734,7 +743,7 @@ export class ClusterNode {
     const members = state.members ? this.mergeMembers(state.members) : [];
     const data = state.data ? this.mergeData(state.data, peer) : [];
     const alive = state.alive ? this.applyAlive(state.alive) : [];
-    if (members.length || data.length) this.persist();
+    if (members.length || data.length) this.persistSoon();
     // After a full exchange the peer holds every tombstone we hold.
     for (const t of this.tombstones.values()) t.seenBy.add(peer);
     this.firstSyncDone = true;
@@ -835,10 +844,10 @@ export class ClusterNode {
     const entry: MemberEntry = { key: joiner, state: 'member', ts: this.clock.now() };
     this.members.merge(entry);
     this.applyAlive(alive);
-    // Saved, but not awaited: the joiner keeps (and saves) the member list it is answered with and
+    // Saved soon, not awaited: the joiner keeps (and saves) the member list it is answered with and
     // syncs it to its neighbours, so the entry outlives this node. Waiting for the disk here put a
     // whole save (several turns of a starved event loop) in front of every join.
-    void this.persist();
+    this.persistSoon();
     this.log.info({ peer: joiner }, `${joiner} joins the cluster through this node`);
     // The joiner need not wait for this: it has the state in the answer, and links to its neighbours.
     this.announceJoin(entry, alive);

@@ -85,6 +85,8 @@ async function writeStateAsync(dir: string, state: PersistedState): Promise<void
   await fsAsync.rename(tmp, file);
 }
 
+const SOON_MS = 500;
+
 /**
  * Writes the state off the event loop (fsync takes milliseconds, and a forming cluster changes its
  * member list dozens of times a second): saves asked for while a write is in flight, or in the same
@@ -94,6 +96,7 @@ async function writeStateAsync(dir: string, state: PersistedState): Promise<void
 export class StateWriter {
   private waiting: { resolve: () => void; reject: (e: Error) => void }[] = [];
   private writing = false;
+  private soon?: NodeJS.Timeout;
 
   constructor(
     private readonly dir: string,
@@ -102,12 +105,29 @@ export class StateWriter {
   ) {}
 
   save(): Promise<void> {
+    // This write takes the state as it is then, so it holds whatever a pending saveSoon was for.
+    clearTimeout(this.soon);
+    this.soon = undefined;
     const done = new Promise<void>((resolve, reject) => this.waiting.push({ resolve, reject }));
     if (!this.writing) {
       this.writing = true;
       void this.drain();
     }
     return done;
+  }
+
+  /**
+   * A save nobody waits for (what was learned from other members, which they hold too and give
+   * again at the next sync): made within SOON_MS, or with any save asked for sooner. While 100
+   * nodes formed, writing after every such change was about 9 % of an agent's CPU.
+   */
+  saveSoon(): void {
+    if (this.soon) return;
+    this.soon = setTimeout(() => {
+      this.soon = undefined;
+      this.save().catch(() => undefined);
+    }, SOON_MS);
+    this.soon.unref();
   }
 
   private async drain(): Promise<void> {

@@ -79,6 +79,12 @@ export interface DialOptions extends CommonOptions {
 }
 
 export type RequestHandler = (op: Op, body: unknown, conn: Connection) => Promise<unknown>;
+/**
+ * The answer to a request known from the raw body alone, before its schema is checked (a change
+ * seen before, which a member receives from most of its links), or undefined to serve it as usual.
+ * It must read the body as untrusted, and answer only what the handler would for any body.
+ */
+export type KnownAnswer = (op: Op, raw: unknown) => Record<string, unknown> | undefined;
 
 /**
  * One authenticated TCP connection to a peer node or a `muster ctl` client:
@@ -95,6 +101,7 @@ export class Connection extends EventEmitter {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   private handler?: RequestHandler;
+  private known?: KnownAnswer;
   private closed = false;
   /** Frames that arrive before the session starts are queued, not lost. */
   private inbox: unknown[] = [];
@@ -351,6 +358,11 @@ export class Connection extends EventEmitter {
       answer({ ok: false, code: 'bad_request', error: `operation '${op}' is not allowed ${id === undefined ? 'as a cast ' : ''}for a ${this.role} connection` });
       return;
     }
+    const known = this.known?.(op as Op, body);
+    if (known) {
+      answer(isEmpty(known) ? { ok: true } : { ok: true, body: known });
+      return;
+    }
     const parsed = opSchemas[op as Op].safeParse(body ?? {});
     if (!parsed.success || !this.handler) {
       answer({ ok: false, code: 'bad_request', error: `malformed '${op}' request` });
@@ -366,8 +378,9 @@ export class Connection extends EventEmitter {
     }
   }
 
-  onRequest(handler: RequestHandler): void {
+  onRequest(handler: RequestHandler, known?: KnownAnswer): void {
     this.handler = handler;
+    this.known = known;
   }
 
   request(op: Op, body: unknown, timeoutMs = 10_000): Promise<unknown> {

@@ -191,4 +191,24 @@ describe('ending a link', () => {
       await new Promise((r) => server.close(r));
     }
   });
+
+  it('a request whose answer is known from its raw body (a repeated gossip) gets it without the handler or the schema; others are served as before', async () => {
+    const { server, near, far } = await pair();
+    try {
+      const served: string[] = [];
+      far.onRequest(
+        async (op, body) => (served.push(`${op} ${(body as { id?: string }).id ?? ''}`), { acked: ['muster@127.0.3.20'] }),
+        (op, raw) => (op === 'gossip' && (raw as { id?: unknown }).id === 'seen' ? { acked: [] } : undefined),
+      );
+      // Not a valid gossip (no cluster_id, no budget): answered all the same, since only the id counts.
+      assert.deepEqual(await near.request('gossip', { id: 'seen' }, 5000), { acked: [] });
+      assert.deepEqual(await near.request('gossip', { cluster_id: 'c1', id: 'new', budget_ms: 1000 }, 5000), { acked: ['muster@127.0.3.20'] });
+      await assert.rejects(near.request('gossip', { id: 'new-but-malformed' }, 5000), /malformed 'gossip' request/);
+      assert.deepEqual(served, ['gossip new']);
+    } finally {
+      near.close('done');
+      far.close('done');
+      await new Promise((r) => server.close(r));
+    }
+  });
 });

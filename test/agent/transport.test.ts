@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
-import { Connection } from '../../node-agent/src/transport/connection';
+import { Connection, encodeCast } from '../../node-agent/src/transport/connection';
 import { encodeFrame, FrameDecoder, FrameError } from '../../node-agent/src/transport/frame';
 import { Fleet, waitFor, waitForStatus, type Agent } from '../support/agents';
 
@@ -176,8 +176,8 @@ describe('ending a link', () => {
       // Every frame the near end receives after this point (answers would be 'res').
       const raw = (near as unknown as { dispatch: (m: unknown) => void }).dispatch.bind(near);
       (near as unknown as { dispatch: (m: unknown) => void }).dispatch = (m) => (seen(m), raw(m));
-      near.cast('gossip', { cluster_id: 'c1', id: 'g1', budget_ms: 1000, oneway: true, alive: [] });
-      near.cast('sync', { cluster_id: 'c1', digest: 'x' });
+      near.sendFrame(encodeCast('gossip', { cluster_id: 'c1', id: 'g1', budget_ms: 1000, oneway: true, alive: [] }));
+      near.sendFrame(encodeCast('sync', { cluster_id: 'c1', digest: 'x' }));
       await near.request('gossip', { cluster_id: 'c1', id: 'g2', budget_ms: 1000 }, 5000);
       assert.deepEqual(served, ['gossip g1', 'gossip g2'], 'the gossip cast is served, the sync cast is not');
       assert.deepEqual(

@@ -38,7 +38,10 @@ function isEmpty(body: unknown): boolean {
   return true;
 }
 
-/** The frame of a cast, for Connection.sendFrame on each link it goes to. */
+/**
+ * The frame of a cast, a request that wants no answer (see CAST_OPS), for Connection.sendFrame on
+ * each link it goes to: encoded once however many links.
+ */
 export function encodeCast(op: Op, body: unknown): Buffer {
   return encodeFrame(isEmpty(body) ? { t: 'cast', op } : { t: 'cast', op, body });
 }
@@ -394,11 +397,6 @@ export class Connection extends EventEmitter {
       this.pending.set(id, { resolve, reject, timer });
       this.send(isEmpty(body) ? { t: 'req', id, op } : { t: 'req', id, op, body });
     });
-  }
-
-  /** Sends a request that wants no answer (see CAST_OPS). */
-  cast(op: Op, body: unknown): void {
-    this.sendFrame(encodeCast(op, body));
   }
 
   send(message: unknown): void {

@@ -192,6 +192,25 @@ describe('ending a link', () => {
     }
   });
 
+  it('requests and casts that arrive before this end installs its handler are served once it does, in order', async () => {
+    const { server, near, far } = await pair();
+    try {
+      // The far end sends at once, as a member does on a link it has just taken; the near end has
+      // no handler yet (a dialed link gets one only after dial resolves and the link is kept).
+      far.sendFrame(encodeCast('gossip', { cluster_id: 'c1', id: 'early-cast', budget_ms: 1000, oneway: true, alive: [] }));
+      const answer = far.request('gossip', { cluster_id: 'c1', id: 'early-req', budget_ms: 1000 }, 5000);
+      await new Promise((r) => setTimeout(r, 200));
+      const served: string[] = [];
+      near.onRequest(async (op, body) => (served.push(`${op} ${(body as { id?: string }).id ?? ''}`), { acked: ['muster@127.0.3.21'] }));
+      assert.deepEqual(await answer, { acked: ['muster@127.0.3.21'] }, 'the early request is answered by the handler, not refused');
+      assert.deepEqual(served, ['gossip early-cast', 'gossip early-req']);
+    } finally {
+      near.close('done');
+      far.close('done');
+      await new Promise((r) => server.close(r));
+    }
+  });
+
   it('a request whose answer is known from its raw body (a repeated gossip) gets it without the handler or the schema; others are served as before', async () => {
     const { server, near, far } = await pair();
     try {

@@ -27,6 +27,9 @@ import {
  */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
 
+/** Requests held for a handler not installed yet: the few a peer sends in its first moment, with room to spare. */
+const MAX_UNSERVED = 256;
+
 /**
  * An empty body is left off the wire (and read back as {}): probes, the bulk of an idle cluster's
  * traffic, are a third smaller without it.
@@ -105,6 +108,12 @@ export class Connection extends EventEmitter {
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   private handler?: RequestHandler;
   private known?: KnownAnswer;
+  /**
+   * Requests and casts that came before the owner installed its handler. The peer may send on a
+   * link the moment its own end is ready: a gossip in the same TCP chunk as the welcome reaches
+   * this end before `dial` has even resolved, and used to be refused as malformed (news lost).
+   */
+  private unserved: Array<[id: number | undefined, op: string, body: unknown]> = [];
   private closed = false;
   /** Frames that arrive before the session starts are queued, not lost. */
   private inbox: unknown[] = [];
@@ -342,11 +351,13 @@ export class Connection extends EventEmitter {
         return;
       }
       case 'req':
-        void this.serve(msg.id, msg.op, msg.body);
+      case 'cast': {
+        const id = msg.t === 'req' ? msg.id : undefined;
+        if (this.handler) void this.serve(id, msg.op, msg.body);
+        else if (this.unserved.length < MAX_UNSERVED) this.unserved.push([id, msg.op, msg.body]);
+        else this.close('too many requests before this end was ready');
         return;
-      case 'cast':
-        void this.serve(undefined, msg.op, msg.body);
-        return;
+      }
     }
   }
 
@@ -367,12 +378,12 @@ export class Connection extends EventEmitter {
       return;
     }
     const parsed = opSchemas[op as Op].safeParse(body ?? {});
-    if (!parsed.success || !this.handler) {
+    if (!parsed.success) {
       answer({ ok: false, code: 'bad_request', error: `malformed '${op}' request` });
       return;
     }
     try {
-      const result = await this.handler(op as Op, parsed.data, this);
+      const result = await this.handler!(op as Op, parsed.data, this);
       answer(isEmpty(result) ? { ok: true } : { ok: true, body: result });
     } catch (e) {
       const err = e as Error;
@@ -381,9 +392,13 @@ export class Connection extends EventEmitter {
     }
   }
 
+  /** Installs the handler of the peer's requests and casts; those that came before it are served now, in order. */
   onRequest(handler: RequestHandler, known?: KnownAnswer): void {
     this.handler = handler;
     this.known = known;
+    const held = this.unserved;
+    this.unserved = [];
+    for (const [id, op, body] of held) if (!this.closed) void this.serve(id, op, body);
   }
 
   request(op: Op, body: unknown, timeoutMs = 10_000): Promise<unknown> {

@@ -211,6 +211,21 @@ describe('ending a link', () => {
     }
   });
 
+  it('a peer that sends more than a few hundred requests before this end is ready has its link closed', async () => {
+    const { server, near, far } = await pair();
+    try {
+      const closed = new Promise<string>((r) => near.once('close', r));
+      const frame = encodeCast('gossip', { cluster_id: 'c1', id: 'flood', budget_ms: 1000, oneway: true, alive: [] });
+      for (let i = 0; i < 300; i++) far.sendFrame(frame);
+      const late = new Promise<string>((r) => setTimeout(() => r('still open after 10 s'), 10_000).unref());
+      assert.equal(await Promise.race([closed, late]), 'too many requests before this end was ready');
+    } finally {
+      near.close('done');
+      far.close('done');
+      await new Promise((r) => server.close(r));
+    }
+  });
+
   it('a request whose answer is known from its raw body (a repeated gossip) gets it without the handler or the schema; others are served as before', async () => {
     const { server, near, far } = await pair();
     try {

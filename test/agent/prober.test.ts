@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { probeTarget } from '../../node-agent/src/membership/prober';
+import pino from 'pino';
+import { Prober, probeTarget } from '../../node-agent/src/membership/prober';
+import { LocalHealth } from '../../node-agent/src/membership/local-health';
+import type { PeerManager } from '../../node-agent/src/membership/peers';
+import type { Connection } from '../../node-agent/src/transport/connection';
 import { neighbours, STEPS } from '../../node-agent/src/membership/overlay';
 
 describe('probe schedule', () => {
@@ -34,5 +38,60 @@ describe('probe schedule', () => {
   it('a node alone probes nobody', () => {
     assert.equal(probeTarget(names[0], [], 5), undefined);
     assert.equal(probeTarget(names[0], [names[0]], 5), undefined);
+  });
+});
+
+/**
+ * The prober against a stand-in for its peer manager (links are plain objects that record what is
+ * asked of them): what matters here is whom it asks to check a member, not the transport.
+ */
+describe('a member the prober cannot reach over a link of its own', () => {
+  const self = 'muster@10.0.1.10';
+  const target = 'muster@10.0.1.11';
+  const other = 'muster@10.0.1.12';
+  const ring = [self, target, other, 'muster@10.0.1.13'];
+
+  function harness(opts: { targetUp: boolean }) {
+    const asked: Array<{ to: string; op: string; node?: string }> = [];
+    const link = (peer: string) =>
+      ({
+        peerName: peer,
+        isClosed: false,
+        request: (op: string, body: { node?: string }) => {
+          asked.push({ to: peer, op, node: body.node });
+          // Pings are answered at once: every member here runs.
+          return op === 'ping' ? Promise.resolve({}) : Promise.resolve({ acked: [] });
+        },
+      }) as unknown as Connection;
+    const links = new Map(ring.filter((m) => m !== self && (m !== target || opts.targetUp)).map((m) => [m, link(m)]));
+    const peers = {
+      link: (p: string) => links.get(p),
+      isUp: (p: string) => links.has(p),
+      upLinks: () => [...links.values()],
+      suspend: () => undefined,
+    } as unknown as PeerManager;
+    const prober = new Prober(peers, { self, intervalMs: 40, timeoutMs: 20, running: () => ring }, new LocalHealth(), pino({ enabled: false }));
+    return { prober, asked };
+  }
+
+  it('asks the members linked to it to check it when it still has no link up at its next turn', async () => {
+    const { prober, asked } = harness({ targetUp: false });
+    prober.start();
+    // self's turns with the target come every STEPS slots of 40 ms; two of them take at most ~0.3 s.
+    await new Promise((r) => setTimeout(r, 600));
+    prober.stop();
+    const suspects = asked.filter((a) => a.op === 'suspect');
+    assert.ok(suspects.length > 0, `no member was asked to check ${target}: ${JSON.stringify(asked)}`);
+    assert.ok(suspects.every((a) => a.node === target && a.to !== target));
+    assert.deepEqual([...new Set(suspects.map((a) => a.to))].sort(), ring.filter((m) => m !== self && m !== target).sort());
+  });
+
+  it('asks nobody while its link is up and its probes are answered', async () => {
+    const { prober, asked } = harness({ targetUp: true });
+    prober.start();
+    await new Promise((r) => setTimeout(r, 600));
+    prober.stop();
+    assert.ok(asked.some((a) => a.op === 'ping' && a.to === target), 'the target was never probed');
+    assert.deepEqual(asked.filter((a) => a.op === 'suspect'), []);
   });
 });

@@ -47,6 +47,8 @@ export class Prober {
   private timer?: NodeJS.Timeout;
   private stopped = false;
   private readonly checking = new Set<string>();
+  /** Members this node probes that had no link up here at its last turn with them, and since when. */
+  private readonly unlinkedSince = new Map<string, number>();
   /** Where in each slot this node probes: spread by name so the cluster's probes do not burst together. */
   private readonly offsetMs: number;
 
@@ -80,15 +82,47 @@ export class Prober {
   }
 
   private async tick(slot: number): Promise<void> {
-    const peer = probeTarget(this.o.self, this.o.running(), slot);
+    const running = this.o.running();
+    const peer = probeTarget(this.o.self, running, slot);
     if (!peer || this.checking.has(peer)) return;
-    const conn = this.peers.link(peer);
     const timeoutMs = this.health.timeoutMs(this.o.timeoutMs);
-    if (!conn || (await this.ping(conn, timeoutMs))) return;
+    const conn = this.peers.link(peer);
+    if (!conn || !this.peers.isUp(peer)) return this.unlinked(peer, running, timeoutMs);
+    this.unlinkedSince.delete(peer);
+    if (await this.ping(conn, timeoutMs)) return;
     if (conn.isClosed) return;
     this.log.info({ peer }, `${peer} did not answer a probe within ${timeoutMs}ms: asking the members linked to it to check it`);
-    for (const other of this.peers.upLinks()) if (other !== conn) other.request('suspect', { node: peer }, timeoutMs * 2).catch(() => undefined);
+    this.askOthers(peer, timeoutMs, conn);
     await this.confirm(peer, 'this node');
+  }
+
+  /**
+   * This node probes `peer` in this slot but has no link up to it: a dial or handshake still going,
+   * or a link in its first sync. While that lasts no one may be probing it at all: a member frozen
+   * moments after it joined has links up only to the members it dialled itself, which probe others,
+   * and its probers' handshakes stall until they give up after 10 s. So when the link is still not up
+   * at this node's next turn with the same member (STEPS slots later, at least 2 probe timeouts), the
+   * members linked to it check it, as they do for a probe that went unanswered. A member that is
+   * only slow to link answers their pings and nothing changes.
+   */
+  private unlinked(peer: string, running: readonly string[], timeoutMs: number): void {
+    const now = Date.now();
+    const since = this.unlinkedSince.get(peer);
+    if (since === undefined) {
+      // Kept only for running members this node probes: a few entries.
+      for (const m of this.unlinkedSince.keys()) if (!running.includes(m)) this.unlinkedSince.delete(m);
+      this.unlinkedSince.set(peer, now);
+      return;
+    }
+    if (now - since < 2 * timeoutMs) return;
+    this.unlinkedSince.set(peer, now);
+    this.log.info({ peer }, `${peer} is shown running but has had no link up to this node, which probes it, for ${now - since}ms: asking the members linked to it to check it`);
+    this.askOthers(peer, timeoutMs);
+  }
+
+  /** Asks this node's linked members to check `peer` (`suspect`); those linked to it ping it. */
+  private askOthers(peer: string, timeoutMs: number, except?: Connection): void {
+    for (const other of this.peers.upLinks()) if (other !== except) other.request('suspect', { node: peer }, timeoutMs * 2).catch(() => undefined);
   }
 
   /** A member suspects `peer`: check it directly; no answer shows it stopped here. */

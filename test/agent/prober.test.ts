@@ -74,7 +74,7 @@ describe('a member the prober cannot reach over a link of its own', () => {
     return { prober, asked };
   }
 
-  it('asks the members linked to it to check it when it still has no link up at its next turn', async () => {
+  it('asks the members linked to it to check it when it still has no link to it at its next turn', async () => {
     const { prober, asked } = harness({ targetUp: false });
     prober.start();
     // self's turns with the target come every STEPS slots of 40 ms; two of them take at most ~0.3 s.

@@ -47,7 +47,7 @@ export class Prober {
   private timer?: NodeJS.Timeout;
   private stopped = false;
   private readonly checking = new Set<string>();
-  /** Members this node probes that had no link up here at its last turn with them, and since when. */
+  /** Members this node probes that had no link here at its last turn with them, and since when. */
   private readonly unlinkedSince = new Map<string, number>();
   /** Where in each slot this node probes: spread by name so the cluster's probes do not burst together. */
   private readonly offsetMs: number;
@@ -87,7 +87,8 @@ export class Prober {
     if (!peer || this.checking.has(peer)) return;
     const timeoutMs = this.health.timeoutMs(this.o.timeoutMs);
     const conn = this.peers.link(peer);
-    if (!conn || !this.peers.isUp(peer)) return this.unlinked(peer, running, timeoutMs);
+    // A link in its first sync is pinged like any other: only a missing one needs the others.
+    if (!conn) return this.unlinked(peer, running, timeoutMs);
     this.unlinkedSince.delete(peer);
     if (await this.ping(conn, timeoutMs)) return;
     if (conn.isClosed) return;
@@ -97,13 +98,13 @@ export class Prober {
   }
 
   /**
-   * This node probes `peer` in this slot but has no link up to it: a dial or handshake still going,
-   * or a link in its first sync. While that lasts no one may be probing it at all: a member frozen
-   * moments after it joined has links up only to the members it dialled itself, which probe others,
-   * and its probers' handshakes stall until they give up after 10 s. So when the link is still not up
-   * at this node's next turn with the same member (STEPS slots later, at least 2 probe timeouts), the
-   * members linked to it check it, as they do for a probe that went unanswered. A member that is
-   * only slow to link answers their pings and nothing changes.
+   * This node probes `peer` in this slot but has no link to it: a dial or handshake still going, or
+   * a dial that failed and waits to be tried again. While that lasts no one may be probing it at
+   * all: a member frozen moments after it joined has links up only to the members it dialled
+   * itself, which probe others, and its probers' handshakes stall until they give up after 10 s. So
+   * when there is still no link at this node's next turn with the same member (STEPS slots later, at
+   * least 2 probe timeouts), the members linked to it check it, as they do for a probe that went
+   * unanswered. A member that is only slow to link answers their pings and nothing changes.
    */
   private unlinked(peer: string, running: readonly string[], timeoutMs: number): void {
     const now = Date.now();
@@ -116,7 +117,7 @@ export class Prober {
     }
     if (now - since < 2 * timeoutMs) return;
     this.unlinkedSince.set(peer, now);
-    this.log.info({ peer }, `${peer} is shown running but has had no link up to this node, which probes it, for ${now - since}ms: asking the members linked to it to check it`);
+    this.log.info({ peer }, `${peer} is shown running but has had no link to this node, which probes it, for ${now - since}ms: asking the members linked to it to check it`);
     this.askOthers(peer, timeoutMs);
   }
 

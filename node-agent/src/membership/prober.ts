@@ -47,7 +47,7 @@ export class Prober {
   private timer?: NodeJS.Timeout;
   private stopped = false;
   private readonly checking = new Set<string>();
-  /** Members this node probes that had no link here at its last turn with them, and since when. */
+  /** Running members this node probes that had no link here at its last turn with them, and since when. */
   private readonly unlinkedSince = new Map<string, number>();
   /** Where in each slot this node probes: spread by name so the cluster's probes do not burst together. */
   private readonly offsetMs: number;
@@ -83,12 +83,14 @@ export class Prober {
 
   private async tick(slot: number): Promise<void> {
     const running = this.o.running();
+    // A member that stopped running ends its entry: if it runs again, its wait starts afresh.
+    for (const m of this.unlinkedSince.keys()) if (!running.includes(m)) this.unlinkedSince.delete(m);
     const peer = probeTarget(this.o.self, running, slot);
     if (!peer || this.checking.has(peer)) return;
     const timeoutMs = this.health.timeoutMs(this.o.timeoutMs);
     const conn = this.peers.link(peer);
     // A link in its first sync is pinged like any other: only a missing one needs the others.
-    if (!conn) return this.unlinked(peer, running, timeoutMs);
+    if (!conn) return this.unlinked(peer, timeoutMs);
     this.unlinkedSince.delete(peer);
     if (await this.ping(conn, timeoutMs)) return;
     if (conn.isClosed) return;
@@ -106,12 +108,10 @@ export class Prober {
    * least 2 probe timeouts), the members linked to it check it, as they do for a probe that went
    * unanswered. A member that is only slow to link answers their pings and nothing changes.
    */
-  private unlinked(peer: string, running: readonly string[], timeoutMs: number): void {
+  private unlinked(peer: string, timeoutMs: number): void {
     const now = Date.now();
     const since = this.unlinkedSince.get(peer);
     if (since === undefined) {
-      // Kept only for running members this node probes: a few entries.
-      for (const m of this.unlinkedSince.keys()) if (!running.includes(m)) this.unlinkedSince.delete(m);
       this.unlinkedSince.set(peer, now);
       return;
     }

@@ -75,6 +75,9 @@ await build({
 
 // `muster` itself: the launcher (node-agent/launcher.cjs), which starts the bundle with its code
 // cache, named by the bundle's hash.
+// The shebang (GNU env's -S) serves `npx muster` on development machines; the image's `muster`
+// wrapper below calls node with the same flags itself, because BusyBox's env (node:*-alpine) has
+// no -S and would look for a program named "node --lite-mode ...".
 const launcher = readFileSync('node-agent/launcher.cjs', 'utf8').replace('__CORE_HASH__', coreHash('dist'));
 writeFileSync('dist/muster.js', `#!/usr/bin/env -S node ${NODE_FLAGS}\n${launcher}`);
 chmodSync('dist/muster.js', 0o755);
@@ -94,5 +97,5 @@ copyFileSync('node-agent/Dockerfile', 'dist/image/Dockerfile');
 // the same bytes from one build to the next, which would make every build a new image.
 for (const f of ['muster.js', 'muster-core.js', 'vendor-etcd3.js']) copyFileSync(`dist/${f}`, `dist/image/${f}`);
 copyFileSync('node-agent/code-cache.mjs', 'dist/image/code-cache.mjs');
-copyFileSync('node-agent/docker/muster', 'dist/image/muster');
+writeFileSync('dist/image/muster', readFileSync('node-agent/docker/muster', 'utf8').replace('__NODE_FLAGS__', NODE_FLAGS));
 chmodSync('dist/image/muster', 0o755);

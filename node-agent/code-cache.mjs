@@ -20,12 +20,25 @@ export function coreHash(dir) {
   return createHash('sha256').update(readFileSync(path.join(dir, 'muster-core.js'))).digest('hex').slice(0, 16);
 }
 
+/**
+ * The node flags muster.js runs under (its shebang, written by build.mjs): the cache must be made
+ * under the same flags, and node is called with them directly, not through the shebang, which
+ * BusyBox's env cannot run.
+ */
+export function nodeFlags(dir) {
+  const first = readFileSync(path.join(dir, 'muster.js'), 'utf8').split('\n', 1)[0];
+  const m = /^#!\/usr\/bin\/env -S node(.*)$/.exec(first);
+  if (!m) throw new Error(`${path.join(dir, 'muster.js')} does not start with the launcher's shebang`);
+  return m[1].trim().split(/\s+/).filter(Boolean);
+}
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Runs the training cluster and writes `<dir>/muster-core.<hash>.cache`; throws with the reason. */
 export async function makeCodeCache(dir) {
   for (const f of readdirSync(dir)) if (/^muster-core\..*\.cache$/.test(f)) rmSync(path.join(dir, f));
   const bin = path.join(dir, 'muster.js');
+  const node = [...nodeFlags(dir), bin];
   const work = mkdtempSync(path.join(tmpdir(), 'muster-code-cache-'));
   const out = path.join(work, 'cache');
   const cookie = randomBytes(16).toString('hex');
@@ -39,7 +52,7 @@ export async function makeCodeCache(dir) {
   });
   const procs = NAMES.map((name, i) => {
     const env = { ...envOf(name), ...(i === NAMES.length - 1 ? { MUSTER_CODE_CACHE_OUT: out } : {}) };
-    const p = spawn(bin, ['agent'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = spawn(process.execPath, [...node, 'agent'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     p.stderrText = '';
     p.stderr.on('data', (d) => (p.stderrText += d));
     return p;
@@ -52,7 +65,7 @@ export async function makeCodeCache(dir) {
       const dead = procs.find((p) => p.exitCode !== null);
       if (dead) throw new Error(`an agent exited (code ${dead.exitCode}): ${dead.stderrText.trim().split('\n').pop() ?? ''}`);
       const running = await new Promise((r) =>
-        execFile(bin, ['ctl', 'cluster', 'status', '--json'], { env: envOf(NAMES[2]), timeout: 5000 }, (err, stdout) => {
+        execFile(process.execPath, [...node, 'ctl', 'cluster', 'status', '--json'], { env: envOf(NAMES[2]), timeout: 5000 }, (err, stdout) => {
           try {
             r(err ? [] : JSON.parse(stdout).running_nodes);
           } catch {

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { DEFAULT_IMAGES } from '../lib/images';
 import { AssetType, Construct, DockerImage, TerraformAsset } from '../lib/cdktf';
 
 export interface AgentImageProps {
@@ -14,12 +15,24 @@ export interface AgentImageProps {
   /**
    * The image `FROM` uses (the Dockerfile's `BASE_IMAGE` build argument): any image with Node.js 20+
    * and /bin/sh, e.g. a local one for air-gapped hosts.
-   * @default 'node:20-bookworm-slim'
+   * @default 'node:24-bookworm-slim' (DEFAULT_IMAGES.nodeBase)
    */
   readonly baseImage?: string;
 }
 
-export const DEFAULT_CONTEXT = path.resolve(__dirname, '../../dist/image');
+/**
+ * The package's own root: the nearest folder above this file with a package.json. The same from the
+ * TypeScript sources (`stacks/constructs/`) and from the compiled kit (`dist/kit/constructs/`, also
+ * when installed as `node_modules/muster`), where a fixed `../..` pointed into `dist/dist/`.
+ */
+function packageRoot(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`no package.json above ${from}`);
+  }
+}
+
+export const DEFAULT_CONTEXT = path.join(packageRoot(__dirname), 'dist', 'image');
 
 /**
  * The node image, built by Docker from `node-agent/Dockerfile`. The build context is a
@@ -42,7 +55,7 @@ export class AgentImage extends Construct {
     }
     const asset = new TerraformAsset(this, 'context', { path: context, type: AssetType.DIRECTORY });
     this.contextHash = asset.assetHash;
-    this.baseImage = props.baseImage ?? 'node:20-bookworm-slim';
+    this.baseImage = props.baseImage ?? DEFAULT_IMAGES.nodeBase;
     this.image = new DockerImage(this, 'image', {
       name: props.name ?? 'muster-node:latest',
       keepLocally: true,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Construct, DockerContainer, DockerImage } from '../lib/cdktf';
+import { DEFAULT_IMAGES } from '../lib/images';
 import { inSubnet, parseProps } from '../lib/validation';
 import type { ClusterNetwork } from './cluster-network';
 import { NAMED_CONF_PATH, renderNamedConf, renderZone, zoneFilePath, type DnsRecord } from './dns-zone';
@@ -21,7 +22,7 @@ export interface DnsServerProps {
 const propsSchema = z.object({
   address: z.string(),
   zone: z.string().regex(/^(?!-)[A-Za-z0-9-]{1,63}(\.(?!-)[A-Za-z0-9-]{1,63})+$/, 'must be a DNS zone name such as muster.internal'),
-  image: z.string().min(1).default('internetsystemsconsortium/bind9:9.18'),
+  image: z.string().min(1).default(DEFAULT_IMAGES.dns),
   containerName: z.string().optional(),
 });
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Construct, DockerContainer, DockerImage, DockerVolume } from '../lib/cdktf';
+import { DEFAULT_IMAGES } from '../lib/images';
 import { inSubnet, parseProps } from '../lib/validation';
 import type { ClusterNetwork } from './cluster-network';
 
@@ -17,7 +18,7 @@ export interface EtcdClusterProps {
 
 const propsSchema = z.object({
   addresses: z.array(z.string()).min(1, 'at least one etcd member is needed'),
-  image: z.string().min(1).default('gcr.io/etcd-development/etcd:v3.5.17'),
+  image: z.string().min(1).default(DEFAULT_IMAGES.etcd),
   namePrefix: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "must be lower-case letters, digits or '-'").default('etcd'),
   clusterToken: z.string().optional(),
 });

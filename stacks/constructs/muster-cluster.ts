@@ -21,7 +21,7 @@ export type DiscoveryProps =
   | { readonly strategy: 'etcd'; readonly members?: number; readonly endpoints?: readonly string[]; readonly prefix?: string; readonly nodeTtl?: string };
 
 export interface MusterClusterImages {
-  /** Base image of the node image (the Dockerfile's `BASE_IMAGE`). @default 'node:20-bookworm-slim' */
+  /** Base image of the node image (the Dockerfile's `BASE_IMAGE`). @default 'node:24-bookworm-slim' (DEFAULT_IMAGES.nodeBase) */
   readonly nodeBase?: string;
   /** Build context of the node image. @default the repository's dist/image */
   readonly nodeContextPath?: string;

@@ -1,4 +1,5 @@
 import { Construct, DockerProvider, TerraformOutput, TerraformStack, TerraformVariable } from '../lib/cdktf';
+import { DEFAULT_IMAGES } from '../lib/images';
 import { MusterCluster, type DiscoveryProps, type MusterClusterProps } from '../constructs/muster-cluster';
 
 export interface MusterDockerStackProps {
@@ -50,10 +51,10 @@ export class MusterDockerStack extends TerraformStack {
           : undefined,
       },
       images: {
-        nodeBase: image('node_base_image', 'node:20-bookworm-slim', 'Base image of the node image: Node.js 20+ and /bin/sh'),
+        nodeBase: image('node_base_image', DEFAULT_IMAGES.nodeBase, 'Base image of the node image: Node.js 20.9+ and /bin/sh'),
         // Only the images this stack uses become variables.
-        dns: props.discovery.strategy === 'dns' ? image('dns_image', 'internetsystemsconsortium/bind9:9.18', 'BIND 9 image') : undefined,
-        etcd: props.discovery.strategy === 'etcd' ? image('etcd_image', 'gcr.io/etcd-development/etcd:v3.5.17', 'etcd image') : undefined,
+        dns: props.discovery.strategy === 'dns' ? image('dns_image', DEFAULT_IMAGES.dns, 'BIND 9 image') : undefined,
+        etcd: props.discovery.strategy === 'etcd' ? image('etcd_image', DEFAULT_IMAGES.etcd, 'etcd image') : undefined,
       },
     });
     const nodes = this.cluster.declaredNodes;

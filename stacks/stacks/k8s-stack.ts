@@ -12,6 +12,7 @@ import {
   TerraformVariable,
 } from '../lib/cdktf';
 import { agentEnv } from '../lib/agent-env';
+import { NODE_GID, NODE_UID } from '../lib/images';
 
 export interface MusterK8sStackProps {
   /** StatefulSet replicas. @default 3 */
@@ -82,6 +83,16 @@ export class MusterK8sStack extends TerraformStack {
           metadata: { labels },
           spec: {
             serviceAccountName: account.metadata.name,
+            // The image runs as uid/gid 1000 (node-agent/Dockerfile); fsGroup makes the kubelet give
+            // the data volume to that group, which an ordinary (root-owned) volume otherwise is not
+            // writable by. As EMQX's Helm chart does (podSecurityContext).
+            securityContext: {
+              runAsNonRoot: true,
+              runAsUser: String(NODE_UID),
+              runAsGroup: String(NODE_GID),
+              fsGroup: String(NODE_GID),
+              fsGroupChangePolicy: 'OnRootMismatch',
+            },
             container: [
               {
                 name: 'muster',

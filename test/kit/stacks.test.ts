@@ -116,6 +116,19 @@ describe('the stacks', { timeout: 120_000 }, () => {
     assert.deepEqual(sts.spec.template.spec.container[0].readiness_probe.exec.command, ['muster', 'ctl', 'cluster', 'ready']);
   });
 
+  it('k8s: pods run as the image\'s user, and fsGroup makes the (root-owned) data volume writable by it', () => {
+    const j = synthesized(outdir, 'k8s');
+    const sts = Object.values(j.resource.kubernetes_stateful_set_v1)[0] as Json;
+    const user = /^USER (\d+):(\d+)$/m.exec(readFileSync(path.join(ROOT, 'node-agent/Dockerfile'), 'utf8'));
+    assert.ok(user, 'node-agent/Dockerfile sets USER uid:gid');
+    const sc = sts.spec.template.spec.security_context as Json;
+    assert.equal(sc.run_as_non_root, true);
+    assert.equal(sc.run_as_user, user[1]);
+    assert.equal(sc.run_as_group, user[2]);
+    assert.equal(sc.fs_group, user[2], 'the kubelet gives the volume to the group the agent runs with');
+    assert.equal(sts.spec.template.spec.container[0].volume_mount[0].mount_path, '/var/lib/muster');
+  });
+
   it('matches the reviewed snapshots (UPDATE_SNAPSHOTS=1 rewrites them after a deliberate change)', () => {
     for (const s of STACKS) {
       // The agent bundle's hash changes with every agent change; the snapshot is about the plan's shape.

@@ -10,15 +10,15 @@ import { clusterSummary, resourceSummary } from './plan/summary';
 export function buildApp(outdir?: string): { app: App; docker: MusterDockerStack[]; k8s: MusterK8sStack } {
   const app = new App(outdir ? { outdir } : {});
   const docker = [
-    new MusterDockerStack(app, 'manual', { clusterName: 'manual', subnet: '172.28.1.0/24', discovery: { strategy: 'manual' }, nodes: 2 }),
-    new MusterDockerStack(app, 'static', { clusterName: 'static', subnet: '172.28.2.0/24', discovery: { strategy: 'static' } }),
-    new MusterDockerStack(app, 'dns-a', { clusterName: 'dnsa', subnet: '172.28.3.0/24', discovery: { strategy: 'dns', recordType: 'a' } }),
-    new MusterDockerStack(app, 'dns-srv', { clusterName: 'dnssrv', subnet: '172.28.4.0/24', discovery: { strategy: 'dns', recordType: 'srv' } }),
-    new MusterDockerStack(app, 'etcd', { clusterName: 'etcd', subnet: '172.28.5.0/24', discovery: { strategy: 'etcd', members: 1 } }),
-    new MusterDockerStack(app, 'static-tls', { clusterName: 'statictls', subnet: '172.28.6.0/24', discovery: { strategy: 'static' }, protoDist: 'inet_tls' }),
+    new MusterDockerStack(app, 'manual', { clusterName: 'manual', subnet: '10.28.1.0/24', discovery: { strategy: 'manual' }, nodes: 2 }),
+    new MusterDockerStack(app, 'static', { clusterName: 'static', subnet: '10.28.2.0/24', discovery: { strategy: 'static' } }),
+    new MusterDockerStack(app, 'dns-a', { clusterName: 'dnsa', subnet: '10.28.3.0/24', discovery: { strategy: 'dns', recordType: 'a' } }),
+    new MusterDockerStack(app, 'dns-srv', { clusterName: 'dnssrv', subnet: '10.28.4.0/24', discovery: { strategy: 'dns', recordType: 'srv' } }),
+    new MusterDockerStack(app, 'etcd', { clusterName: 'etcd', subnet: '10.28.5.0/24', discovery: { strategy: 'etcd', members: 1 } }),
+    new MusterDockerStack(app, 'static-tls', { clusterName: 'statictls', subnet: '10.28.6.0/24', discovery: { strategy: 'static' }, protoDist: 'inet_tls' }),
     new MusterDockerStack(app, 'static-v6', {
       clusterName: 'staticv6',
-      subnet: '172.28.7.0/24',
+      subnet: '10.28.7.0/24',
       ipv6Subnet: 'fd00:28:7::/64',
       discovery: { strategy: 'static' },
       protoDist: 'inet6_tcp',

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_IMAGES } from '../lib/images';
-import { AssetType, Construct, DockerImage, TerraformAsset } from '../lib/cdktf';
+import { AssetType, Construct, DockerImage, TerraformAsset, TerraformStack } from '../lib/cdktf';
 
 export interface AgentImageProps {
   /**
@@ -10,7 +10,14 @@ export interface AgentImageProps {
    * @default '<repository>/dist/image'
    */
   readonly contextPath?: string;
-  /** Image name and tag. @default 'muster-node:latest' */
+  /** Repository part of the image's name. @default 'muster-node' */
+  readonly repository?: string;
+  /**
+   * The whole image name and tag. The default tag is the stack's own and the build's content hash,
+   * so two stacks on one Docker host never retag each other's image (a shared `latest` would flip
+   * between their builds and each plan would replace the other's containers).
+   * @default '<repository>:<stack id>-<context hash>'
+   */
   readonly name?: string;
   /**
    * The image `FROM` uses (the Dockerfile's `BASE_IMAGE` build argument): any image with Node.js 20+
@@ -46,6 +53,8 @@ export class AgentImage extends Construct {
   /** Hash of the build context. */
   readonly contextHash: string;
   readonly baseImage: string;
+  /** The image's name and tag. */
+  readonly name: string;
 
   constructor(scope: Construct, id: string, props: AgentImageProps = {}) {
     super(scope, id);
@@ -56,8 +65,10 @@ export class AgentImage extends Construct {
     const asset = new TerraformAsset(this, 'context', { path: context, type: AssetType.DIRECTORY });
     this.contextHash = asset.assetHash;
     this.baseImage = props.baseImage ?? DEFAULT_IMAGES.nodeBase;
+    const stackId = TerraformStack.of(this).node.id.toLowerCase().replace(/[^a-z0-9_.-]/g, '-');
+    this.name = props.name ?? `${props.repository ?? 'muster-node'}:${stackId}-${asset.assetHash.slice(0, 12).toLowerCase()}`;
     this.image = new DockerImage(this, 'image', {
-      name: props.name ?? 'muster-node:latest',
+      name: this.name,
       keepLocally: true,
       buildAttribute: { context: asset.path, dockerfile: 'Dockerfile', buildArgs: { BASE_IMAGE: this.baseImage } },
       triggers: { context_hash: asset.assetHash },

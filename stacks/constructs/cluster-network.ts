@@ -9,7 +9,7 @@ export interface ClusterNetworkProps {
   /**
    * IPv4 subnet the network hands addresses from. Addresses are assigned by the kit, not by Docker,
    * so node IPs are known at synth time (DNS A records, static seeds).
-   * @default '172.28.0.0/24'
+   * @default '10.28.0.0/24'
    */
   readonly subnet?: string;
   /** An IPv6 subnet too, e.g. 'fd00:28::/64'; the network is then dual-stack. @default none (IPv4 only) */
@@ -20,8 +20,8 @@ const propsSchema = z.object({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "must be letters, digits, '_', '.' or '-' (a Docker network name)"),
   subnet: z
     .string()
-    .refine((s) => parseCidr(s) !== undefined, 'must be an IPv4 CIDR with a prefix of /30 or shorter, e.g. 172.28.0.0/24')
-    .default('172.28.0.0/24'),
+    .refine((s) => parseCidr(s) !== undefined, 'must be an IPv4 CIDR with a prefix of /30 or shorter, e.g. 10.28.0.0/24')
+    .default('10.28.0.0/24'),
   ipv6Subnet: z
     .string()
     .refine((s) => /^[0-9a-fA-F:]+::\/64$/.test(s) && isIPv6(s.split('/')[0]), 'must be an IPv6 /64 written as prefix::/64, such as fd00:28::/64')
@@ -36,6 +36,8 @@ export class ClusterNetwork extends Construct {
   readonly subnet: string;
   readonly gateway: string;
   readonly ipv6Subnet?: string;
+  /** The IPv6 gateway (host number 1), on a dual-stack network. */
+  readonly gateway6?: string;
   private readonly base: number;
   private readonly size: number;
 
@@ -49,11 +51,14 @@ export class ClusterNetwork extends Construct {
     this.subnet = `${intToIpv4(cidr.base)}/${cidr.bits}`;
     this.gateway = this.addressAt(1);
     this.ipv6Subnet = p.ipv6Subnet;
+    this.gateway6 = p.ipv6Subnet ? this.address6At(1) : undefined;
     this.network = new DockerNetwork(this, 'network', {
       name: p.name,
       driver: 'bridge',
       ipv6: p.ipv6Subnet ? true : undefined,
-      ipamConfig: [{ subnet: this.subnet, gateway: this.gateway }, ...(p.ipv6Subnet ? [{ subnet: p.ipv6Subnet }] : [])],
+      // Both gateways explicit: left out, Docker picks one and reports it after a daemon restart,
+      // and the provider then plans to replace the network (ipam_config is ForceNew).
+      ipamConfig: [{ subnet: this.subnet, gateway: this.gateway }, ...(p.ipv6Subnet ? [{ subnet: p.ipv6Subnet, gateway: this.gateway6! }] : [])],
     });
   }
 

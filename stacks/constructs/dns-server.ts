@@ -57,7 +57,9 @@ export class DnsServer extends Construct {
     this.container = new DockerContainer(this, 'container', {
       name: this.containerName,
       image: image.imageId,
-      command: ['/usr/sbin/named', '-g', '-c', NAMED_CONF_PATH, '-u', 'bind'],
+      // Arguments only: the image's ENTRYPOINT is `/usr/sbin/named -u bind` (isc-projects/bind9-docker
+      // since 2024-08), and Docker appends `command` to it. -g: foreground, log to stderr.
+      command: ['-g', '-c', NAMED_CONF_PATH],
       restart: 'unless-stopped',
       networksAdvanced: [{ name: props.network.name, ipv4Address: p.address, aliases: [`ns.${p.zone}`] }],
       upload: [

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { Construct } from '../lib/cdktf';
 import type { AgentSetting } from '../lib/agent-env';
 import { nodeNameProblem, splitNodeName } from '../lib/node-name';
-import { inSubnet, parseProps, requireCookieToken } from '../lib/validation';
+import { isIP } from 'node:net';
+import { inSubnet, ipv4ToInt, KitValidationError, parseProps, requireCookieToken } from '../lib/validation';
 import { AgentImage } from './agent-image';
 import { ClusterNetwork } from './cluster-network';
 import { DnsServer } from './dns-server';
@@ -25,7 +26,7 @@ export interface MusterClusterImages {
   readonly nodeBase?: string;
   /** Build context of the node image. @default the repository's dist/image */
   readonly nodeContextPath?: string;
-  /** Name of the built node image. @default '<clusterName>-node:latest' */
+  /** Name and tag of the built node image. @default '<clusterName>-node:<stack id>-<context hash>' */
   readonly nodeName?: string;
   /** BIND 9 image. @default 'internetsystemsconsortium/bind9:9.18' */
   readonly dns?: string;
@@ -36,7 +37,12 @@ export interface MusterClusterImages {
 export interface MusterClusterProps {
   /** The agent's `cluster.name`. @default 'muster' */
   readonly clusterName?: string;
-  /** A node count (names `<nodeNamePrefix>@node<i>.<domain>`, or `@<ip>` for DNS A discovery) or explicit node names. */
+  /**
+   * A node count (names `<nodeNamePrefix>@node<i>.<domain>`, or `@<ip>` for DNS A discovery), or
+   * explicit node names. A node's identity is its name: its construct id, container, data volume
+   * and address follow from the name, never from its place in the list, so removing a node from
+   * the middle or adding one touches no other node.
+   */
   readonly nodes: number | readonly string[];
   /** Name part of generated node names. @default 'muster' */
   readonly nodeNamePrefix?: string;
@@ -45,9 +51,13 @@ export interface MusterClusterProps {
   readonly discovery: DiscoveryProps;
   /** The cookie: a sensitive TerraformVariable's value. A literal string is refused. */
   readonly cookie: string;
-  /** Docker network. @default name '<clusterName>-net', subnet '172.28.0.0/24' */
+  /** Docker network. @default name '<clusterName>-net', subnet '10.28.0.0/24' */
   readonly network?: { readonly name?: string; readonly subnet?: string; readonly ipv6Subnet?: string };
-  /** Fixed addresses for explicit node names; the others get host numbers 10, 11, ... @default {} */
+  /**
+   * Fixed addresses for explicit node names. Counted nodes get host numbers 10, 11, ... in order;
+   * an explicit name without an address gets a host number from a hash of the name (stable whatever
+   * else the list holds), and synth fails naming both nodes if two names hash alike. @default {}
+   */
   readonly addresses?: Readonly<Record<string, string>>;
   /** The agents' `cluster.port`. @default 4370 */
   readonly port?: number;
@@ -56,11 +66,19 @@ export interface MusterClusterProps {
   /** Create the BIND 9 server. @default true with the dns strategy, else false */
   readonly dnsServer?: boolean;
   /**
-   * How nodes connect (`cluster.proto_dist`). The TLS variants need `tlsDir`, a directory holding
-   * `ca.crt` and `<host>.crt`/`<host>.key` for every node host (SAN = the host); the IPv6 variants
-   * need `network.ipv6Subnet`. @default { protoDist: 'inet_tcp' }
+   * How nodes connect (`cluster.proto_dist`). The TLS variants need `tlsDir`, an absolute directory
+   * on the Docker host with a folder per node host, `<host>/` holding `ca.crt`, `tls.crt` (SAN = the
+   * host) and `tls.key` (see `MusterNodeProps.tlsDir`); the IPv6 variants need
+   * `network.ipv6Subnet`. @default { protoDist: 'inet_tcp' }
    */
   readonly transport?: { readonly protoDist?: 'inet_tcp' | 'inet6_tcp' | 'inet_tls' | 'inet6_tls'; readonly tlsDir?: string };
+  /**
+   * With `static` discovery and no `seeds`, how many of the nodes (the first ones declared) are the
+   * seeds. A subset rather than every node, so adding a node changes no running node's settings
+   * (a container's `env` is ForceNew: a changed seed list would replace every node); the others
+   * learn the rest through membership. @default 3
+   */
+  readonly staticSeedCount?: number;
 }
 
 const nodeName = z.string().superRefine((v, ctx) => {
@@ -96,10 +114,11 @@ const specSchema = z
       .object({ nodeBase: z.string().optional(), nodeContextPath: z.string().optional(), nodeName: z.string().optional(), dns: z.string().optional(), etcd: z.string().optional() })
       .default({}),
     dnsServer: z.boolean().optional(),
+    staticSeedCount: z.number().int().min(1, 'at least one seed').default(3),
   })
   .superRefine((s, ctx) => {
     if (s.transport.protoDist.endsWith('_tls') && !s.transport.tlsDir) {
-      ctx.addIssue({ code: 'custom', path: ['transport', 'tlsDir'], message: `is required with protoDist ${s.transport.protoDist}: a directory with ca.crt and <host>.crt/.key per node` });
+      ctx.addIssue({ code: 'custom', path: ['transport', 'tlsDir'], message: `is required with protoDist ${s.transport.protoDist}: a directory with a folder <host>/ holding ca.crt, tls.crt and tls.key per node` });
     }
     if (s.transport.protoDist.startsWith('inet6') && !s.network.ipv6Subnet) {
       ctx.addIssue({ code: 'custom', path: ['network', 'ipv6Subnet'], message: `is required with protoDist ${s.transport.protoDist}` });
@@ -124,6 +143,13 @@ const specSchema = z
   });
 
 type Spec = z.output<typeof specSchema>;
+
+/** FNV-1a of a node name: its host number when the user gave it no address. */
+function nameHash(name: string): number {
+  let h = 0x811c9dc5;
+  for (const c of Buffer.from(name, 'utf8')) h = Math.imul(h ^ c, 0x01000193) >>> 0;
+  return h;
+}
 
 /** Host numbers in the network (see docs/architecture.md, "The kit"). */
 export const ADDRESS_PLAN = { dns: 2, etcdFirst: 3, nodesFirst: 10 } as const;
@@ -172,7 +198,8 @@ export class MusterCluster extends Construct {
     this.image = new AgentImage(this, 'node-image', {
       contextPath: s.images.nodeContextPath,
       baseImage: s.images.nodeBase,
-      name: s.images.nodeName ?? `${s.clusterName}-node:latest`,
+      repository: `${s.clusterName}-node`,
+      name: s.images.nodeName,
     });
 
     const declared = this.declareNodes(s);
@@ -206,7 +233,7 @@ export class MusterCluster extends Construct {
       'cluster.port': s.port,
       'cluster.discovery_strategy': d.strategy,
       'cluster.proto_dist': s.transport.protoDist === 'inet_tcp' ? undefined : s.transport.protoDist,
-      'cluster.static.seeds': d.strategy === 'static' ? (d.seeds ?? declared.map((n) => n.nodeName)) : undefined,
+      'cluster.static.seeds': d.strategy === 'static' ? (d.seeds ?? declared.slice(0, s.staticSeedCount).map((n) => n.nodeName)) : undefined,
       'cluster.dns.name': d.strategy === 'dns' ? (d.recordType === 'a' ? `${s.clusterName}.${this.domain}` : `_muster._tcp.${this.domain}`) : undefined,
       'cluster.dns.record_type': d.strategy === 'dns' ? d.recordType : undefined,
       'cluster.dns.servers': this.dnsServer && d.strategy === 'dns' ? [this.dnsServer.server] : undefined,
@@ -234,21 +261,43 @@ export class MusterCluster extends Construct {
 
   private declareNodes(s: Spec): DeclaredNode[] {
     const ipNamed = s.discovery.strategy === 'dns' && s.discovery.recordType === 'a';
-    const count = Array.isArray(s.nodes) ? s.nodes.length : (s.nodes as number);
-    if (count > this.network.capacity - ADDRESS_PLAN.nodesFirst + 1) {
-      throw new Error(`[${this.node.path}] nodes: ${count} nodes do not fit in ${this.network.subnet} (host numbers ${ADDRESS_PLAN.nodesFirst} and up)`);
+    const slots = this.network.capacity - ADDRESS_PLAN.nodesFirst + 1;
+    const v6 = (hostNumber: number) => (s.network.ipv6Subnet ? this.network.address6At(hostNumber) : undefined);
+    if (!Array.isArray(s.nodes)) {
+      const count = s.nodes as number;
+      if (count > slots) {
+        throw new KitValidationError(`[${this.node.path}] nodes: ${count} nodes do not fit in ${this.network.subnet} (host numbers ${ADDRESS_PLAN.nodesFirst} and up)`);
+      }
+      // Counted nodes only grow or shrink at the end, so their number is a stable identity.
+      return Array.from({ length: count }, (_, i) => {
+        const hostNumber = ADDRESS_PLAN.nodesFirst + i;
+        const address = this.network.addressAt(hostNumber);
+        const nodeName = ipNamed ? `${s.nodeNamePrefix}@${address}` : `${s.nodeNamePrefix}@node${i + 1}.${this.domain}`;
+        // Prefixed with the cluster name, so several clusters can share one Docker engine.
+        return { nodeName, host: splitNodeName(nodeName).host, address, address6: v6(hostNumber), containerName: `${s.clusterName}-node${i + 1}` };
+      });
     }
-    return Array.from({ length: count }, (_, i) => {
-      const auto = this.network.addressAt(ADDRESS_PLAN.nodesFirst + i);
-      const explicit = Array.isArray(s.nodes) ? s.nodes[i] : undefined;
-      const address = (explicit && s.addresses[explicit]) ?? auto;
-      const nodeName = explicit ?? (ipNamed ? `${s.nodeNamePrefix}@${address}` : `${s.nodeNamePrefix}@node${i + 1}.${this.domain}`);
+    const problems: string[] = [];
+    const byHostNumber = new Map<number, string>();
+    const byContainer = new Map<string, string>();
+    const fixed = new Set(Object.values(s.addresses));
+    const nodes = (s.nodes as readonly string[]).map((nodeName) => {
       const host = splitNodeName(nodeName).host;
-      // Prefixed with the cluster name, so several clusters can share one Docker engine.
-      const containerName = `${s.clusterName}-node${i + 1}`;
-      const address6 = s.network.ipv6Subnet ? this.network.address6At(ADDRESS_PLAN.nodesFirst + i) : undefined;
-      return { nodeName, host, address, address6, containerName };
+      const address = s.addresses[nodeName] ?? this.network.addressAt(ADDRESS_PLAN.nodesFirst + (nameHash(nodeName) % slots));
+      if (!s.addresses[nodeName] && fixed.has(address)) problems.push(`addresses: ${nodeName} hashes to ${address}, which another node has as its fixed address; give ${nodeName} an address of its own`);
+      const hostNumber = ipv4ToInt(address) - ipv4ToInt(this.network.addressAt(1)) + 1;
+      const other = byHostNumber.get(hostNumber);
+      if (other) problems.push(`addresses: ${other} and ${nodeName} both get ${address}; give one of them a fixed address in \`addresses\``);
+      byHostNumber.set(hostNumber, nodeName);
+      const key = isIP(host) ? host.replace(/[.:]/g, '-') : host.split('.')[0];
+      const containerName = `${s.clusterName}-${key}`;
+      const same = byContainer.get(containerName);
+      if (same) problems.push(`nodes: ${same} and ${nodeName} would both be container ${containerName} (named after the host's first label); use distinct first labels`);
+      byContainer.set(containerName, nodeName);
+      return { nodeName, host, address, address6: v6(hostNumber), containerName };
     });
+    if (problems.length) throw new KitValidationError(`Invalid props for ${this.node.path}:\n${problems.map((p) => `  [${this.node.path}] ${p}`).join('\n')}`);
+    return nodes;
   }
 
   /** A and SRV records derived from the nodes: one A per node host, one A per node under the cluster name, one SRV per node. */

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { Construct, DockerContainer, DockerVolume, type ITerraformDependable } from '../lib/cdktf';
+import path from 'node:path';
+import { Construct, DockerContainer, DockerVolume, Token, type ITerraformDependable } from '../lib/cdktf';
 import { agentEnv, type AgentSetting } from '../lib/agent-env';
 import { nodeNameProblem, splitNodeName } from '../lib/node-name';
 import { inSubnet, parseProps, requireCookieToken } from '../lib/validation';
@@ -15,9 +16,12 @@ export interface MusterNodeProps {
   /** Its IPv6 address, on a dual-stack network. @default none */
   readonly address6?: string;
   /**
-   * Mutual TLS: a directory (often a TerraformVariable) holding `ca.crt`, `<host>.crt` and `<host>.key`
-   * for this node's host. The files are uploaded by path (`source`), so no key enters the
-   * synthesized JSON or the plan. @default none (plain TCP)
+   * Mutual TLS: an absolute directory on the Docker host (often a TerraformVariable) with one folder
+   * per node host, `<tlsDir>/<host>/`, holding `ca.crt`, `tls.crt` and `tls.key` (the names of a
+   * Kubernetes TLS secret). Only the node's own folder is bind-mounted, read-only, at
+   * `/etc/muster/tls`: no key enters the synthesized JSON, the plan or the state, no node sees
+   * another's key, and renewed files reach the running agent, which reloads them (no replacement).
+   * The key must be readable by uid 1000 only (`chown 1000:1000`, mode 0600). @default none (plain TCP)
    */
   readonly tlsDir?: string;
   /** `AgentImage.imageId` (the ID, so a rebuilt image replaces the container). */
@@ -36,6 +40,13 @@ export interface MusterNodeProps {
   readonly restart?: 'no' | 'on-failure' | 'always' | 'unless-stopped';
   /** Resources to create first (the DNS server, etcd). @default the network */
   readonly dependsOn?: ITerraformDependable[];
+  /**
+   * `cdktf deploy` waits until the node is ready (its healthcheck, `muster ctl cluster ready`,
+   * passes), failing after `waitTimeoutSeconds`. @default true
+   */
+  readonly waitReady?: boolean;
+  /** @default NODE_TIMINGS.waitTimeoutSeconds (120) */
+  readonly waitTimeoutSeconds?: number;
 }
 
 const propsSchema = z.object({
@@ -46,7 +57,30 @@ const propsSchema = z.object({
   address: z.string(),
   containerName: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'must be a Docker container name').optional(),
   restart: z.enum(['no', 'on-failure', 'always', 'unless-stopped']).default('unless-stopped'),
+  tlsDir: z
+    .string()
+    .refine((d) => Token.isUnresolved(d) || path.isAbsolute(d), 'must be an absolute path on the Docker host (it is bind-mounted)')
+    .optional(),
+  waitReady: z.boolean().default(true),
+  waitTimeoutSeconds: z.number().int().min(1).optional(),
 });
+
+/** How a node container is started and stopped; each value with why. */
+export const NODE_TIMINGS = {
+  /**
+   * SIGTERM, then this long before Docker kills a node that is replaced or destroyed. The agent's
+   * orderly stop (a goodbye on each link, at most 0.5 s, and a state write) takes about a second;
+   * 10 s is Docker's own `docker stop` default. Without it the provider removes the container with
+   * force (SIGKILL) and the peers see the node lost, not stopped.
+   */
+  destroyGraceSeconds: 10,
+  /**
+   * How long `cdktf deploy` waits for a node to be ready. Readiness needs the node to be a
+   * synced member of its cluster: seconds on an idle host, more while discovery waits for DNS
+   * or etcd to come up, and the first healthcheck runs 5 s after start.
+   */
+  waitTimeoutSeconds: 120,
+} as const;
 
 /** What the node image's healthcheck runs: readiness, not mere liveness. */
 export const NODE_HEALTHCHECK = {
@@ -85,7 +119,7 @@ export class MusterNode extends Construct {
     this.address6 = props.address6;
     this.containerName = p.containerName ?? this.host.split('.')[0];
     const tlsSettings = props.tlsDir
-      ? { 'cluster.ssl.certfile': `${TLS_DIR}/node.crt`, 'cluster.ssl.keyfile': `${TLS_DIR}/node.key`, 'cluster.ssl.cacertfile': `${TLS_DIR}/ca.crt` }
+      ? { 'cluster.ssl.certfile': `${TLS_DIR}/tls.crt`, 'cluster.ssl.keyfile': `${TLS_DIR}/tls.key`, 'cluster.ssl.cacertfile': `${TLS_DIR}/ca.crt` }
       : {};
     this.env = agentEnv({ ...props.settings, ...tlsSettings, 'node.name': p.nodeName, 'node.cookie': props.cookie });
     this.volume = new DockerVolume(this, 'data', { name: `${this.containerName}-data` });
@@ -99,14 +133,12 @@ export class MusterNode extends Construct {
       env: this.env,
       restart: p.restart,
       networksAdvanced: [{ name: props.network.name, ipv4Address: p.address, ipv6Address: props.address6, aliases: [this.host] }],
-      upload: props.tlsDir
-        ? [
-            { file: `${TLS_DIR}/ca.crt`, source: `${props.tlsDir}/ca.crt`, permissions: '0444' },
-            { file: `${TLS_DIR}/node.crt`, source: `${props.tlsDir}/${this.host}.crt`, permissions: '0444' },
-            { file: `${TLS_DIR}/node.key`, source: `${props.tlsDir}/${this.host}.key`, permissions: '0444' },
-          ]
-        : undefined,
+      mounts: p.tlsDir ? [{ type: 'bind', source: `${p.tlsDir}/${this.host}`, target: TLS_DIR, readOnly: true }] : undefined,
       volumes: [{ volumeName: this.volume.name, containerPath: DATA_DIR }],
+      mustRun: true,
+      destroyGraceSeconds: NODE_TIMINGS.destroyGraceSeconds,
+      wait: p.waitReady,
+      waitTimeout: p.waitReady ? (p.waitTimeoutSeconds ?? NODE_TIMINGS.waitTimeoutSeconds) : undefined,
       healthcheck: NODE_HEALTHCHECK,
       labels: [
         { label: 'muster.node-name', value: p.nodeName },

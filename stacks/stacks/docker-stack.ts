@@ -46,7 +46,7 @@ export class MusterDockerStack extends TerraformStack {
         tlsDir: props.protoDist?.endsWith('_tls')
           ? new TerraformVariable(this, 'tls_dir', {
               type: 'string',
-              description: 'Directory with ca.crt and <node host>.crt / <node host>.key for every node (SAN = the host); the files are uploaded by path',
+              description: 'Absolute directory on the Docker host with a folder <node host>/ per node holding ca.crt, tls.crt (SAN = the host) and tls.key (owned by uid 1000, mode 0600); each node gets its own folder bind-mounted read-only',
             }).stringValue
           : undefined,
       },

@@ -129,7 +129,7 @@ describe('every synthesized stack forms its cluster on a real Docker engine', { 
       docker('network', 'disconnect', 'static-net', nodes[2]);
       times.push(`disconnect seen in ${await converge(nodes.slice(0, 2), names.slice(0, 2), [names[2]])}ms`);
       assert.equal(ctl(nodes[0], 'data', 'put', 'during', 'majority').code, 0);
-      docker('network', 'connect', '--ip', '172.28.2.12', '--alias', names[2].split('@')[1], 'static-net', nodes[2]);
+      docker('network', 'connect', '--ip', '10.28.2.12', '--alias', names[2].split('@')[1], 'static-net', nodes[2]);
       times.push(`reconnect healed in ${await converge(nodes, names)}ms`);
       for (const c of nodes) assert.deepEqual(JSON.parse(ctl(c, 'data', 'list', '--json').out), { before: '1', during: 'majority' });
       // Crash and restart with the same data volume.

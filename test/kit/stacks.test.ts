@@ -52,14 +52,14 @@ describe('the stacks', { timeout: 120_000 }, () => {
   it('dns-a: nodes named by IP, found by the cluster name\'s A records on the stack\'s BIND server', () => {
     const j = synthesized(outdir, 'dns-a');
     const nodes = containers(j).filter((c) => c.name !== 'dnsa-dns');
-    assert.deepEqual(nodes.map((c) => envOf(c).MUSTER_NODE__NAME), ['muster@172.28.3.10', 'muster@172.28.3.11', 'muster@172.28.3.12']);
+    assert.deepEqual(nodes.map((c) => envOf(c).MUSTER_NODE__NAME), ['muster@10.28.3.10', 'muster@10.28.3.11', 'muster@10.28.3.12']);
     const e = envOf(nodes[0]);
     assert.equal(e.MUSTER_CLUSTER__DNS__NAME, 'dnsa.dnsa.internal');
     assert.equal(e.MUSTER_CLUSTER__DNS__RECORD_TYPE, 'a');
-    assert.equal(e.MUSTER_CLUSTER__DNS__SERVERS, '["172.28.3.2:53"]');
+    assert.equal(e.MUSTER_CLUSTER__DNS__SERVERS, '["10.28.3.2:53"]');
     const dns = containers(j).find((c) => c.name === 'dnsa-dns')!;
     const zone = (dns.upload as Json[]).find((u) => u.file === '/var/lib/bind/db.dnsa.internal')!.content as string;
-    for (const ip of ['172.28.3.10', '172.28.3.11', '172.28.3.12']) assert.match(zone, new RegExp(`^dnsa\\tIN\\tA\\t${ip.replace(/\./g, '\\.')}$`, 'm'));
+    for (const ip of ['10.28.3.10', '10.28.3.11', '10.28.3.12']) assert.match(zone, new RegExp(`^dnsa\\tIN\\tA\\t${ip.replace(/\./g, '\\.')}$`, 'm'));
   });
 
   it('dns-srv: one SRV record per node with the cluster port; nodes resolve hosts through the stack\'s DNS', () => {
@@ -75,16 +75,21 @@ describe('the stacks', { timeout: 120_000 }, () => {
   it('etcd: nodes point at the stack\'s etcd member', () => {
     const j = synthesized(outdir, 'etcd');
     const node = containers(j).find((c) => c.name === 'etcd-node1')!;
-    assert.equal(envOf(node).MUSTER_CLUSTER__ETCD__SERVER, 'http://172.28.5.3:2379');
+    assert.equal(envOf(node).MUSTER_CLUSTER__ETCD__SERVER, 'http://10.28.5.3:2379');
     assert.equal(envOf(node).MUSTER_CLUSTER__ETCD__PREFIX, 'muster');
     assert.ok(containers(j).some((c) => c.name === 'etcd-etcd0' && (c.command as string[])[0] === '/usr/local/bin/etcd'));
   });
 
-  it('static-tls: certificates are uploaded by path from the tls_dir variable; no key material in the JSON', () => {
+  it('static-tls: the tls_dir variable is bind-mounted read-only (renewed files reach the agent); no key material in the JSON', () => {
     const j = synthesized(outdir, 'static-tls');
     const node = containers(j).find((c) => c.name === 'statictls-node1')!;
-    assert.deepEqual((node.upload as Json[]).map((u) => u.source), ['${var.tls_dir}/ca.crt', '${var.tls_dir}/node1.statictls.internal.crt', '${var.tls_dir}/node1.statictls.internal.key']);
-    assert.equal(envOf(node).MUSTER_CLUSTER__PROTO_DIST, 'inet_tls');
+    assert.equal(node.upload, undefined);
+    // Only the node's own folder: no node sees another's key.
+    assert.deepEqual(node.mounts, [{ type: 'bind', source: '${var.tls_dir}/node1.statictls.internal', target: '/etc/muster/tls', read_only: true }]);
+    const env = envOf(node);
+    assert.equal(env.MUSTER_CLUSTER__PROTO_DIST, 'inet_tls');
+    assert.equal(env.MUSTER_CLUSTER__SSL__KEYFILE, '/etc/muster/tls/tls.key');
+    assert.equal(env.MUSTER_CLUSTER__SSL__CERTFILE, '/etc/muster/tls/tls.crt');
     assert.doesNotMatch(JSON.stringify(j), /BEGIN (EC |RSA )?PRIVATE KEY|BEGIN CERTIFICATE/);
   });
 
@@ -154,7 +159,7 @@ describe('the stacks', { timeout: 120_000 }, () => {
       assert.equal(readFileSync(path.join(again, 'stacks', s, 'plan-summary.md'), 'utf8'), readFileSync(path.join(outdir, 'stacks', s, 'plan-summary.md'), 'utf8'), s);
     }
     const md = readFileSync(path.join(outdir, 'stacks', 'dns-srv', 'plan-summary.md'), 'utf8');
-    for (const part of ['## Nodes', '| `muster@node1.dnssrv.internal` | dnssrv-node1 | node1.dnssrv.internal | 172.28.4.10 | muster node |', '## DNS records', '| _muster._tcp | SRV | 10 10 4370 node1 |', '## Discovery', '`cluster.dns.record_type` | `srv`', '## Images', '```mermaid']) {
+    for (const part of ['## Nodes', '| `muster@node1.dnssrv.internal` | dnssrv-node1 | node1.dnssrv.internal | 10.28.4.10 | muster node |', '## DNS records', '| _muster._tcp | SRV | 10 10 4370 node1 |', '## Discovery', '`cluster.dns.record_type` | `srv`', '## Images', '```mermaid']) {
       assert.ok(md.includes(part), part);
     }
   });

@@ -1,68 +1,104 @@
-import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import {
+  createContainer,
+  createImage,
+  createNetwork,
+  createVolume,
+  deleteContainer,
+  deleteImage,
+  deleteNetwork,
+  deleteVolume,
+  readContainer,
+  readImage,
+  readNetwork,
+  readVolume,
+  TaintedError,
+  updateContainer,
+  updateImage,
+  type Attrs,
+  type ProviderContext,
+} from './provider/resources';
+import { META, SCHEMA, type AttrSpec } from './provider/schema';
 
 /**
  * TEST TOOL, not a deployer: `cdktf deploy` is how users deploy. Terraform's Docker provider cannot
- * be downloaded here, so the end-to-end tests apply a synthesized `cdk.tf.json` with this small
- * applier. It maps exactly the `docker_network`, `docker_volume`, `docker_image` and
- * `docker_container` attributes the kit emits to the Docker engine (CLI, and the Engine API for
- * containers so healthchecks and uploads are passed as the provider passes them), resolves the
- * `${...}` references between them and `var.*` (from TF_VAR_* like Terraform), and refuses,
- * before creating anything, every resource type, attribute or expression it does not implement,
- * so it can never silently diverge from what Terraform would do.
+ * be downloaded here, so the end-to-end tests plan and apply a synthesized `cdk.tf.json` with this
+ * stand-in for Terraform and kreuzwerker/docker v3.6.2, as strict as they are:
+ *
+ * - it refuses, before creating anything, every block, resource type, attribute or expression it
+ *   does not model (provider/schema.ts lists what it models and where each rule was read);
+ * - a plan refreshes every resource in its state file from the engine (with v3.6.2's destructive
+ *   refresh of a stopped must_run container), then compares the config with it attribute by
+ *   attribute: a changed ForceNew attribute replaces, another changes in place (and, where Update
+ *   ignores it, comes back on every plan), a value known only after apply counts as changed;
+ * - apply runs the changes as Terraform does (destroys in reverse dependency order, then creates
+ *   in dependency order, 10 at a time), each with the provider's own steps (provider/resources.ts):
+ *   must_run, wait for health, destroy_grace_seconds, tainted resources, its error messages.
  */
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-const SUPPORTED: Record<string, string[]> = {
-  docker_network: ['name', 'driver', 'ipam_config', 'ipv6', 'depends_on'],
-  docker_volume: ['name', 'depends_on'],
-  docker_image: ['name', 'keep_locally', 'build', 'triggers', 'depends_on'],
-  docker_container: ['name', 'image', 'command', 'env', 'hostname', 'restart', 'networks_advanced', 'volumes', 'healthcheck', 'labels', 'upload', 'depends_on'],
-};
-const SUPPORTED_NESTED: Record<string, string[]> = {
-  'docker_network.ipam_config': ['subnet', 'gateway'],
-  'docker_image.build': ['context', 'dockerfile', 'build_args'],
-  'docker_container.networks_advanced': ['name', 'ipv4_address', 'ipv6_address', 'aliases'],
-  'docker_container.volumes': ['volume_name', 'container_path'],
-  'docker_container.healthcheck': ['test', 'interval', 'timeout', 'start_period', 'retries'],
-  'docker_container.labels': ['label', 'value'],
-  'docker_container.upload': ['file', 'content', 'source', 'permissions'],
-};
-const ORDER = ['docker_network', 'docker_volume', 'docker_image', 'docker_container'];
-
 export class ApplierError extends Error {}
 
-interface Res {
+/** An unknown value: an attribute of a resource that is created or replaced in this plan. */
+const UNKNOWN = '\u0000(known after apply)';
+
+export type Action = 'create' | 'replace' | 'update' | 'delete';
+export interface Change {
+  address: string;
+  action: Action;
+  /** The attributes that make the change, e.g. `env (forces replacement)`. */
+  reasons: string[];
+}
+
+interface StateEntry {
   type: string;
-  id: string;
+  attrs: Attrs;
+  deps: string[];
+  tainted?: boolean;
+}
+interface StateFile {
+  version: 1;
+  resources: Record<string, StateEntry>;
+}
+
+interface ConfigResource {
+  address: string;
+  type: string;
   body: Json;
   deps: Set<string>;
 }
 
+const PARALLELISM = 10; // terraform apply's default -parallelism
+
+export interface ApplierOptions {
+  /** The state file (kept across applier instances: a later synth of the stack plans against it). */
+  statePath: string;
+  /** Tests only: replaces variables of one container's `env` (a wrong cookie), as part of the config. */
+  envOverrides?: Record<string, Record<string, string>>;
+  /** Called with each step, like Terraform's apply output. */
+  log?: (line: string) => void;
+}
+
 export class StackApplier {
   private readonly json: Json;
-  private readonly resources: Res[] = [];
-  private readonly state = new Map<string, Json>();
-  private readonly created: { type: string; name: string }[] = [];
+  private readonly config = new Map<string, ConfigResource>();
+  private readonly ctx: ProviderContext;
 
-  /**
-   * `envOverrides` (tests only) replaces variables of one container's `env`, e.g. a wrong cookie on
-   * one node; it is applied on top of the plan, never instead of it.
-   */
   constructor(
     private readonly stackDir: string,
     private readonly vars: Record<string, string>,
-    private readonly envOverrides: Record<string, Record<string, string>> = {},
+    private readonly opts: ApplierOptions,
   ) {
     this.json = JSON.parse(readFileSync(path.join(stackDir, 'cdk.tf.json'), 'utf8')) as Json;
+    this.ctx = { cwd: stackDir, creationTime: 0 };
     this.check();
   }
 
-  /** Everything is checked before anything is created: nothing is half-applied because of the applier. */
+  // -------------------------------------------------------------------------------------------
+  // The config: checked whole before anything is planned.
+
   private check(): void {
     const problems: string[] = [];
     for (const key of Object.keys(this.json)) if (!['//', 'terraform', 'provider', 'resource', 'variable', 'output'].includes(key)) problems.push(`top-level block '${key}' is not implemented`);
@@ -71,207 +107,395 @@ export class StackApplier {
       for (const c of cfgs as Json[]) if (Object.keys(c).length) problems.push(`provider docker settings ${Object.keys(c).join(', ')} are not implemented`);
     }
     for (const [type, byId] of Object.entries((this.json.resource ?? {}) as Json)) {
-      if (!SUPPORTED[type]) {
+      const schema = SCHEMA[type];
+      if (!schema) {
         problems.push(`resource type '${type}' is not implemented by the test applier`);
         continue;
       }
-      for (const [id, body] of Object.entries(byId as Json)) {
+      for (const [id, raw] of Object.entries(byId as Json)) {
+        const address = `${type}.${id}`;
+        // Terraform's JSON syntax writes a single nested block as an object or as a list of one.
+        const body = Object.fromEntries(
+          Object.entries(this.withOverrides(type, raw as Json)).map(([k, v]) => [k, schema[k]?.nested && v && typeof v === 'object' && !Array.isArray(v) ? [v] : v]),
+        );
         const deps = new Set<string>();
-        for (const [attr, v] of Object.entries(body as Json)) {
-          if (attr === '//') continue;
-          if (!SUPPORTED[type].includes(attr)) problems.push(`${type}.${id}: attribute '${attr}' is not implemented by the test applier`);
-          const nested = SUPPORTED_NESTED[`${type}.${attr}`];
-          if (nested) {
+        for (const [attr, v] of Object.entries(body)) {
+          if (META.includes(attr)) continue;
+          const spec = schema[attr];
+          if (!spec) {
+            problems.push(`${address}: attribute '${attr}' is not implemented by the test applier`);
+            continue;
+          }
+          if (spec.nested) {
             for (const item of Array.isArray(v) ? v : [v]) {
-              for (const k of Object.keys(item)) if (!nested.includes(k)) problems.push(`${type}.${id}.${attr}: attribute '${k}' is not implemented by the test applier`);
+              for (const k of Object.keys(item as Json)) if (!spec.nested[k]) problems.push(`${address}.${attr}: attribute '${k}' is not implemented by the test applier`);
             }
           }
         }
-        for (const d of (body as Json).depends_on ?? []) deps.add(d);
-        this.walkStrings(body, (s) => {
+        for (const d of body.depends_on ?? []) deps.add(d);
+        walkStrings(body, (s) => {
           for (const m of s.matchAll(/\$\{([^}]*)\}/g)) {
             const ref = m[1];
             if (/^var\.[A-Za-z0-9_]+$/.test(ref)) {
               if (this.variable(ref.slice(4)) === undefined) problems.push(`variable '${ref.slice(4)}' has no value: set TF_VAR_${ref.slice(4)}`);
             } else if (/^docker_(image|volume|network|container)\.[A-Za-z0-9_-]+\.(image_id|name)$/.test(ref)) {
               deps.add(ref.split('.').slice(0, 2).join('.'));
-            } else problems.push(`${type}.${id}: expression '\${${ref}}' is not implemented by the test applier`);
+            } else problems.push(`${address}: expression '\${${ref}}' is not implemented by the test applier`);
           }
         });
-        this.resources.push({ type, id, body: body as Json, deps });
+        this.config.set(address, { address, type, body, deps });
       }
     }
+    for (const r of this.config.values()) for (const d of r.deps) if (!this.config.has(d)) problems.push(`${r.address}: refers to undeclared resource ${d}`);
     if (problems.length) throw new ApplierError(`cannot apply ${this.stackDir}:\n  ${problems.join('\n  ')}`);
   }
 
-  private walkStrings(v: unknown, fn: (s: string) => void): void {
-    if (typeof v === 'string') fn(v);
-    else if (Array.isArray(v)) v.forEach((x) => this.walkStrings(x, fn));
-    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) if (k !== '//') this.walkStrings(x, fn);
+  private withOverrides(type: string, body: Json): Json {
+    const o = type === 'docker_container' ? this.opts.envOverrides?.[body.name] : undefined;
+    if (!o) return body;
+    return { ...body, env: (body.env as string[]).map((e) => (e.slice(0, e.indexOf('=')) in o ? `${e.slice(0, e.indexOf('='))}=${o[e.slice(0, e.indexOf('='))]}` : e)) };
   }
 
   private variable(name: string): string | undefined {
     return this.vars[name] ?? (this.json.variable?.[name]?.default as string | undefined);
   }
 
-  private resolve<T>(v: T): T {
-    if (typeof v === 'string') {
-      return v.replace(/\$\{([^}]*)\}/g, (_, ref: string) => {
-        if (ref.startsWith('var.')) return this.variable(ref.slice(4))!;
-        const [type, id, attr] = ref.split('.');
-        const st = this.state.get(`${type}.${id}`);
-        if (!st) throw new ApplierError(`${ref} is used before ${type}.${id} exists`);
-        return String(st[attr]);
-      }) as T;
-    }
-    if (Array.isArray(v)) return v.map((x) => this.resolve(x)) as T;
-    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).filter(([k]) => k !== '//').map(([k, x]) => [k, this.resolve(x)])) as T;
-    return v;
-  }
-
-  /** Creates every resource, dependencies first. */
-  async apply(): Promise<void> {
-    const done = new Set<string>();
-    const pending = [...this.resources].sort((a, b) => ORDER.indexOf(a.type) - ORDER.indexOf(b.type));
-    while (pending.length) {
-      const i = pending.findIndex((r) => [...r.deps].every((d) => done.has(d)));
-      if (i < 0) throw new ApplierError(`dependency cycle among ${pending.map((r) => `${r.type}.${r.id}`).join(', ')}`);
-      const [r] = pending.splice(i, 1);
-      await this.create(r);
-      done.add(`${r.type}.${r.id}`);
-    }
-  }
-
-  private docker(args: string[], env: NodeJS.ProcessEnv = process.env): string {
-    return execFileSync('docker', args, { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 }).trim();
-  }
-
-  private async create(r: Res): Promise<void> {
-    const b = this.resolve(r.body);
-    const key = `${r.type}.${r.id}`;
-    switch (r.type) {
-      case 'docker_network': {
-        const args = ['network', 'create', '--driver', b.driver ?? 'bridge'];
-        if (b.ipv6) args.push('--ipv6');
-        for (const c of b.ipam_config ?? []) {
-          args.push('--subnet', c.subnet);
-          if (c.gateway) args.push('--gateway', c.gateway);
-        }
-        this.docker([...args, b.name]);
-        this.created.push({ type: 'network', name: b.name });
-        this.state.set(key, { name: b.name });
-        return;
+  /** The config of a resource with every `${...}` replaced; attributes of resources still to be made are UNKNOWN. */
+  private resolve(body: Json, lookup: (address: string, attr: string) => unknown): Json {
+    const r = (v: unknown): unknown => {
+      if (typeof v === 'string') {
+        const whole = /^\$\{([^}]*)\}$/.exec(v);
+        const one = (ref: string) => {
+          if (ref.startsWith('var.')) return this.variable(ref.slice(4))!;
+          const [type, id, attr] = ref.split('.');
+          return lookup(`${type}.${id}`, attr);
+        };
+        if (whole) return one(whole[1]);
+        const parts = v.replace(/\$\{([^}]*)\}/g, (_, ref: string) => String(one(ref)));
+        return parts.includes(UNKNOWN) ? UNKNOWN : parts;
       }
-      case 'docker_volume':
-        this.docker(['volume', 'create', b.name]);
-        this.created.push({ type: 'volume', name: b.name });
-        this.state.set(key, { name: b.name });
-        return;
-      case 'docker_image': {
-        if (b.build) {
-          const args = ['build', '-q', '-t', b.name, '-f', path.join(this.stackDir, b.build.context, b.build.dockerfile ?? 'Dockerfile')];
-          for (const [k, v] of Object.entries(b.build.build_args ?? {})) args.push('--build-arg', `${k}=${v}`);
-          this.docker([...args, path.join(this.stackDir, b.build.context)], { ...process.env, DOCKER_BUILDKIT: '0' });
-        } else {
-          try {
-            this.docker(['image', 'inspect', b.name]);
-          } catch {
-            throw new ApplierError(`image ${b.name} is not present locally, and no image can be pulled here (set its TF_VAR_* to a local image)`);
-          }
-        }
-        this.state.set(key, { name: b.name, image_id: this.docker(['image', 'inspect', '--format', '{{.Id}}', b.name]) });
-        return;
-      }
-      case 'docker_container':
-        await this.createContainer(key, b);
-        return;
-    }
-  }
-
-  private async createContainer(key: string, b: Json): Promise<void> {
-    const ns = (d?: string) => (d ? Math.round(parseFloat(d) * ({ ms: 1e6, s: 1e9, m: 6e10, h: 3.6e12 } as Record<string, number>)[d.replace(/[\d.]/g, '')]) : undefined);
-    const nets = (b.networks_advanced ?? []) as Json[];
-    const overrides = this.envOverrides[b.name] ?? {};
-    const env = ((b.env ?? []) as string[]).map((e) => {
-      const k = e.slice(0, e.indexOf('='));
-      return k in overrides ? `${k}=${overrides[k]}` : e;
-    });
-    const spec: Json = {
-      Image: b.image,
-      Cmd: b.command,
-      Env: env,
-      Hostname: b.hostname,
-      Labels: Object.fromEntries(((b.labels ?? []) as Json[]).map((l) => [l.label, l.value])),
-      Healthcheck: b.healthcheck
-        ? { Test: b.healthcheck.test, Interval: ns(b.healthcheck.interval), Timeout: ns(b.healthcheck.timeout), StartPeriod: ns(b.healthcheck.start_period), Retries: b.healthcheck.retries }
-        : undefined,
-      HostConfig: {
-        RestartPolicy: { Name: b.restart ?? 'no' },
-        Mounts: ((b.volumes ?? []) as Json[]).map((v) => ({ Type: 'volume', Source: v.volume_name, Target: v.container_path })),
-        NetworkMode: nets[0]?.name,
-      },
-      NetworkingConfig: nets.length
-        ? { EndpointsConfig: { [nets[0].name]: { IPAMConfig: { IPv4Address: nets[0].ipv4_address, IPv6Address: nets[0].ipv6_address }, Aliases: nets[0].aliases } } }
-        : undefined,
+      if (Array.isArray(v)) return v.map(r);
+      if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).filter(([k]) => !META.includes(k)).map(([k, x]) => [k, r(x)]));
+      return v;
     };
-    if (nets.length > 1) throw new ApplierError(`${key}: more than one network is not implemented by the test applier`);
-    const created = (await engine('POST', `/containers/create?name=${encodeURIComponent(b.name)}`, JSON.stringify(spec))) as Json;
-    this.created.push({ type: 'container', name: b.name });
-    for (const u of (b.upload ?? []) as Json[]) {
-      // `source` is read at apply time, as the provider does; `permissions` is the file's mode.
-      const content = u.source !== undefined ? readFileSync(path.resolve(this.stackDir, u.source)) : Buffer.from(u.content ?? '');
-      await engine('PUT', `/containers/${created.Id}/archive?path=/`, tarOf(u.file, content, u.permissions ? parseInt(u.permissions, 8) : 0o644), 'application/x-tar');
-    }
-    await engine('POST', `/containers/${created.Id}/start`);
-    this.state.set(key, { name: b.name, id: created.Id });
+    return r(body) as Json;
   }
 
-  /** Removes what apply created (images are kept, as keep_locally says). */
-  destroy(): void {
-    for (const c of [...this.created].reverse()) {
-      try {
-        if (c.type === 'container') this.docker(['rm', '-f', '-v', c.name]);
-        if (c.type === 'network') this.docker(['network', 'rm', c.name]);
-        if (c.type === 'volume') this.docker(['volume', 'rm', '-f', c.name]);
-      } catch {
-        // already gone
+  // -------------------------------------------------------------------------------------------
+  // State
+
+  private loadState(): StateFile {
+    if (!existsSync(this.opts.statePath)) return { version: 1, resources: {} };
+    return JSON.parse(readFileSync(this.opts.statePath, 'utf8')) as StateFile;
+  }
+
+  private saveState(s: StateFile): void {
+    writeFileSync(this.opts.statePath, `${JSON.stringify(s, null, 2)}\n`);
+  }
+
+  private async refresh(state: StateFile): Promise<void> {
+    // Images and networks first: a container's refresh may delete it (must_run), as v3.6.2's does.
+    for (const type of ['docker_image', 'docker_network', 'docker_volume', 'docker_container']) {
+      for (const [address, e] of Object.entries(state.resources)) {
+        if (e.type !== type) continue;
+        const ctx: ProviderContext = { cwd: this.stackDir, creationTime: 0 };
+        const read =
+          type === 'docker_container' ? await readContainer(ctx, e.attrs) : type === 'docker_network' ? await readNetwork(e.attrs) : type === 'docker_volume' ? await readVolume(e.attrs) : await readImage(e.attrs);
+        if (read) e.attrs = read;
+        else delete state.resources[address];
       }
     }
-    this.created.length = 0;
+    this.saveState(state);
   }
-}
 
-/** A tar archive holding one file at its absolute path, mode 0644, as the provider's `upload`. */
-function tarOf(file: string, content: Buffer, mode: number): Buffer {
-  const dir = mkdtempSync(path.join(tmpdir(), 'muster-upload-'));
-  try {
-    const rel = file.replace(/^\/+/, '');
-    mkdirSync(path.join(dir, path.dirname(rel)), { recursive: true });
-    writeFileSync(path.join(dir, rel), content);
-    chmodSync(path.join(dir, rel), mode);
-    return execFileSync('tar', ['-C', dir, '--owner=0', '--group=0', '-c', rel], { maxBuffer: 64 * 1024 * 1024 });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+  // -------------------------------------------------------------------------------------------
+  // Plan
+
+  /** `terraform plan`: refreshes the state from the engine and lists what apply would change. */
+  async plan(): Promise<Change[]> {
+    const state = this.loadState();
+    await this.refresh(state);
+    return this.diff(state);
   }
-}
 
-/** A call to the Docker Engine API on its unix socket. */
-function engine(method: string, pathname: string, body?: string | Buffer, contentType = 'application/json'): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ socketPath: '/var/run/docker.sock', path: pathname, method, headers: body ? { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) } : {} }, (res) => {
-      let text = '';
-      res.on('data', (d: Buffer) => (text += d.toString()));
-      res.on('end', () => {
-        if ((res.statusCode ?? 500) >= 300) return reject(new ApplierError(`Docker Engine ${method} ${pathname}: HTTP ${res.statusCode} ${text.trim()}`));
-        try {
-          resolve(text ? JSON.parse(text) : {});
-        } catch {
-          resolve({});
+  private diff(state: StateFile): Change[] {
+    const changes = new Map<string, Change>();
+    for (const r of this.ordered()) {
+      const e = state.resources[r.address];
+      const planned = this.resolve(r.body, (address, attr) => {
+        const c = changes.get(address);
+        if (c && (c.action === 'create' || c.action === 'replace')) {
+          const known = this.config.get(address)!.body[attr];
+          return typeof known === 'string' && !known.includes('${') ? known : UNKNOWN;
         }
+        return state.resources[address]?.attrs[attr];
       });
-    });
-    req.on('error', reject);
-    if (body) req.write(body);
-    req.end();
-  });
+      if (!e) {
+        changes.set(r.address, { address: r.address, action: 'create', reasons: [] });
+        continue;
+      }
+      const d = diffAttrs(SCHEMA[r.type], planned, e.attrs);
+      if (e.tainted) changes.set(r.address, { address: r.address, action: 'replace', reasons: ['tainted'] });
+      else if (d.forceNew.length) changes.set(r.address, { address: r.address, action: 'replace', reasons: [...d.forceNew.map((a) => `${a} (forces replacement)`), ...d.inPlace] });
+      else if (d.inPlace.length) changes.set(r.address, { address: r.address, action: 'update', reasons: d.inPlace });
+    }
+    for (const address of Object.keys(state.resources)) if (!this.config.has(address)) changes.set(address, { address, action: 'delete', reasons: ['not in the config'] });
+    return [...changes.values()];
+  }
+
+  /** Config resources, dependencies first. */
+  private ordered(): ConfigResource[] {
+    const out: ConfigResource[] = [];
+    const seen = new Set<string>();
+    const visit = (r: ConfigResource) => {
+      if (seen.has(r.address)) return;
+      seen.add(r.address);
+      for (const d of r.deps) visit(this.config.get(d)!);
+      out.push(r);
+    };
+    for (const r of [...this.config.values()].sort((a, b) => (a.address < b.address ? -1 : 1))) visit(r);
+    return out;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Apply
+
+  /** `terraform apply -auto-approve`: plans, then makes the changes. Throws with every error, the state saved as it ended. */
+  async apply(): Promise<Change[]> {
+    const state = this.loadState();
+    await this.refresh(state);
+    const changes = this.diff(state);
+    const byAddress = new Map(changes.map((c) => [c.address, c]));
+    const log = this.opts.log ?? (() => undefined);
+    const depsOf = (address: string) => this.config.get(address)?.deps ?? new Set(state.resources[address]?.deps ?? []);
+
+    // Ops: destroy of deleted and replaced resources, then create/update; each waits for the ops it depends on.
+    interface Op {
+      key: string;
+      after: string[];
+      run: () => Promise<void>;
+    }
+    const ops: Op[] = [];
+    const destroying = changes.filter((c) => c.action === 'delete' || c.action === 'replace').map((c) => c.address);
+    for (const address of destroying) {
+      // Destroyed after everything being destroyed that depends on it.
+      const dependents = destroying.filter((o) => o !== address && depsOf(o).has(address));
+      ops.push({
+        key: `destroy ${address}`,
+        after: dependents.map((o) => `destroy ${o}`),
+        run: async () => {
+          const e = state.resources[address];
+          const t0 = Date.now();
+          log(`${address}: Destroying...`);
+          await destroyResource(e);
+          delete state.resources[address];
+          this.saveState(state);
+          log(`${address}: Destruction complete after ${secs(Date.now() - t0)}`);
+        },
+      });
+    }
+    for (const c of changes.filter((x) => x.action !== 'delete')) {
+      const r = this.config.get(c.address)!;
+      const after = [...r.deps].filter((d) => byAddress.has(d) && byAddress.get(d)!.action !== 'delete').map((d) => `make ${d}`);
+      if (c.action === 'replace') after.push(`destroy ${c.address}`);
+      ops.push({
+        key: `make ${c.address}`,
+        after,
+        run: async () => {
+          const body = this.resolve(r.body, (address, attr) => state.resources[address]?.attrs[attr]);
+          const t0 = Date.now();
+          log(`${c.address}: ${c.action === 'update' ? 'Modifying' : 'Creating'}...`);
+          try {
+            const attrs = c.action === 'update' ? await this.updateResource(r.type, state.resources[c.address].attrs, body) : await this.createResource(r.type, body);
+            state.resources[c.address] = { type: r.type, attrs, deps: [...r.deps] };
+          } catch (e) {
+            if (e instanceof TaintedError) state.resources[c.address] = { type: r.type, attrs: e.attrs, deps: [...r.deps], tainted: true };
+            this.saveState(state);
+            throw e;
+          }
+          this.saveState(state);
+          log(`${c.address}: ${c.action === 'update' ? 'Modifications' : 'Creation'} complete after ${secs(Date.now() - t0)}`);
+        },
+      });
+    }
+    const errors = await runGraph(ops, PARALLELISM);
+    if (errors.length) throw new ApplierError(`apply of ${path.basename(this.stackDir)} failed:\n  ${errors.map(([k, e]) => `${k}: ${e.message}`).join('\n  ')}`);
+    return changes;
+  }
+
+  private async createResource(type: string, body: Json): Promise<Attrs> {
+    const planned = withDefaults(SCHEMA[type], body);
+    switch (type) {
+      case 'docker_container':
+        return createContainer(this.ctx, planned);
+      case 'docker_network':
+        return createNetwork(planned);
+      case 'docker_volume':
+        return createVolume(planned);
+      default:
+        return createImage(this.ctx, planned);
+    }
+  }
+
+  private async updateResource(type: string, current: Attrs, body: Json): Promise<Attrs> {
+    const planned = { ...current, ...withDefaults(SCHEMA[type], body) };
+    if (type === 'docker_container') return updateContainer(current, planned);
+    if (type === 'docker_image') return updateImage(this.ctx, planned);
+    throw new ApplierError(`${type} has no Update in v3.6.2: every change replaces it`);
+  }
+
+  /** `terraform destroy -auto-approve`: everything in the state, dependents first. */
+  async destroy(): Promise<void> {
+    const state = this.loadState();
+    const addresses = Object.keys(state.resources);
+    const errors = await runGraph(
+      addresses.map((address) => ({
+        key: address,
+        after: addresses.filter((o) => o !== address && state.resources[o].deps.includes(address)),
+        run: async () => {
+          await destroyResource(state.resources[address]);
+          delete state.resources[address];
+          this.saveState(state);
+        },
+      })),
+      PARALLELISM,
+    );
+    if (errors.length) throw new ApplierError(`destroy failed:\n  ${errors.map(([k, e]) => `${k}: ${e.message}`).join('\n  ')}`);
+  }
+}
+
+function destroyResource(e: StateEntry): Promise<void> {
+  switch (e.type) {
+    case 'docker_container':
+      return deleteContainer(e.attrs);
+    case 'docker_network':
+      return deleteNetwork(e.attrs);
+    case 'docker_volume':
+      return deleteVolume(e.attrs);
+    default:
+      return deleteImage(e.attrs);
+  }
+}
+
+/** Runs ops once all they wait for are done, `limit` at a time; an op after a failed one does not run. */
+async function runGraph(ops: { key: string; after: string[]; run: () => Promise<void> }[], limit: number): Promise<[string, Error][]> {
+  const keys = new Set(ops.map((o) => o.key));
+  const done = new Set<string>();
+  const failed = new Set<string>();
+  const errors: [string, Error][] = [];
+  const pending = [...ops];
+  const running = new Set<Promise<void>>();
+  for (;;) {
+    for (let i = 0; i < pending.length && running.size < limit; ) {
+      const op = pending[i];
+      const waits = op.after.filter((k) => keys.has(k));
+      if (waits.some((k) => failed.has(k))) {
+        pending.splice(i, 1);
+        failed.add(op.key);
+        continue;
+      }
+      if (!waits.every((k) => done.has(k))) {
+        i++;
+        continue;
+      }
+      pending.splice(i, 1);
+      const p: Promise<void> = op
+        .run()
+        .then(
+          () => void done.add(op.key),
+          (e: Error) => {
+            failed.add(op.key);
+            errors.push([op.key, e]);
+          },
+        )
+        .finally(() => running.delete(p));
+      running.add(p);
+    }
+    if (running.size === 0) break;
+    await Promise.race(running);
+  }
+  for (const op of pending) errors.push([op.key, new Error('not run: a dependency cycle')]);
+  return errors;
+}
+
+const secs = (ms: number) => `${Math.round(ms / 1000)}s`;
+
+function walkStrings(v: unknown, fn: (s: string) => void): void {
+  if (typeof v === 'string') fn(v);
+  else if (Array.isArray(v)) v.forEach((x) => walkStrings(x, fn));
+  else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) if (k !== '//') walkStrings(x, fn);
+}
+
+/** The config with the schema's defaults for what it leaves out (nested blocks included). */
+function withDefaults(schema: Record<string, AttrSpec>, body: Json): Json {
+  const out: Json = {};
+  for (const [attr, spec] of Object.entries(schema)) {
+    let v = body[attr];
+    if (v === undefined) v = spec.default;
+    if (v !== undefined && spec.nested) v = (v as Json[]).map((el) => withDefaults(spec.nested!, el));
+    if (v !== undefined) out[attr] = v;
+  }
+  return out;
+}
+
+/** An attribute's value in a canonical form: absent, empty list and empty map are one; sets sorted. */
+function canon(spec: AttrSpec, v: unknown): unknown {
+  if (v === undefined || v === null) return undefined;
+  if (Array.isArray(v)) {
+    if (v.length === 0) return undefined;
+    const items = v.map((x) => (spec.nested ? canonBlock(spec.nested, x as Json) : x));
+    return spec.set ? [...new Set(items.map((x) => JSON.stringify(x)))].sort().map((x) => JSON.parse(x)) : items;
+  }
+  if (typeof v === 'object') return Object.keys(v as object).length ? Object.fromEntries(Object.entries(v as object).sort(([a], [b]) => (a < b ? -1 : 1))) : undefined;
+  return v;
+}
+
+function canonBlock(nested: Record<string, AttrSpec>, el: Json): Json {
+  const out: Json = {};
+  for (const [k, spec] of Object.entries(nested)) {
+    const v = canon(spec, el[k] ?? spec.default);
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
+}
+
+const hasUnknown = (v: unknown): boolean => (typeof v === 'string' ? v === UNKNOWN : Array.isArray(v) ? v.some(hasUnknown) : v && typeof v === 'object' ? Object.values(v).some(hasUnknown) : false);
+
+/** Which attributes differ between the planned config and the (refreshed) state, and whether each forces replacement. */
+function diffAttrs(schema: Record<string, AttrSpec>, planned: Json, state: Attrs): { forceNew: string[]; inPlace: string[] } {
+  const forceNew: string[] = [];
+  const inPlace: string[] = [];
+  for (const [attr, spec] of Object.entries(schema)) {
+    let c = planned[attr];
+    if (c === undefined) {
+      if (spec.computed) continue;
+      c = spec.default;
+    }
+    const a = canon(spec, c);
+    const b = canon(spec, state[attr]);
+    if (!hasUnknown(a) && JSON.stringify(a) === JSON.stringify(b)) continue;
+    let replaces = spec.forceNew;
+    if (spec.nested && !hasUnknown(a)) {
+      const was = new Set(((b as Json[]) ?? []).map((x) => JSON.stringify(x)));
+      const added = ((a as Json[]) ?? []).filter((x) => !was.has(JSON.stringify(x)));
+      const countChanged = ((a as Json[]) ?? []).length !== ((b as Json[]) ?? []).length;
+      // SDK v2: the count of a Set takes the block's ForceNew; a changed element replaces when one of its fields is ForceNew.
+      replaces = (spec.set && countChanged && spec.forceNew) || added.some((el) => Object.keys(el).some((k) => spec.nested![k]?.forceNew));
+    }
+    const what = `${attr}: ${show(b)} -> ${show(a)}`;
+    (replaces ? forceNew : inPlace).push(what);
+  }
+  return { forceNew, inPlace };
+}
+
+function show(v: unknown): string {
+  const s = JSON.stringify(v)?.replace(new RegExp(UNKNOWN.replace('\u0000', '\\u0000').replace(/[()]/g, '\\$&'), 'g'), '(known after apply)') ?? 'null';
+  return s.length > 200 ? `${s.slice(0, 200)}...` : s;
+}
+
+/** Terraform's one-line plan summary. */
+export function planSummary(changes: Change[]): string {
+  const n = (a: Action[]) => changes.filter((c) => a.includes(c.action)).length;
+  if (changes.length === 0) return 'No changes. Your infrastructure matches the configuration.';
+  return `Plan: ${n(['create', 'replace'])} to add, ${n(['update'])} to change, ${n(['delete', 'replace'])} to destroy.`;
 }

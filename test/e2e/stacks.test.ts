@@ -1,56 +1,21 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { synthAll } from '../../stacks/main';
 import { ApplierError, StackApplier } from './applier';
-import { ensureStandInImages, STANDIN } from './standin-images';
+import { assertPlansEmpty, converge, ctl, docker, nodesOf, VARS } from './helpers';
+import { ensureStandInImages } from './standin-images';
 import { makeCa, makeNodeCert } from '../support/certs';
 
 // End to end on a real Docker engine (test/e2e/dockerd.sh): each synthesized stack is applied with
-// the test applier (cdktf deploy cannot run here) and must form its cluster. Images are local
-// stand-ins built from Debian's node, named and etcd.
+// the test applier (a stand-in for Terraform and kreuzwerker/docker v3.6.2), must form its
+// cluster, and must plan empty a second time. Images are stand-ins with the official images'
+// metadata, built from Debian's node, named and etcd.
 
-const COOKIE = 'e2e-cookie';
-const LIMIT_MS = 60_000;
-const vars = { cookie: COOKIE, node_base_image: STANDIN.node, dns_image: STANDIN.dns, etcd_image: STANDIN.etcd };
-
-function docker(...args: string[]): string {
-  return execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
-}
-
-function ctl(container: string, ...args: string[]): { code: number; out: string } {
-  try {
-    return { code: 0, out: docker('exec', container, 'muster', 'ctl', ...args) };
-  } catch (e) {
-    const err = e as { status?: number; stdout?: string; stderr?: string };
-    return { code: err.status ?? -1, out: `${err.stdout ?? ''}${err.stderr ?? ''}` };
-  }
-}
-
-function status(container: string): { running_nodes: string[]; stopped_nodes: string[] } | undefined {
-  const r = ctl(container, 'cluster', 'status', '--json');
-  return r.code === 0 ? (JSON.parse(r.out) as { running_nodes: string[]; stopped_nodes: string[] }) : undefined;
-}
-
-/** Polls `docker exec <c> muster ctl cluster status --json` on every container until all agree. */
-async function converge(containers: string[], running: string[], stopped: string[] = [], limitMs = LIMIT_MS): Promise<number> {
-  const started = Date.now();
-  let seen = '';
-  while (Date.now() - started < limitMs) {
-    const all = containers.map(status);
-    seen = all.map((s, i) => `${containers[i]}: ${JSON.stringify(s)}`).join('\n');
-    if (all.every((s) => s && JSON.stringify(s.running_nodes) === JSON.stringify([...running].sort()) && JSON.stringify(s.stopped_nodes) === JSON.stringify([...stopped].sort()))) {
-      return Date.now() - started;
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`no convergence within ${limitMs}ms to running=${running} stopped=${stopped}; last seen:\n${seen}`);
-}
-
-describe('every synthesized stack forms its cluster on a real Docker engine', { timeout: 1_200_000 }, () => {
+describe('every synthesized stack deploys, forms its cluster and plans empty again', { timeout: 1_500_000 }, () => {
   let outdir = '';
   const times: string[] = [];
   before(() => {
@@ -62,53 +27,87 @@ describe('every synthesized stack forms its cluster on a real Docker engine', { 
 
   async function withStack(
     stack: string,
-    fn: (nodes: string[], names: string[]) => Promise<void>,
-    overrides: Record<string, Record<string, string>> = {},
+    fn: (nodes: string[], names: string[], applier: StackApplier) => Promise<void>,
+    envOverrides: Record<string, Record<string, string>> = {},
     extraVars: Record<string, string> = {},
   ) {
-    const applier = new StackApplier(path.join(outdir, 'stacks', stack), { ...vars, ...extraVars }, overrides);
+    const statePath = path.join(mkdtempSync(path.join(tmpdir(), 'muster-state-')), 'state.json');
+    const applier = new StackApplier(path.join(outdir, 'stacks', stack), { ...VARS, ...extraVars }, { statePath, envOverrides });
     try {
+      const t0 = Date.now();
       await applier.apply();
-      const prefix = stack.replace('-', '');
-      const nodes = docker('ps', '-a', '--filter', `name=^${prefix}-node`, '--format', '{{.Names}}').split('\n').filter(Boolean).sort();
-      const names = nodes.map((c) => docker('inspect', '--format', '{{index .Config.Labels "muster.node-name"}}', c));
-      await fn(nodes, names);
+      times.push(`${stack} apply ${Date.now() - t0}ms`);
+      const { containers, names } = nodesOf(stack.replace('-', ''));
+      await fn(containers, names, applier);
     } finally {
-      applier.destroy();
+      await applier.destroy();
     }
   }
 
-  it('manual: two nodes, then the seed page\'s docker exec ... cluster join', () =>
-    withStack('manual', async (nodes, names) => {
+  it("manual: two nodes, then the seed page's docker exec ... cluster join", () =>
+    withStack('manual', async (nodes, names, applier) => {
       await converge([nodes[0]], [names[0]]);
       const r = ctl(nodes[1], 'cluster', 'join', names[0]);
       assert.equal(r.code, 0, r.out);
       assert.match(r.out, /Join the cluster successfully/);
       times.push(`manual ${await converge(nodes, names)}ms`);
+      await assertPlansEmpty(applier);
     }));
 
   for (const stack of ['static', 'dns-a', 'dns-srv', 'etcd']) {
     it(`${stack}: three nodes form one cluster with no command typed`, () =>
-      withStack(stack, async (nodes, names) => {
+      withStack(stack, async (nodes, names, applier) => {
         assert.equal(nodes.length, 3);
-        const t = await converge(nodes, names);
-        times.push(`${stack} ${t}ms`);
+        times.push(`${stack} ${await converge(nodes, names)}ms`);
+        await assertPlansEmpty(applier);
       }));
   }
 
-  it('static-tls: three nodes form one cluster over mutual TLS with certificates from tls_dir', () => {
+  it('static-tls: three nodes form over mutual TLS; renewed certificates reach the running agents with no replacement', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'muster-e2e-tls-'));
-    makeCa(dir, 'ca');
-    for (const i of [1, 2, 3]) {
-      const host = `node${i}.statictls.internal`;
-      makeNodeCert(dir, 'ca', host, `DNS:${host}`);
-    }
+    const hosts = [1, 2, 3].map((i) => `node${i}.statictls.internal`);
+    // <tls_dir>/<host>/{ca.crt,tls.crt,tls.key}, the key readable by the agent's user only.
+    const issue = (ca: string) => {
+      makeCa(dir, ca);
+      for (const host of hosts) {
+        makeNodeCert(dir, ca, host, `DNS:${host}`);
+        mkdirSync(path.join(dir, host), { recursive: true });
+        execFileSync('cp', [path.join(dir, `${ca}.crt`), path.join(dir, host, 'ca.crt.new')]);
+        execFileSync('cp', [path.join(dir, `${host}.crt`), path.join(dir, host, 'tls.crt.new')]);
+        execFileSync('cp', [path.join(dir, `${host}.key`), path.join(dir, host, 'tls.key.new')]);
+        execFileSync('chown', ['-R', '1000:1000', path.join(dir, host)]);
+        execFileSync('chmod', ['0600', path.join(dir, host, 'tls.key.new')]);
+        // Renamed into place, as a renewal tool does (the directory mount sees the new files).
+        for (const f of ['ca.crt', 'tls.crt', 'tls.key']) renameSync(path.join(dir, host, `${f}.new`), path.join(dir, host, f));
+      }
+    };
+    issue('ca1');
     return withStack(
       'static-tls',
-      async (nodes, names) => {
+      async (nodes, names, applier) => {
         times.push(`static-tls ${await converge(nodes, names)}ms`);
         assert.equal(ctl(nodes[0], 'data', 'put', 'over', 'tls').code, 0);
         assert.equal(ctl(nodes[2], 'data', 'get', 'over').out, 'tls');
+        assert.match(docker('exec', nodes[0], 'ls', '-ln', '/etc/muster/tls/tls.key'), /^-rw------- 1 1000 1000 /, 'the key is readable by the agent only');
+        const ids = nodes.map((n) => docker('inspect', '--format', '{{.Id}}', n));
+        // Rotation: a new CA and new certificates for every node. `muster ctl` presents the node's
+        // (new) certificate to its node, which accepts it only once it has reloaded the new CA.
+        issue('ca2');
+        const t0 = Date.now();
+        let r = ctl(nodes[1], 'cluster', 'status');
+        while (r.code !== 0 && Date.now() - t0 < 20_000) {
+          await new Promise((res) => setTimeout(res, 500));
+          r = ctl(nodes[1], 'cluster', 'status');
+        }
+        assert.equal(r.code, 0, `the agent did not take the renewed certificates: ${r.out}`);
+        times.push(`tls rotation seen in ${Date.now() - t0}ms`);
+        assert.match(execFileSync('docker', ['logs', nodes[1]], { encoding: 'utf8' }), /reloaded TLS certificate, key and CA after a change/);
+        await assertPlansEmpty(applier);
+        assert.deepEqual(
+          nodes.map((n) => docker('inspect', '--format', '{{.Id}}', n)),
+          ids,
+          'no node was replaced',
+        );
       },
       {},
       { tls_dir: dir },
@@ -116,9 +115,10 @@ describe('every synthesized stack forms its cluster on a real Docker engine', { 
   });
 
   it('static-v6: three nodes form one cluster over IPv6 (inet6_tcp)', () =>
-    withStack('static-v6', async (nodes, names) => {
+    withStack('static-v6', async (nodes, names, applier) => {
       times.push(`static-v6 ${await converge(nodes, names)}ms`);
       assert.match(execFileSync('docker', ['logs', nodes[0]], { encoding: 'utf8' }), /listening on fd00:28:7::a:4370/);
+      await assertPlansEmpty(applier);
     }));
 
   it('faults: a disconnected node shows stopped and comes back; a killed node restarts with its data volume; writes survive a partition', () =>
@@ -158,9 +158,13 @@ describe('every synthesized stack forms its cluster on a real Docker engine', { 
       { 'static-node3': { MUSTER_NODE__COOKIE: 'not-the-cookie' } },
     ));
 
-  it('the applier refuses what it does not implement, before creating anything', () => {
+  it('the applier refuses what it does not model, before creating anything', () => {
+    const statePath = path.join(mkdtempSync(path.join(tmpdir(), 'muster-state-')), 'state.json');
     const dir = path.join(outdir, 'stacks', 'k8s');
-    assert.throws(() => new StackApplier(dir, vars), (e: Error) => e instanceof ApplierError && /provider 'kubernetes' is not implemented/.test(e.message) && /resource type 'kubernetes_stateful_set_v1' is not implemented/.test(e.message));
-    assert.throws(() => new StackApplier(path.join(outdir, 'stacks', 'static'), {}), /variable 'cookie' has no value: set TF_VAR_cookie/);
+    assert.throws(
+      () => new StackApplier(dir, VARS, { statePath }),
+      (e: Error) => e instanceof ApplierError && /provider 'kubernetes' is not implemented/.test(e.message) && /resource type 'kubernetes_stateful_set_v1' is not implemented/.test(e.message),
+    );
+    assert.throws(() => new StackApplier(path.join(outdir, 'stacks', 'static'), {}, { statePath }), /variable 'cookie' has no value: set TF_VAR_cookie/);
   });
 });

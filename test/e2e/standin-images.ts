@@ -1,30 +1,35 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { NODE_ENTRYPOINT_SCRIPT, OFFICIAL, type ImageMetadata } from './official-images';
 
 /**
  * No image can be pulled here, so the end-to-end tests build local stand-ins of the official
- * images from what Debian installs on this machine (`docker import` of a small root filesystem):
- * Node.js, BIND 9's named and etcd, at the paths and with the users the official images have, so
- * the kit's commands and uploaded config work unchanged.
+ * images from what Debian installs on this machine (`docker import` of a small root filesystem),
+ * each with its official image's metadata (official-images.ts): the same ENTRYPOINT, CMD, USER,
+ * ENV, WORKDIR and VOLUMEs, the same users, and the same kind of shell (GNU on Debian, BusyBox on
+ * Alpine, none in distroless), so the kit's commands and files meet what they would meet for real.
  */
 export const STANDIN = {
-  node: 'muster-test/node:20',
+  node: 'muster-test/node:24-bookworm-slim',
+  nodeAlpine: 'muster-test/node:24-alpine',
   dns: 'muster-test/bind9:9.18',
-  etcd: 'muster-test/etcd:3',
+  etcd: 'muster-test/etcd:v3.5.17',
 };
+
+/** Bump when a stand-in's content changes, so an engine that has an older one builds it again. */
+const STANDIN_VERSION = '2';
 
 function sh(cmd: string, args: string[], input?: Buffer): string {
   return execFileSync(cmd, args, { encoding: 'utf8', input, maxBuffer: 64 * 1024 * 1024 });
 }
 
-function exists(image: string): boolean {
+function label(image: string): string | undefined {
   try {
-    execFileSync('docker', ['image', 'inspect', image], { stdio: 'ignore' });
-    return true;
+    return execFileSync('docker', ['image', 'inspect', '--format', '{{index .Config.Labels "muster.standin-version"}}', image], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -36,63 +41,99 @@ function addBinary(root: string, from: string, to = from): void {
     chmodSync(path.join(root, dst), 0o755);
   };
   put(from, to);
-  const ldd = sh('ldd', [from]);
+  let ldd = '';
+  try {
+    ldd = sh('ldd', [from]);
+  } catch {
+    return; // statically linked
+  }
   for (const m of ldd.matchAll(/(?:=>\s*)?(\/[^\s]+)\s+\(0x/g)) put(m[1], m[1]);
 }
 
+/** Alpine-like: /bin/sh, /usr/bin/env and the small tools are BusyBox (its env has no -S). */
 function addBusybox(root: string): void {
   mkdirSync(path.join(root, 'bin'), { recursive: true });
+  mkdirSync(path.join(root, 'usr/bin'), { recursive: true });
   copyFileSync('/usr/bin/busybox', path.join(root, 'bin/busybox'));
   chmodSync(path.join(root, 'bin/busybox'), 0o755);
-  for (const tool of ['sh', 'mkdir', 'chown', 'chmod', 'ls', 'cat', 'rm', 'sleep', 'ps', 'id']) symlinkSync('busybox', path.join(root, 'bin', tool));
+  for (const tool of ['sh', 'mkdir', 'chown', 'chmod', 'ls', 'cat', 'rm', 'sleep', 'ps', 'id', 'echo', 'test', '[']) symlinkSync('busybox', path.join(root, 'bin', tool));
+  symlinkSync('/bin/busybox', path.join(root, 'usr/bin/env'));
 }
 
-function base(root: string, users: string[]): void {
+/** Debian-like: dash as /bin/sh and GNU coreutils (env has -S), from this machine. */
+function addDebianUserland(root: string): void {
+  addBinary(root, '/bin/dash', '/bin/sh');
+  for (const tool of ['mkdir', 'chown', 'chmod', 'ls', 'cat', 'rm', 'sleep', 'id', 'echo', 'test']) addBinary(root, `/usr/bin/${tool}`, `/bin/${tool}`);
+  addBinary(root, '/usr/bin/env', '/usr/bin/env');
+}
+
+function base(root: string, users: readonly string[]): void {
   for (const d of ['tmp', 'etc', 'dev', 'proc', 'sys', 'run', 'var/tmp']) mkdirSync(path.join(root, d), { recursive: true });
   chmodSync(path.join(root, 'tmp'), 0o1777);
-  writeFileSync(path.join(root, 'etc/passwd'), ['root:x:0:0:root:/root:/bin/sh', ...users].join('\n') + '\n');
-  writeFileSync(path.join(root, 'etc/group'), ['root:x:0:', ...users.map((u) => { const [n, , uid, gid] = u.split(':'); return `${n}:x:${gid ?? uid}:`; })].join('\n') + '\n');
+  const all = users.some((u) => u.startsWith('root:')) ? [...users] : ['root:x:0:0:root:/root:/bin/sh', ...users];
+  writeFileSync(path.join(root, 'etc/passwd'), `${all.join('\n')}\n`);
+  const groups = new Map<string, string>([['0', 'root']]);
+  for (const u of all) {
+    const [name, , , gid] = u.split(':');
+    if (!groups.has(gid)) groups.set(gid, name);
+  }
+  writeFileSync(path.join(root, 'etc/group'), `${[...groups].map(([gid, name]) => `${name}:x:${gid}:`).join('\n')}\n`);
 }
 
-function importRoot(root: string, image: string, changes: string[]): void {
-  const tar = execFileSync('tar', ['-C', root, '-c', '.'], { maxBuffer: 1024 * 1024 * 1024 });
-  sh('docker', ['import', ...changes.flatMap((c) => ['--change', c]), '-', image], tar);
+/** `docker import` changes that give the image its official image's metadata. */
+function changesFor(m: ImageMetadata, env: readonly string[]): string[] {
+  const out = [...env.map((e) => `ENV ${e}`), `CMD ${JSON.stringify(m.cmd)}`, `LABEL muster.standin-of=${m.of} muster.standin-version=${STANDIN_VERSION}`];
+  if (m.entrypoint) out.push(`ENTRYPOINT ${JSON.stringify(m.entrypoint)}`);
+  if (m.user) out.push(`USER ${m.user}`);
+  if (m.workdir) out.push(`WORKDIR ${m.workdir}`);
+  if (m.volumes.length) out.push(`VOLUME ${JSON.stringify(m.volumes)}`);
+  return out;
 }
 
-function build(image: string, fill: (root: string) => string[]): void {
-  if (exists(image)) return;
+function build(image: string, m: ImageMetadata, fill: (root: string) => void, env: readonly string[] = m.env): void {
+  if (label(image) === STANDIN_VERSION) return;
   const root = mkdtempSync(path.join(tmpdir(), 'muster-rootfs-'));
   chmodSync(root, 0o755); // becomes the image's "/": non-root users must traverse it
   try {
-    importRoot(root, image, fill(root));
+    base(root, m.users);
+    if (m.shell === 'busybox') addBusybox(root);
+    if (m.shell === 'gnu') addDebianUserland(root);
+    fill(root);
+    const tar = execFileSync('tar', ['-C', root, '--numeric-owner', '-c', '.'], { maxBuffer: 1024 * 1024 * 1024 });
+    sh('docker', ['import', ...changesFor(m, env).flatMap((c) => ['--change', c]), '-', image], tar);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
 }
 
+function addNode(root: string): void {
+  addBinary(root, process.execPath, '/usr/local/bin/node');
+  writeFileSync(path.join(root, 'usr/local/bin/docker-entrypoint.sh'), NODE_ENTRYPOINT_SCRIPT);
+  chmodSync(path.join(root, 'usr/local/bin/docker-entrypoint.sh'), 0o755);
+  mkdirSync(path.join(root, 'home/node'), { recursive: true });
+  sh('chown', ['1000:1000', path.join(root, 'home/node')]);
+}
+
+/** The node stand-ins run this machine's Node.js: NODE_VERSION says which. */
+const nodeEnv = (m: ImageMetadata) => m.env.map((e) => (e.startsWith('NODE_VERSION=') ? `NODE_VERSION=${process.version.slice(1)}` : e));
+
 export function ensureStandInImages(): void {
-  build(STANDIN.node, (root) => {
-    base(root, ['node:x:1000:1000:node:/home/node:/bin/sh']);
-    addBusybox(root);
-    addBinary(root, process.execPath, '/usr/local/bin/node');
-    // As in the official image (coreutils): the agent's bundle runs itself through `env -S node <flags>`.
-    addBinary(root, '/usr/bin/env');
-    return ['ENV PATH=/usr/local/bin:/usr/bin:/bin', 'CMD ["node"]'];
-  });
-  build(STANDIN.dns, (root) => {
-    base(root, ['bind:x:101:101:bind:/var/cache/bind:/bin/false']);
-    addBusybox(root);
+  build(STANDIN.node, OFFICIAL.node, addNode, nodeEnv(OFFICIAL.node));
+  build(STANDIN.nodeAlpine, OFFICIAL.nodeAlpine, addNode, nodeEnv(OFFICIAL.nodeAlpine));
+  build(STANDIN.dns, OFFICIAL.bind9, (root) => {
     addBinary(root, '/usr/sbin/named');
-    for (const d of ['etc/bind', 'var/cache/bind', 'var/lib/bind', 'run/named']) mkdirSync(path.join(root, d), { recursive: true });
-    copyFileSync('/etc/bind/bind.keys', path.join(root, 'etc/bind/bind.keys'));
-    for (const d of ['var/cache/bind', 'var/lib/bind', 'run/named']) sh('chown', ['-R', '101:101', path.join(root, d)]);
-    // Owned by bind (uid 101) inside the image, as in ISC's image.
-    return ['ENV PATH=/usr/sbin:/usr/bin:/bin', 'CMD ["/usr/sbin/named", "-g", "-c", "/etc/bind/named.conf", "-u", "bind"]'];
+    for (const d of ['etc/bind', 'var/cache/bind', 'var/lib/bind', 'var/log/bind', 'run/named']) mkdirSync(path.join(root, d), { recursive: true });
+    if (existsSync('/etc/bind/bind.keys')) copyFileSync('/etc/bind/bind.keys', path.join(root, 'etc/bind/bind.keys'));
+    // The image's own named.conf (isc-projects/bind9-docker named.conf, its options block).
+    writeFileSync(path.join(root, 'etc/bind/named.conf'), 'options {\n  directory "/var/cache/bind";\n  listen-on { any; };\n  listen-on-v6 { any; };\n};\n');
+    // Owners as the Dockerfile sets them: /etc/bind root:bind, the others bind:bind (uid 100, gid 101).
+    sh('chown', ['-R', '0:101', path.join(root, 'etc/bind')]);
+    for (const d of ['var/cache/bind', 'var/lib/bind', 'var/log/bind', 'run/named']) sh('chown', ['-R', '100:101', path.join(root, d)]);
   });
-  build(STANDIN.etcd, (root) => {
-    base(root, []);
-    addBusybox(root);
+  build(STANDIN.etcd, OFFICIAL.etcd, (root) => {
     addBinary(root, '/usr/bin/etcd', '/usr/local/bin/etcd');
-    return ['ENV PATH=/usr/local/bin:/bin', 'CMD ["/usr/local/bin/etcd"]'];
+    for (const d of ['var/etcd', 'var/lib/etcd', 'home/nonroot']) mkdirSync(path.join(root, d), { recursive: true });
+    // distroless: no shell at all, so the image's passwd names /sbin/nologin that does not exist either.
+    rmSync(path.join(root, 'bin'), { recursive: true, force: true });
   });
 }

@@ -123,8 +123,8 @@ export class MusterNode extends Construct {
       : {};
     this.env = agentEnv({ ...props.settings, ...tlsSettings, 'node.name': p.nodeName, 'node.cookie': props.cookie });
     this.volume = new DockerVolume(this, 'data', { name: `${this.containerName}-data` });
-    // kreuzwerker/docker does not always replace a container whose healthcheck changed; a label
-    // carrying the healthcheck's hash does force it.
+    // A healthcheck is not ForceNew in kreuzwerker/docker v3.6.2 (a change is an in-place update that
+    // Update ignores); a label carrying the healthcheck's hash is, so a new one replaces the node.
     const healthHash = createHash('sha256').update(JSON.stringify(NODE_HEALTHCHECK)).digest('hex').slice(0, 16);
     this.container = new DockerContainer(this, 'container', {
       name: this.containerName,
@@ -143,6 +143,9 @@ export class MusterNode extends Construct {
       labels: [
         { label: 'muster.node-name', value: p.nodeName },
         { label: 'muster.healthcheck-hash', value: healthHash },
+        // A mount's source is not ForceNew in kreuzwerker/docker v3.6.2 (a new path would plan an
+        // in-place change the provider never applies); a label is, so a new path replaces the node.
+        ...(p.tlsDir ? [{ label: 'muster.tls-dir', value: `${p.tlsDir}/${this.host}` }] : []),
       ],
       dependsOn: [props.network.network, ...(props.dependsOn ?? [])],
     });

@@ -90,6 +90,8 @@ describe('the stacks', { timeout: 120_000 }, () => {
     assert.equal(env.MUSTER_CLUSTER__PROTO_DIST, 'inet_tls');
     assert.equal(env.MUSTER_CLUSTER__SSL__KEYFILE, '/etc/muster/tls/tls.key');
     assert.equal(env.MUSTER_CLUSTER__SSL__CERTFILE, '/etc/muster/tls/tls.crt');
+    // A new path must replace the node: mounts' fields are not ForceNew, labels are.
+    assert.ok((node.labels as Json[]).some((l) => l.label === 'muster.tls-dir' && l.value === '${var.tls_dir}/node1.statictls.internal'));
     assert.doesNotMatch(JSON.stringify(j), /BEGIN (EC |RSA )?PRIVATE KEY|BEGIN CERTIFICATE/);
   });
 

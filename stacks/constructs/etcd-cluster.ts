@@ -6,7 +6,12 @@ import type { ClusterNetwork } from './cluster-network';
 
 export interface EtcdClusterProps {
   readonly network: ClusterNetwork;
-  /** One address per member; the member count is their number (1, 3 or 5 are sensible). */
+  /**
+   * One address per member; the member count is their number (1, 3 or 5 are sensible). The count is
+   * fixed at creation: every member starts with `--initial-cluster-state=new`, so changing it means
+   * destroying and deploying the etcd cluster again (the Muster nodes' membership does not depend on
+   * etcd, only their discovery does).
+   */
   readonly addresses: readonly string[];
   /** etcd image; the binary is expected at /usr/local/bin/etcd. @default 'gcr.io/etcd-development/etcd:v3.5.17' */
   readonly image?: string;

@@ -79,6 +79,14 @@ export interface MusterClusterProps {
    * learn the rest through membership. @default 3
    */
   readonly staticSeedCount?: number;
+  /**
+   * The agents' `cluster.ready_min_nodes`: a node is ready (its healthcheck passes, so `cdktf
+   * deploy` returns) once it is a synced member of a cluster of at least this many. 2 means the
+   * nodes found each other, not merely started, and stays the same as nodes are added (a changed
+   * value would replace every node). Manual clusters form by `cluster join` after the deploy.
+   * @default 2 with static, dns and etcd discovery (1 for a single node); 1 with manual
+   */
+  readonly readyMinNodes?: number;
 }
 
 const nodeName = z.string().superRefine((v, ctx) => {
@@ -115,6 +123,7 @@ const specSchema = z
       .default({}),
     dnsServer: z.boolean().optional(),
     staticSeedCount: z.number().int().min(1, 'at least one seed').default(3),
+    readyMinNodes: z.number().int().min(1, 'must be at least 1').optional(),
   })
   .superRefine((s, ctx) => {
     if (s.transport.protoDist.endsWith('_tls') && !s.transport.tlsDir) {
@@ -125,6 +134,13 @@ const specSchema = z
     }
     if (s.transport.protoDist.startsWith('inet6') && s.discovery.strategy === 'dns' && s.discovery.recordType === 'a') {
       ctx.addIssue({ code: 'custom', path: ['discovery', 'recordType'], message: 'DNS A discovery names nodes by IPv4 address; use srv with IPv6' });
+    }
+    const count = Array.isArray(s.nodes) ? s.nodes.length : (s.nodes as number);
+    if (s.readyMinNodes !== undefined && s.readyMinNodes > count) {
+      ctx.addIssue({ code: 'custom', path: ['readyMinNodes'], message: `${s.readyMinNodes} is more than the ${count} declared node(s): no node would ever be ready and every deploy would time out` });
+    }
+    if (s.readyMinNodes !== undefined && s.readyMinNodes > 1 && s.discovery.strategy === 'manual') {
+      ctx.addIssue({ code: 'custom', path: ['readyMinNodes'], message: 'must be 1 with manual discovery: the nodes form only by `cluster join` after the deploy, which waits for them to be ready' });
     }
     if (Array.isArray(s.nodes)) {
       const seen = new Set<string>();
@@ -228,6 +244,7 @@ export class MusterCluster extends Construct {
       this.etcdEndpoints.push(...(d.endpoints ?? []));
     }
 
+    const readyMinNodes = s.readyMinNodes ?? (d.strategy === 'manual' ? 1 : Math.min(2, declared.length));
     this.settings = {
       'cluster.name': s.clusterName,
       'cluster.port': s.port,
@@ -240,6 +257,7 @@ export class MusterCluster extends Construct {
       'cluster.etcd.server': d.strategy === 'etcd' && this.etcdEndpoints.length ? this.etcdEndpoints.join(',') : undefined,
       'cluster.etcd.prefix': d.strategy === 'etcd' ? d.prefix : undefined,
       'cluster.etcd.node_ttl': d.strategy === 'etcd' ? d.nodeTtl : undefined,
+      'cluster.ready_min_nodes': readyMinNodes > 1 ? readyMinNodes : undefined,
     };
     for (const n of declared) {
       const node = new MusterNode(this, n.containerName, {

@@ -27,6 +27,12 @@ const props = (nodes: string[]): MusterDockerStackProps => ({
 });
 
 const addresses = (changes: Change[], action: Change['action']) => changes.filter((c) => c.action === action).map((c) => c.address);
+/** The zone changed, so the BIND container is replaced (its files are uploads: ForceNew); nothing else is. */
+function assertOnlyDnsReplaced(plan: Change[]): void {
+  const replaced = plan.filter((c) => c.action === 'replace' || c.action === 'update');
+  assert.deepEqual(replaced.map((c) => c.address.replace(/_[0-9A-F]{8}$/, '')), ['docker_container.cluster_dns_container'], describeChanges(plan));
+  assert.match(replaced[0].reasons.join(), /upload: .*\(forces replacement\)/);
+}
 const nodeResources = (changes: Change[], n: string) => changes.filter((c) => c.address.includes(`_${container(n)}_`));
 
 describe('what each change does to running nodes', { timeout: 900_000 }, () => {
@@ -57,6 +63,7 @@ describe('what each change does to running nodes', { timeout: 900_000 }, () => {
     assert.deepEqual(addresses(plan, 'delete').sort(), nodeResources(plan, B).map((c) => c.address).sort(), describeChanges(plan));
     assert.equal(nodeResources(plan, B).length, 2, 'its container and its data volume');
     assert.deepEqual([...nodeResources(plan, A), ...nodeResources(plan, C)], [], describeChanges(plan));
+    assertOnlyDnsReplaced(plan);
     const t0 = Date.now();
     await last.apply();
     results.push(`remove a node: apply ${Date.now() - t0} ms`);
@@ -75,6 +82,7 @@ describe('what each change does to running nodes', { timeout: 900_000 }, () => {
     const plan = await last.plan();
     assert.deepEqual([...nodeResources(plan, A), ...nodeResources(plan, C)], [], describeChanges(plan));
     assert.deepEqual(nodeResources(plan, D).map((c) => c.action), ['create', 'create'], describeChanges(plan));
+    assertOnlyDnsReplaced(plan);
     const t0 = Date.now();
     await last.apply();
     results.push(`add a node: apply ${Date.now() - t0} ms`);

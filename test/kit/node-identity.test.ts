@@ -106,7 +106,21 @@ describe('node containers stop in order and deploy returns when ready', () => {
       assert.equal(c.wait, true);
       assert.equal(c.wait_timeout, 120);
       assert.deepEqual(c.healthcheck.test, ['CMD', 'muster', 'ctl', 'cluster', 'ready']);
+      assert.ok(!(c.env as string[]).some((e) => e.startsWith('MUSTER_CLUSTER__READY_MIN_NODES=')), 'manual: a node alone is ready; join after deploy');
     }
+  });
+  it('with autocluster, ready means the nodes found each other (ready_min_nodes 2), the same however many nodes', () => {
+    for (const n of [2, 3, 7]) {
+      const j = synthCluster({ clusterName: 'pay', nodes: n, discovery: { strategy: 'static' } });
+      for (const c of Object.values(j.resource.docker_container as Record<string, Json>)) assert.ok((c.env as string[]).includes('MUSTER_CLUSTER__READY_MIN_NODES=2'), `${n} nodes`);
+    }
+    const one = synthCluster({ clusterName: 'pay', nodes: 1, discovery: { strategy: 'static' } });
+    assert.ok(!(Object.values(one.resource.docker_container as Record<string, Json>)[0].env as string[]).some((e) => e.includes('READY_MIN_NODES')));
+    assert.match(
+      synthError((stack, cookie) => new MusterCluster(stack, 'c', { nodes: 3, readyMinNodes: 4, discovery: { strategy: 'static' }, cookie })),
+      /\[test\/c\] readyMinNodes: 4 is more than the 3 declared node\(s\)/,
+    );
+    assert.match(synthError((stack, cookie) => new MusterCluster(stack, 'c', { nodes: 3, readyMinNodes: 2, discovery: { strategy: 'manual' }, cookie })), /\[test\/c\] readyMinNodes: must be 1 with manual discovery/);
   });
 });
 

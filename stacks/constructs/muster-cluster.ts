@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { Construct } from '../lib/cdktf';
-import type { AgentSetting } from '../lib/agent-env';
-import { nodeNameProblem, splitNodeName } from '../lib/node-name';
+import { DEFAULT_CLUSTER_PORT, nodeNameProblem, parseNodeName } from '../../node-agent/src/contract';
+import type { AgentSettings } from '../lib/agent-env';
 import { isIP } from 'node:net';
 import { inSubnet, ipv4ToInt, KitValidationError, parseProps, requireCookieToken } from '../lib/validation';
 import { AgentImage } from './agent-image';
@@ -109,7 +109,8 @@ const specSchema = z
         members: z.number().int().min(0).max(7, 'at most 7 etcd members (host numbers 3-9)').default(1),
         endpoints: z.array(z.url()).optional(),
         prefix: z.string().min(1).default('muster'),
-        nodeTtl: z.string().regex(/^(\d+(ms|s|m|h|d))+$/, 'must be a duration such as 30s or 1m').default('1m'),
+        // The agent's own rule checks it (agentEnvProblems at synth), so kit and agent never disagree.
+        nodeTtl: z.string().default('1m'),
       }),
     ]),
     network: z.object({ name: z.string().optional(), subnet: z.string().optional(), ipv6Subnet: z.string().optional() }).default({}),
@@ -117,7 +118,7 @@ const specSchema = z
       .object({ protoDist: z.enum(['inet_tcp', 'inet6_tcp', 'inet_tls', 'inet6_tls']).default('inet_tcp'), tlsDir: z.string().min(1).optional() })
       .default({ protoDist: 'inet_tcp' }),
     addresses: z.record(z.string(), z.string()).default({}),
-    port: z.number().int().min(1, 'must be 1-65535').max(65535, 'must be 1-65535').default(4370),
+    port: z.number().int().min(1, 'must be 1-65535').max(65535, 'must be 1-65535').default(DEFAULT_CLUSTER_PORT),
     images: z
       .object({ nodeBase: z.string().optional(), nodeContextPath: z.string().optional(), nodeName: z.string().optional(), dns: z.string().optional(), etcd: z.string().optional() })
       .default({}),
@@ -197,7 +198,7 @@ export class MusterCluster extends Construct {
   /** `cluster.etcd.server` the nodes use (etcd strategy). */
   readonly etcdEndpoints: string[] = [];
   /** The agent settings every node gets (besides its name and the cookie). */
-  readonly settings: Record<string, AgentSetting | undefined>;
+  readonly settings: AgentSettings;
   /** The agents' `cluster.proto_dist`. */
   readonly protoDist: string;
 
@@ -292,7 +293,7 @@ export class MusterCluster extends Construct {
         const address = this.network.addressAt(hostNumber);
         const nodeName = ipNamed ? `${s.nodeNamePrefix}@${address}` : `${s.nodeNamePrefix}@node${i + 1}.${this.domain}`;
         // Prefixed with the cluster name, so several clusters can share one Docker engine.
-        return { nodeName, host: splitNodeName(nodeName).host, address, address6: v6(hostNumber), containerName: `${s.clusterName}-node${i + 1}` };
+        return { nodeName, host: parseNodeName(nodeName).host, address, address6: v6(hostNumber), containerName: `${s.clusterName}-node${i + 1}` };
       });
     }
     const problems: string[] = [];
@@ -300,7 +301,7 @@ export class MusterCluster extends Construct {
     const byContainer = new Map<string, string>();
     const fixed = new Set(Object.values(s.addresses));
     const nodes = (s.nodes as readonly string[]).map((nodeName) => {
-      const host = splitNodeName(nodeName).host;
+      const host = parseNodeName(nodeName).host;
       const address = s.addresses[nodeName] ?? this.network.addressAt(ADDRESS_PLAN.nodesFirst + (nameHash(nodeName) % slots));
       if (!s.addresses[nodeName] && fixed.has(address)) problems.push(`addresses: ${nodeName} hashes to ${address}, which another node has as its fixed address; give ${nodeName} an address of its own`);
       const hostNumber = ipv4ToInt(address) - ipv4ToInt(this.network.addressAt(1)) + 1;
@@ -345,7 +346,7 @@ export class MusterCluster extends Construct {
     }
     if (d.strategy === 'dns' && d.recordType === 'a') {
       for (const n of this.nodes) {
-        if (splitNodeName(n.nodeName).host !== n.address) {
+        if (parseNodeName(n.nodeName).host !== n.address) {
           errors.push(`nodes: ${n.nodeName} must be named <name>@${n.address} with DNS A discovery (nodes are found as <name>@<ip>)`);
         }
       }

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import path from 'node:path';
 import { Construct, DockerContainer, DockerVolume, Token, type ITerraformDependable } from '../lib/cdktf';
-import { agentEnv, type AgentSetting } from '../lib/agent-env';
-import { nodeNameProblem, splitNodeName } from '../lib/node-name';
+import { agentEnvProblems, IMAGE_DATA_DIR, IMAGE_HEALTHCHECK, nodeNameProblem, parseNodeName } from '../../node-agent/src/contract';
+import { agentEnv, type AgentSettings } from '../lib/agent-env';
 import { inSubnet, parseProps, requireCookieToken } from '../lib/validation';
 import type { ClusterNetwork } from './cluster-network';
 
@@ -33,7 +33,7 @@ export interface MusterNodeProps {
    * passed as `MUSTER_*` variables.
    * @default {}
    */
-  readonly settings?: Record<string, AgentSetting | undefined>;
+  readonly settings?: AgentSettings;
   /** Container name. @default the host part's first label */
   readonly containerName?: string;
   /** Docker restart policy. @default 'unless-stopped' */
@@ -82,16 +82,10 @@ export const NODE_TIMINGS = {
   waitTimeoutSeconds: 120,
 } as const;
 
-/** What the node image's healthcheck runs: readiness, not mere liveness. */
-export const NODE_HEALTHCHECK = {
-  test: ['CMD', 'muster', 'ctl', 'cluster', 'ready'],
-  interval: '5s',
-  timeout: '3s',
-  startPeriod: '10s',
-  retries: 3,
-};
+/** The node image's healthcheck (readiness), from the contract; the container repeats it for `wait`. */
+export const NODE_HEALTHCHECK = { ...IMAGE_HEALTHCHECK, test: [...IMAGE_HEALTHCHECK.test] };
 
-export const DATA_DIR = '/var/lib/muster';
+export const DATA_DIR = IMAGE_DATA_DIR;
 /** Where a node's certificate, key and the cluster CA are put in the container. */
 export const TLS_DIR = '/etc/muster/tls';
 
@@ -114,7 +108,7 @@ export class MusterNode extends Construct {
       throw new Error(`[${this.node.path}] address: ${p.address} is outside the network's subnet ${props.network.subnet}`);
     }
     this.nodeName = p.nodeName;
-    this.host = splitNodeName(p.nodeName).host;
+    this.host = parseNodeName(p.nodeName).host;
     this.address = p.address;
     this.address6 = props.address6;
     this.containerName = p.containerName ?? this.host.split('.')[0];
@@ -122,6 +116,8 @@ export class MusterNode extends Construct {
       ? { 'cluster.ssl.certfile': `${TLS_DIR}/tls.crt`, 'cluster.ssl.keyfile': `${TLS_DIR}/tls.key`, 'cluster.ssl.cacertfile': `${TLS_DIR}/ca.crt` }
       : {};
     this.env = agentEnv({ ...props.settings, ...tlsSettings, 'node.name': p.nodeName, 'node.cookie': props.cookie });
+    // What the agent would refuse at boot (exit 2, and a container restarting for ever) fails synth.
+    this.node.addValidation({ validate: () => agentEnvProblems(envForCheck(this.env)).map((line) => `agent settings: ${line}`) });
     this.volume = new DockerVolume(this, 'data', { name: `${this.containerName}-data` });
     // A healthcheck is not ForceNew in kreuzwerker/docker v3.6.2 (a change is an in-place update that
     // Update ignores); a label carrying the healthcheck's hash is, so a new one replaces the node.
@@ -150,4 +146,19 @@ export class MusterNode extends Construct {
       dependsOn: [props.network.network, ...(props.dependsOn ?? [])],
     });
   }
+}
+
+/**
+ * A container's `env` lines as the agent would see them at boot, for its config loader. Values
+ * known only at deploy (the cookie variable's token) stand in as a placeholder: the loader checks
+ * everything else.
+ */
+export function envForCheck(lines: readonly string[]): Record<string, string> {
+  return Object.fromEntries(
+    lines.map((line) => {
+      const eq = line.indexOf('=');
+      const value = line.slice(eq + 1);
+      return [line.slice(0, eq), Token.isUnresolved(value) ? 'token-known-at-deploy' : value];
+    }),
+  );
 }

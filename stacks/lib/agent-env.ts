@@ -1,15 +1,12 @@
+import { envName, type AgentSettings, type SettingValue } from '../../node-agent/src/contract';
+
 /**
- * The contract with the node agent: its documented config keys, passed as `MUSTER_*` variables
- * (path in upper case, `__` between levels, value in HOCON syntax). Nothing else of the agent is used.
+ * The agent's settings as a container's `MUSTER_*` variables: the path in upper case with `__`
+ * between levels (the agent's own naming, from the contract), the value in HOCON syntax.
  */
-export type AgentSetting = string | number | boolean | readonly string[];
+export type { AgentSettings, SettingKey, SettingValue } from '../../node-agent/src/contract';
 
-/** `cluster.static.seeds` -> `MUSTER_CLUSTER__STATIC__SEEDS`. */
-export function envName(key: string): string {
-  return `MUSTER_${key.split('.').map((s) => s.toUpperCase()).join('__')}`;
-}
-
-function hoconValue(v: AgentSetting): string {
+function hoconValue(v: SettingValue): string {
   if (Array.isArray(v)) return `[${v.map((x) => JSON.stringify(x)).join(',')}]`;
   if (typeof v === 'string') {
     // Tokens (`${var.cookie}`) and plain words stay unquoted; anything HOCON could misread is quoted.
@@ -19,9 +16,9 @@ function hoconValue(v: AgentSetting): string {
 }
 
 /** `KEY=value` lines for a container's `env`, sorted so the plan is stable. */
-export function agentEnv(settings: Record<string, AgentSetting | undefined>): string[] {
-  return Object.entries(settings)
-    .filter((e): e is [string, AgentSetting] => e[1] !== undefined)
+export function agentEnv(settings: AgentSettings): string[] {
+  return (Object.entries(settings) as [keyof AgentSettings, SettingValue | undefined][])
+    .filter((e): e is [keyof AgentSettings, SettingValue] => e[1] !== undefined)
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([k, v]) => `${envName(k)}=${hoconValue(v)}`);
 }

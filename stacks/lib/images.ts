@@ -1,3 +1,5 @@
+import { IMAGE_GID, IMAGE_UID } from '../../node-agent/src/contract';
+
 /**
  * The kit's default images and the node image's user, written once. Each default is a public
  * official image; every one is overridable (construct props, the stacks' `*_image` variables) for
@@ -17,5 +19,5 @@ export const DEFAULT_IMAGES = {
 } as const;
 
 /** The node image's user and group (`USER 1000:1000` in node-agent/Dockerfile: `node` in the official images). */
-export const NODE_UID = 1000;
-export const NODE_GID = 1000;
+export const NODE_UID = IMAGE_UID;
+export const NODE_GID = IMAGE_GID;

@@ -10,7 +10,9 @@ import {
   TerraformOutput,
   TerraformStack,
   TerraformVariable,
+  Token,
 } from '../lib/cdktf';
+import { agentEnvProblems, DEFAULT_CLUSTER_PORT, IMAGE_DATA_DIR, IMAGE_HEALTHCHECK } from '../../node-agent/src/contract';
 import { agentEnv } from '../lib/agent-env';
 import { NODE_GID, NODE_UID } from '../lib/images';
 
@@ -58,7 +60,7 @@ export class MusterK8sStack extends TerraformStack {
     });
     const service = new ServiceV1(this, 'service', {
       metadata: { name, namespace, labels },
-      spec: { clusterIp: 'None', publishNotReadyAddresses: true, selector: labels, port: [{ name: 'cluster', port: 4370, targetPort: '4370' }] },
+      spec: { clusterIp: 'None', publishNotReadyAddresses: true, selector: labels, port: [{ name: 'cluster', port: DEFAULT_CLUSTER_PORT, targetPort: String(DEFAULT_CLUSTER_PORT) }] },
     });
     const settings = agentEnv({
       'cluster.name': name,
@@ -71,6 +73,16 @@ export class MusterK8sStack extends TerraformStack {
     }).map((line) => {
       const eq = line.indexOf('=');
       return { name: line.slice(0, eq), value: line.slice(eq + 1) };
+    });
+    // The agent's loader on a pod's environment as the kubelet fills it in (pod 0, the namespace and
+    // the cookie known only at deploy): anything the agent would refuse fails synth.
+    this.node.addValidation({
+      validate: () =>
+        agentEnvProblems({
+          ...Object.fromEntries(settings.map((e) => [e.name, Token.isUnresolved(e.value) ? 'default' : e.value])),
+          MUSTER_NODE__NAME: `muster@${name}-0.${name}.default.svc.cluster.local`,
+          MUSTER_NODE__COOKIE: 'token-known-at-deploy',
+        }).map((line) => `agent settings: ${line}`),
     });
     new StatefulSetV1(this, 'statefulset', {
       metadata: { name, namespace, labels },
@@ -97,7 +109,7 @@ export class MusterK8sStack extends TerraformStack {
               {
                 name: 'muster',
                 image,
-                port: [{ name: 'cluster', containerPort: 4370 }],
+                port: [{ name: 'cluster', containerPort: DEFAULT_CLUSTER_PORT }],
                 env: [
                   { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
                   { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
@@ -106,9 +118,9 @@ export class MusterK8sStack extends TerraformStack {
                   { name: 'MUSTER_NODE__COOKIE', valueFrom: { secretKeyRef: { name: secret.metadata.name, key: 'cookie' } } },
                   ...settings,
                 ],
-                readinessProbe: { exec: { command: ['muster', 'ctl', 'cluster', 'ready'] }, periodSeconds: 5 },
+                readinessProbe: { exec: { command: IMAGE_HEALTHCHECK.test.slice(1) }, periodSeconds: 5 },
                 livenessProbe: { exec: { command: ['muster', 'ctl', 'ping'] }, periodSeconds: 10, failureThreshold: 6 },
-                volumeMount: [{ name: 'data', mountPath: '/var/lib/muster' }],
+                volumeMount: [{ name: 'data', mountPath: IMAGE_DATA_DIR }],
               },
             ],
           },

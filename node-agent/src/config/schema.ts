@@ -4,7 +4,7 @@ import { z } from 'zod/v3';
 import { DURATION_RULE, parseDuration } from './duration';
 import { isIP } from 'node:net';
 import { nodeNameProblem } from './node-name';
-import type { TlsSettings } from '../transport/tls';
+import { DEFAULT_CLUSTER_PORT } from './defaults';
 
 /**
  * The whole agent configuration: one schema, every key with its default.
@@ -121,7 +121,7 @@ export function configSchema() {
     cluster: z.preprocess(renameK8s, z
       .strictObject({
         name: z.string().regex(/^[A-Za-z0-9_.-]+$/, "must be letters, digits, '_', '-' or '.'").default('muster'),
-        port: z.number().int('must be a whole number').min(1, 'must be 1-65535').max(65535, 'must be 1-65535').default(4370),
+        port: z.number().int('must be a whole number').min(1, 'must be 1-65535').max(65535, 'must be 1-65535').default(DEFAULT_CLUSTER_PORT),
         proto_dist: oneOf(PROTO_DISTS).default('inet_tcp'),
         discovery_strategy: oneOf(DISCOVERY_STRATEGIES).default('manual'),
         failure_detector: failureDetectorSchema.default({}),
@@ -206,6 +206,19 @@ export type Config = Parsed & { node: Parsed['node'] & { data_dir: string } };
 /** IPv6 for inet6_tcp and inet6_tls. */
 export function familyOf(cfg: Config): 4 | 6 {
   return cfg.cluster.proto_dist.startsWith('inet6') ? 6 : 4;
+}
+
+/** What TLS needs of the config (transport/tls.ts uses it). */
+export interface TlsSettings {
+  certfile: string;
+  keyfile: string;
+  cacertfile: string;
+  /** Only `verify_peer`: Muster never falls back to an unverified connection. */
+  verify: 'verify_peer';
+  /** SNI sent when dialing: the peer's host by default, a fixed name, or `disable`. */
+  server_name_indication?: string;
+  ciphers?: string;
+  versions: ('tlsv1.2' | 'tlsv1.3')[];
 }
 
 /** The TLS settings when proto_dist is inet_tls or inet6_tls (the schema made the files required). */

@@ -17,17 +17,9 @@ export function isTlsSocket(socket: import('node:net').Socket): socket is Tls.TL
   return (socket as Partial<Tls.TLSSocket>).encrypted === true;
 }
 
-export interface TlsSettings {
-  certfile: string;
-  keyfile: string;
-  cacertfile: string;
-  /** Only `verify_peer`: Muster never falls back to an unverified connection. */
-  verify: 'verify_peer';
-  /** SNI sent when dialing: the peer's host by default, a fixed name, or `disable`. */
-  server_name_indication?: string;
-  ciphers?: string;
-  versions: ('tlsv1.2' | 'tlsv1.3')[];
-}
+// The settings are the config's (config/schema.ts), so the config does not depend on transport.
+import type { TlsSettings } from '../config/schema';
+export type { TlsSettings };
 
 const VERSION: Record<string, Tls.SecureVersion> = { 'tlsv1.2': 'TLSv1.2', 'tlsv1.3': 'TLSv1.3' };
 

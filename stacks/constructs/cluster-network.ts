@@ -1,6 +1,6 @@
 import { isIPv6 } from 'node:net';
 import { z } from 'zod';
-import { Construct, DockerNetwork } from '../lib/cdktf';
+import { Construct, DockerNetwork, TerraformStack } from '../lib/cdktf';
 import { intToIpv4, parseCidr, parseProps } from '../lib/validation';
 
 export interface ClusterNetworkProps {
@@ -40,6 +40,8 @@ export class ClusterNetwork extends Construct {
   readonly gateway6?: string;
   private readonly base: number;
   private readonly size: number;
+  /** Who holds each address: two holders of one address fail synth, naming both. */
+  private readonly claims = new Map<string, string[]>();
 
   constructor(scope: Construct, id: string, props: ClusterNetworkProps) {
     super(scope, id);
@@ -50,6 +52,8 @@ export class ClusterNetwork extends Construct {
     this.name = p.name;
     this.subnet = `${intToIpv4(cidr.base)}/${cidr.bits}`;
     this.gateway = this.addressAt(1);
+    this.claim(this.gateway, 'the gateway');
+    this.node.addValidation({ validate: () => this.claimProblems() });
     this.ipv6Subnet = p.ipv6Subnet;
     this.gateway6 = p.ipv6Subnet ? this.address6At(1) : undefined;
     this.network = new DockerNetwork(this, 'network', {
@@ -60,6 +64,25 @@ export class ClusterNetwork extends Construct {
       // and the provider then plans to replace the network (ipam_config is ForceNew).
       ipamConfig: [{ subnet: this.subnet, gateway: this.gateway }, ...(p.ipv6Subnet ? [{ subnet: p.ipv6Subnet, gateway: this.gateway6! }] : [])],
     });
+  }
+
+  /**
+   * Records that `owner` (a construct path) uses `address` on this network. Clusters that share a
+   * network each claim their addresses; synth fails when two claim one (and for the gateway's).
+   */
+  claim(address: string, owner: string): void {
+    this.claims.set(address, [...(this.claims.get(address) ?? []), owner]);
+  }
+
+  private claimProblems(): string[] {
+    const out: string[] = [];
+    for (const [address, owners] of this.claims) if (owners.length > 1) out.push(`address ${address} on network ${this.name} is used by ${owners.join(' and ')}`);
+    for (const other of TerraformStack.of(this).node.findAll()) {
+      if (other instanceof ClusterNetwork && other !== this && other.name === this.name && other.node.path < this.node.path) {
+        out.push(`name: network ${this.name} is declared twice in this stack (also ${other.node.path}); share one ClusterNetwork instead`);
+      }
+    }
+    return out;
   }
 
   /** The IPv6 address with host number `n` (the subnet must be a /64 written as `prefix::/64`). */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Construct, DockerContainer, DockerImage } from '../lib/cdktf';
+import { Construct, DockerContainer, DockerImage, Lazy } from '../lib/cdktf';
 import { DEFAULT_IMAGES } from '../lib/images';
 import { inSubnet, parseProps } from '../lib/validation';
 import type { ClusterNetwork } from './cluster-network';
@@ -11,8 +11,11 @@ export interface DnsServerProps {
   readonly address: string;
   /** The zone it serves, e.g. 'muster.internal'. */
   readonly zone: string;
-  /** Records of the zone besides SOA and NS (derive them from the nodes: `MusterCluster` does). */
-  readonly records: readonly DnsRecord[];
+  /**
+   * Records of the zone besides SOA and NS. Clusters that share this server add their own
+   * (`addRecords`; `MusterCluster` does). @default []
+   */
+  readonly records?: readonly DnsRecord[];
   /** BIND 9 image. @default 'internetsystemsconsortium/bind9:9.18' */
   readonly image?: string;
   /** Container name. @default '<zone>-dns' */
@@ -33,9 +36,8 @@ const propsSchema = z.object({
 export class DnsServer extends Construct {
   readonly address: string;
   readonly zone: string;
-  readonly zoneFile: string;
   readonly namedConf: string;
-  readonly records: readonly DnsRecord[];
+  private readonly recordList: DnsRecord[] = [];
   readonly image: string;
   readonly containerName: string;
   readonly container: DockerContainer;
@@ -48,9 +50,9 @@ export class DnsServer extends Construct {
     }
     this.address = p.address;
     this.zone = p.zone;
-    this.records = props.records;
+    this.recordList.push(...(props.records ?? []));
     this.image = p.image;
-    this.zoneFile = renderZone(p.zone, p.address, props.records);
+    props.network.claim(p.address, this.node.path);
     this.namedConf = renderNamedConf(p.zone);
     const image = new DockerImage(this, 'image', { name: p.image, keepLocally: true });
     this.containerName = p.containerName ?? `${p.zone.replace(/\./g, '-')}-dns`;
@@ -64,10 +66,25 @@ export class DnsServer extends Construct {
       networksAdvanced: [{ name: props.network.name, ipv4Address: p.address, aliases: [`ns.${p.zone}`] }],
       upload: [
         { file: NAMED_CONF_PATH, content: this.namedConf },
-        { file: zoneFilePath(p.zone), content: this.zoneFile },
+        // Rendered at synth, once every cluster that shares the server has added its records.
+        { file: zoneFilePath(p.zone), content: Lazy.stringValue({ produce: () => this.zoneFile }) },
       ],
       dependsOn: [props.network.network],
     });
+  }
+
+  /** Adds records to the zone (a cluster sharing this server adds its nodes' records). */
+  addRecords(records: readonly DnsRecord[]): void {
+    this.recordList.push(...records);
+  }
+
+  get records(): readonly DnsRecord[] {
+    return [...this.recordList];
+  }
+
+  /** The zone file as it will be uploaded. */
+  get zoneFile(): string {
+    return renderZone(this.zone, this.address, this.recordList);
   }
 
   /** `ip:port` for the agents' `cluster.dns.servers`. */

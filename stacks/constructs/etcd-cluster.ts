@@ -41,6 +41,7 @@ export class EtcdCluster extends Construct {
   constructor(scope: Construct, id: string, props: EtcdClusterProps) {
     super(scope, id);
     const p = parseProps(this, propsSchema, props);
+    for (const a of p.addresses) props.network.claim(a, this.node.path);
     for (const a of p.addresses) {
       if (!inSubnet(a, props.network.subnet)) throw new Error(`[${this.node.path}] addresses: ${a} is outside the network's subnet ${props.network.subnet}`);
     }

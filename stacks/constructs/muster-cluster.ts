@@ -4,6 +4,7 @@ import { DEFAULT_CLUSTER_PORT, nodeNameProblem, parseNodeName } from '../../node
 import type { AgentSettings } from '../lib/agent-env';
 import { isIP } from 'node:net';
 import { inSubnet, ipv4ToInt, KitValidationError, parseProps, requireCookieToken } from '../lib/validation';
+import { DockerImage, TerraformStack } from '../lib/cdktf';
 import { AgentImage } from './agent-image';
 import { ClusterNetwork } from './cluster-network';
 import { DnsServer } from './dns-server';
@@ -51,8 +52,25 @@ export interface MusterClusterProps {
   readonly discovery: DiscoveryProps;
   /** The cookie: a sensitive TerraformVariable's value. A literal string is refused. */
   readonly cookie: string;
-  /** Docker network. @default name '<clusterName>-net', subnet '10.28.0.0/24' */
-  readonly network?: { readonly name?: string; readonly subnet?: string; readonly ipv6Subnet?: string };
+  /**
+   * The Docker network: settings for a network of the cluster's own, or an existing
+   * `ClusterNetwork` that several clusters share (give each its own `addressPlan` range; synth fails
+   * naming both when two use one address).
+   * @default a network of its own: name '<clusterName>-net', subnet '10.28.0.0/24'
+   */
+  readonly network?: ClusterNetwork | { readonly name?: string; readonly subnet?: string; readonly ipv6Subnet?: string };
+  /**
+   * Host numbers in the network's subnet: the DNS server, the first etcd member, and the range of
+   * the nodes. Clusters sharing a network give each other's nodes distinct ranges.
+   * @default ADDRESS_PLAN: { dns: 2, etcdFirst: 3, nodesFirst: 10, nodesLast: the subnet's last }
+   */
+  readonly addressPlan?: { readonly dns?: number; readonly etcdFirst?: number; readonly nodesFirst?: number; readonly nodesLast?: number };
+  /**
+   * The node image: an `AgentImage` several clusters share, or a prebuilt image reference from a
+   * registry (pulled, not built), e.g. 'registry.example.com/muster-node:0.1.0'.
+   * @default an AgentImage of its own, built from the kit's node-agent/Dockerfile (see `images`)
+   */
+  readonly image?: AgentImage | string;
   /**
    * Fixed addresses for explicit node names. Counted nodes get host numbers 10, 11, ... in order;
    * an explicit name without an address gets a host number from a hash of the name (stable whatever
@@ -63,8 +81,13 @@ export interface MusterClusterProps {
   readonly port?: number;
   /** Images, every one overridable (air-gapped hosts, tests with local images). @default official images */
   readonly images?: MusterClusterImages;
-  /** Create the BIND 9 server. @default true with the dns strategy, else false */
-  readonly dnsServer?: boolean;
+  /**
+   * The BIND 9 server: `true` for one of the cluster's own, `false` for none, or an existing
+   * `DnsServer` that several clusters share (each adds its records; the cluster's `domain` must be
+   * the server's zone or under it, and defaults to `<clusterName>.<zone>`).
+   * @default true with the dns strategy, else false
+   */
+  readonly dnsServer?: boolean | DnsServer;
   /**
    * How nodes connect (`cluster.proto_dist`). The TLS variants need `tlsDir`, an absolute directory
    * on the Docker host with a folder per node host, `<host>/` holding `ca.crt`, `tls.crt` (SAN = the
@@ -87,12 +110,25 @@ export interface MusterClusterProps {
    * @default 2 with static, dns and etcd discovery (1 for a single node); 1 with manual
    */
   readonly readyMinNodes?: number;
+  /**
+   * More agent settings for every node, typed from the agent's schema, e.g.
+   * `{ 'log.level': 'debug', 'cluster.autoheal': false, 'cluster.autoclean': '1h',
+   * 'cluster.failure_detector.probe_timeout': '2s' }`. Checked at synth by the agent's own loader.
+   * The keys the kit derives from the other props (KIT_OWNED_SETTINGS) are refused here.
+   * @default {}
+   */
+  readonly agentSettings?: AgentSettings;
 }
+
+/** Settings the kit derives itself: set through the props that own them, never in `agentSettings`. */
+export const KIT_OWNED_SETTINGS = ['node.', 'cluster.name', 'cluster.port', 'cluster.proto_dist', 'cluster.discovery_strategy', 'cluster.static.', 'cluster.dns.', 'cluster.etcd.', 'cluster.k8s.', 'cluster.ssl.', 'cluster.ready_min_nodes'] as const;
 
 const nodeName = z.string().superRefine((v, ctx) => {
   const p = nodeNameProblem(v);
   if (p) ctx.addIssue({ code: 'custom', message: p });
 });
+
+const hostNumber = z.number().int().min(2, 'must be 2 or more (1 is the gateway)');
 
 const specSchema = z
   .object({
@@ -123,8 +159,21 @@ const specSchema = z
       .object({ nodeBase: z.string().optional(), nodeContextPath: z.string().optional(), nodeName: z.string().optional(), dns: z.string().optional(), etcd: z.string().optional() })
       .default({}),
     dnsServer: z.boolean().optional(),
+    addressPlan: z
+      .object({ dns: hostNumber.optional(), etcdFirst: hostNumber.optional(), nodesFirst: hostNumber.optional(), nodesLast: hostNumber.optional() })
+      .strict()
+      .default({}),
     staticSeedCount: z.number().int().min(1, 'at least one seed').default(3),
     readyMinNodes: z.number().int().min(1, 'must be at least 1').optional(),
+    agentSettings: z
+      .record(z.string(), z.unknown())
+      .superRefine((o, ctx) => {
+        for (const k of Object.keys(o)) {
+          const owned = KIT_OWNED_SETTINGS.find((p) => (p.endsWith('.') ? k.startsWith(p) : k === p));
+          if (owned) ctx.addIssue({ code: 'custom', path: [k], message: `is set by the kit from the props (${owned}${owned.endsWith('.') ? '*' : ''}): use those, not agentSettings` });
+        }
+      })
+      .default({}),
   })
   .superRefine((s, ctx) => {
     if (s.transport.protoDist.endsWith('_tls') && !s.transport.tlsDir) {
@@ -191,7 +240,14 @@ export class MusterCluster extends Construct {
   readonly port: number;
   readonly discovery: Spec['discovery'];
   readonly network: ClusterNetwork;
-  readonly image: AgentImage;
+  /** The node image built for this cluster, or the shared one given; undefined for a prebuilt reference. */
+  readonly image?: AgentImage;
+  /** The node image's name (as built, or the prebuilt reference). */
+  readonly imageName: string;
+  /** What the node containers run: the image's ID, so a new image replaces them. */
+  readonly imageId: string;
+  /** The host numbers used. */
+  readonly addressPlan: { readonly dns: number; readonly etcdFirst: number; readonly nodesFirst: number; readonly nodesLast: number };
   readonly nodes: MusterNode[] = [];
   readonly dnsServer?: DnsServer;
   readonly etcd?: EtcdCluster;
@@ -204,30 +260,51 @@ export class MusterCluster extends Construct {
 
   constructor(scope: Construct, id: string, props: MusterClusterProps) {
     super(scope, id);
-    const s = parseProps(this, specSchema, props);
+    // Constructs brought in are taken as they are; the rest of the props are validated.
+    const sharedNetwork = props.network instanceof ClusterNetwork ? props.network : undefined;
+    const sharedDns = props.dnsServer instanceof DnsServer ? props.dnsServer : undefined;
+    const s = parseProps(this, specSchema, {
+      ...props,
+      network: sharedNetwork ? {} : props.network,
+      dnsServer: sharedDns ? true : props.dnsServer,
+      image: undefined,
+    });
     requireCookieToken(this, props.cookie);
     this.clusterName = s.clusterName;
-    this.domain = s.domain ?? `${s.clusterName}.internal`;
+    this.domain = s.domain ?? (sharedDns ? `${s.clusterName}.${sharedDns.zone}` : `${s.clusterName}.internal`);
     this.port = s.port;
     this.discovery = s.discovery;
-    this.network = new ClusterNetwork(this, 'network', { name: s.network.name ?? `${s.clusterName}-net`, subnet: s.network.subnet, ipv6Subnet: s.network.ipv6Subnet });
+    this.network = sharedNetwork ?? new ClusterNetwork(this, 'network', { name: s.network.name ?? `${s.clusterName}-net`, subnet: s.network.subnet, ipv6Subnet: s.network.ipv6Subnet });
+    this.addressPlan = { ...ADDRESS_PLAN, nodesLast: this.network.capacity, ...s.addressPlan };
     this.protoDist = s.transport.protoDist;
-    this.image = new AgentImage(this, 'node-image', {
-      contextPath: s.images.nodeContextPath,
-      baseImage: s.images.nodeBase,
-      repository: `${s.clusterName}-node`,
-      name: s.images.nodeName,
-    });
+    if (typeof props.image === 'string') {
+      if (!props.image.trim()) throw new KitValidationError(`[${this.node.path}] image: must name an image, e.g. registry.example.com/muster-node:0.1.0`);
+      const prebuilt = new DockerImage(this, 'node-image', { name: props.image, keepLocally: true });
+      this.imageName = props.image;
+      this.imageId = prebuilt.imageId;
+    } else {
+      this.image =
+        props.image ??
+        new AgentImage(this, 'node-image', { contextPath: s.images.nodeContextPath, baseImage: s.images.nodeBase, repository: `${s.clusterName}-node`, name: s.images.nodeName });
+      this.imageName = this.image.name;
+      this.imageId = this.image.imageId;
+    }
 
     const declared = this.declareNodes(s);
     const d = s.discovery;
     const wantsDns = s.dnsServer ?? d.strategy === 'dns';
-    if (wantsDns) {
+    if (sharedDns) {
+      if (this.domain !== sharedDns.zone && !this.domain.endsWith(`.${sharedDns.zone}`)) {
+        throw new KitValidationError(`[${this.node.path}] domain: ${this.domain} is not in the zone ${sharedDns.zone} of the DnsServer ${sharedDns.node.path}; use a domain under it`);
+      }
+      this.dnsServer = sharedDns;
+      sharedDns.addRecords(this.dnsRecords(declared, sharedDns.zone));
+    } else if (wantsDns) {
       this.dnsServer = new DnsServer(this, 'dns', {
         network: this.network,
-        address: this.network.addressAt(ADDRESS_PLAN.dns),
+        address: this.network.addressAt(this.addressPlan.dns),
         zone: this.domain,
-        records: this.dnsRecords(declared),
+        records: this.dnsRecords(declared, this.domain),
         image: s.images.dns,
         containerName: `${s.clusterName}-dns`,
       });
@@ -236,7 +313,7 @@ export class MusterCluster extends Construct {
       if (d.members > 0) {
         this.etcd = new EtcdCluster(this, 'etcd', {
           network: this.network,
-          addresses: Array.from({ length: d.members }, (_, i) => this.network.addressAt(ADDRESS_PLAN.etcdFirst + i)),
+          addresses: Array.from({ length: d.members }, (_, i) => this.network.addressAt(this.addressPlan.etcdFirst + i)),
           image: s.images.etcd,
           namePrefix: `${s.clusterName}-etcd`,
         });
@@ -247,6 +324,7 @@ export class MusterCluster extends Construct {
 
     const readyMinNodes = s.readyMinNodes ?? (d.strategy === 'manual' ? 1 : Math.min(2, declared.length));
     this.settings = {
+      ...(s.agentSettings as AgentSettings),
       'cluster.name': s.clusterName,
       'cluster.port': s.port,
       'cluster.discovery_strategy': d.strategy,
@@ -265,7 +343,7 @@ export class MusterCluster extends Construct {
         network: this.network,
         nodeName: n.nodeName,
         address: n.address,
-        imageId: this.image.imageId,
+        imageId: this.imageId,
         cookie: props.cookie,
         settings: this.settings,
         containerName: n.containerName,
@@ -280,16 +358,17 @@ export class MusterCluster extends Construct {
 
   private declareNodes(s: Spec): DeclaredNode[] {
     const ipNamed = s.discovery.strategy === 'dns' && s.discovery.recordType === 'a';
-    const slots = this.network.capacity - ADDRESS_PLAN.nodesFirst + 1;
+    const { nodesFirst, nodesLast } = this.addressPlan;
+    const slots = nodesLast - nodesFirst + 1;
     const v6 = (hostNumber: number) => (s.network.ipv6Subnet ? this.network.address6At(hostNumber) : undefined);
     if (!Array.isArray(s.nodes)) {
       const count = s.nodes as number;
       if (count > slots) {
-        throw new KitValidationError(`[${this.node.path}] nodes: ${count} nodes do not fit in ${this.network.subnet} (host numbers ${ADDRESS_PLAN.nodesFirst} and up)`);
+        throw new KitValidationError(`[${this.node.path}] nodes: ${count} nodes do not fit in ${this.network.subnet} (host numbers ${nodesFirst}-${nodesLast})`);
       }
       // Counted nodes only grow or shrink at the end, so their number is a stable identity.
       return Array.from({ length: count }, (_, i) => {
-        const hostNumber = ADDRESS_PLAN.nodesFirst + i;
+        const hostNumber = nodesFirst + i;
         const address = this.network.addressAt(hostNumber);
         const nodeName = ipNamed ? `${s.nodeNamePrefix}@${address}` : `${s.nodeNamePrefix}@node${i + 1}.${this.domain}`;
         // Prefixed with the cluster name, so several clusters can share one Docker engine.
@@ -302,7 +381,7 @@ export class MusterCluster extends Construct {
     const fixed = new Set(Object.values(s.addresses));
     const nodes = (s.nodes as readonly string[]).map((nodeName) => {
       const host = parseNodeName(nodeName).host;
-      const address = s.addresses[nodeName] ?? this.network.addressAt(ADDRESS_PLAN.nodesFirst + (nameHash(nodeName) % slots));
+      const address = s.addresses[nodeName] ?? this.network.addressAt(nodesFirst + (nameHash(nodeName) % slots));
       if (!s.addresses[nodeName] && fixed.has(address)) problems.push(`addresses: ${nodeName} hashes to ${address}, which another node has as its fixed address; give ${nodeName} an address of its own`);
       const hostNumber = ipv4ToInt(address) - ipv4ToInt(this.network.addressAt(1)) + 1;
       const other = byHostNumber.get(hostNumber);
@@ -319,19 +398,24 @@ export class MusterCluster extends Construct {
     return nodes;
   }
 
-  /** A and SRV records derived from the nodes: one A per node host, one A per node under the cluster name, one SRV per node. */
-  private dnsRecords(nodes: DeclaredNode[]): DnsRecord[] {
+  /**
+   * A and SRV records derived from the nodes, named relative to `zone` (the cluster's domain, or a
+   * shared server's zone above it): one A per node host, one A per node under the cluster name, one
+   * SRV per node.
+   */
+  private dnsRecords(nodes: DeclaredNode[], zone: string): DnsRecord[] {
+    const rel = (fqdn: string) => relativeName(fqdn, zone);
+    const ipHost = (h: string) => /^[\d.]+$/.test(h);
     const records: DnsRecord[] = [];
     for (const n of nodes) {
-      if (!/^[\d.]+$/.test(n.host)) records.push({ name: relativeName(n.host, this.domain), type: 'A', address: n.address });
-      if (!/^[\d.]+$/.test(n.host) && n.address6) records.push({ name: relativeName(n.host, this.domain), type: 'AAAA', address: n.address6 });
+      if (!ipHost(n.host)) records.push({ name: rel(n.host), type: 'A', address: n.address });
+      if (!ipHost(n.host) && n.address6) records.push({ name: rel(n.host), type: 'AAAA', address: n.address6 });
     }
-    for (const n of nodes) records.push({ name: this.clusterName, type: 'A', address: n.address });
+    for (const n of nodes) records.push({ name: rel(`${this.clusterName}.${this.domain}`), type: 'A', address: n.address });
     for (const n of nodes) {
       // SRV targets must be names; IP-named nodes get one under their container name.
-      const ipHost = /^[\d.]+$/.test(n.host);
-      if (ipHost) records.push({ name: n.containerName, type: 'A', address: n.address });
-      records.push({ name: '_muster._tcp', type: 'SRV', port: this.port, target: ipHost ? n.containerName : relativeName(n.host, this.domain) });
+      if (ipHost(n.host)) records.push({ name: rel(`${n.containerName}.${this.domain}`), type: 'A', address: n.address });
+      records.push({ name: rel(`_muster._tcp.${this.domain}`), type: 'SRV', port: this.port, target: rel(ipHost(n.host) ? `${n.containerName}.${this.domain}` : n.host) });
     }
     return records;
   }
@@ -339,6 +423,12 @@ export class MusterCluster extends Construct {
   /** Rules across constructs, run by `cdktf synth` before anything is planned. */
   private crossChecks(): string[] {
     const errors: string[] = [];
+    for (const other of TerraformStack.of(this).node.findAll()) {
+      // Two clusters of one name would share containers' and volumes' names (and so their data).
+      if (other instanceof MusterCluster && other !== this && other.clusterName === this.clusterName && other.node.path < this.node.path) {
+        errors.push(`clusterName: '${this.clusterName}' is also the name of ${other.node.path} in this stack: container, volume and DNS names would collide; give each cluster its own`);
+      }
+    }
     const d = this.discovery;
     const names = new Set(this.nodes.map((n) => n.nodeName));
     if (d.strategy === 'dns' && !this.dnsServer) {

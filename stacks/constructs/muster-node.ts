@@ -107,6 +107,7 @@ export class MusterNode extends Construct {
     if (!inSubnet(p.address, props.network.subnet)) {
       throw new Error(`[${this.node.path}] address: ${p.address} is outside the network's subnet ${props.network.subnet}`);
     }
+    props.network.claim(p.address, this.node.path);
     this.nodeName = p.nodeName;
     this.host = parseNodeName(p.nodeName).host;
     this.address = p.address;

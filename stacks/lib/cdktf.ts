@@ -3,7 +3,7 @@
  * its community fork CDK Terrain (`cdktn`, `@cdktn/*`) is a drop-in rename, so moving to it is a
  * change of this file only.
  */
-export { App, AssetType, Fn, TerraformAsset, TerraformOutput, TerraformStack, TerraformVariable, Testing, Token } from 'cdktf';
+export { App, AssetType, Fn, Lazy, TerraformAsset, TerraformOutput, TerraformStack, TerraformVariable, Testing, Token } from 'cdktf';
 export type { ITerraformDependable, TerraformResource } from 'cdktf';
 export { DockerProvider } from '@cdktf/provider-docker/lib/provider';
 export { Network as DockerNetwork } from '@cdktf/provider-docker/lib/network';

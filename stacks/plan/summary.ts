@@ -32,7 +32,11 @@ export function clusterSummary(stack: TerraformStack, c: MusterCluster): string 
     }
   }
   out.push('', '## Images', '', '| use | image |', '|---|---|');
-  out.push(`| node | built from \`node-agent/Dockerfile\` on \`${display(c.image.baseImage)}\` (context hash \`${c.image.contextHash.slice(0, 12)}\`) |`);
+  out.push(
+    c.image
+      ? `| node | \`${display(c.imageName)}\`, built from \`node-agent/Dockerfile\` on \`${display(c.image.baseImage)}\` (context hash \`${c.image.contextHash.slice(0, 12)}\`) |`
+      : `| node | \`${display(c.imageName)}\` (prebuilt) |`,
+  );
   if (c.dnsServer) out.push(`| DNS | \`${display(c.dnsServer.image)}\` |`);
   if (c.etcd) out.push(`| etcd | \`${display(c.etcd.image)}\` |`);
   out.push('', '## Diagram', '', '```mermaid', 'graph LR');

@@ -60,6 +60,12 @@ export class MusterDockerStack extends TerraformStack {
     const nodes = this.cluster.declaredNodes;
     new TerraformOutput(this, 'node_names', { value: nodes.map((n) => n.nodeName), description: 'The node names (node.name)' });
     new TerraformOutput(this, 'containers', { value: nodes.map((n) => n.containerName), description: 'The node containers' });
+    new TerraformOutput(this, 'node_addresses', {
+      value: Object.fromEntries(nodes.map((n) => [n.nodeName, n.address6 ? [n.address, n.address6] : [n.address]])),
+      description: 'Each node name and its address(es) on the network',
+    });
+    if (this.cluster.dnsServer) new TerraformOutput(this, 'dns_server', { value: this.cluster.dnsServer.server, description: 'The BIND 9 server of the cluster zone (ip:port)' });
+    if (this.cluster.etcdEndpoints.length) new TerraformOutput(this, 'etcd_endpoints', { value: this.cluster.etcdEndpoints, description: 'etcd client URLs the nodes use' });
     new TerraformOutput(this, 'status_commands', {
       value: nodes.map((n) => `docker exec ${n.containerName} muster ctl cluster status`),
       description: 'Check the cluster from any node',

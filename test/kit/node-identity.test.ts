@@ -136,7 +136,7 @@ describe('images', () => {
       const stack = new TerraformStack(app, id);
       new DockerProvider(stack, 'docker', {});
       const cookie = new TerraformVariable(stack, 'cookie', { type: 'string', sensitive: true }).stringValue;
-      return new MusterCluster(stack, 'c', { clusterName: 'pay', nodes: 1, discovery: { strategy: 'manual' }, cookie }).image.name;
+      return new MusterCluster(stack, 'c', { clusterName: 'pay', nodes: 1, discovery: { strategy: 'manual' }, cookie }).imageName;
     });
     assert.notEqual(names[0], names[1]);
     assert.match(names[0], /^pay-node:one-[0-9a-f]{12}$/);

@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { AgentImage } from '../../stacks/constructs/agent-image';
+import { ClusterNetwork } from '../../stacks/constructs/cluster-network';
+import { DnsServer } from '../../stacks/constructs/dns-server';
+import { MusterCluster } from '../../stacks/constructs/muster-cluster';
+import { resources, synth, synthError } from './helpers';
+
+// Constructs a second team composes: bring your own network, DNS server and image; two clusters
+// in one stack; typed agent settings.
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+const srv = { strategy: 'dns', recordType: 'srv' } as const;
+
+describe('two clusters share one network, one DNS server and one image', () => {
+  it('in a few lines, with one zone holding both clusters\' records', () => {
+    let dns!: DnsServer;
+    const s = synth((stack, cookie) => {
+      const network = new ClusterNetwork(stack, 'net', { name: 'apps', subnet: '10.50.0.0/24' });
+      dns = new DnsServer(stack, 'dns', { network, address: network.addressAt(2), zone: 'apps.internal' });
+      const image = new AgentImage(stack, 'image');
+      new MusterCluster(stack, 'payments', { clusterName: 'payments', nodes: 3, network, dnsServer: dns, image, discovery: srv, cookie });
+      new MusterCluster(stack, 'orders', { clusterName: 'orders', nodes: 2, network, dnsServer: dns, image, addressPlan: { nodesFirst: 100 }, discovery: srv, cookie });
+    });
+    assert.equal(resources(s, 'docker_network').length, 1);
+    assert.equal(resources(s, 'docker_image').filter((i) => i.build).length, 1, 'one image built');
+    const containers = resources(s, 'docker_container') as Json[];
+    assert.equal(containers.length, 6, '5 nodes and one DNS server');
+    const addresses = containers.map((c) => c.networks_advanced[0].ipv4_address);
+    assert.equal(new Set(addresses).size, addresses.length, `distinct addresses: ${addresses.join(', ')}`);
+    const env = (name: string) => Object.fromEntries((containers.find((c) => c.name === name)!.env as string[]).map((e) => e.split(/=(.*)/s).slice(0, 2)));
+    assert.equal(env('payments-node1').MUSTER_CLUSTER__DNS__NAME, '_muster._tcp.payments.apps.internal');
+    assert.equal(env('orders-node1').MUSTER_CLUSTER__DNS__NAME, '_muster._tcp.orders.apps.internal');
+    assert.equal(env('orders-node1').MUSTER_CLUSTER__DNS__SERVERS, '["10.50.0.2:53"]');
+    // The zone, rendered once both clusters added their records, is valid for BIND.
+    const zone = (containers.find((c) => c.upload)!.upload as Json[]).find((u) => u.file.endsWith('db.apps.internal'))!.content as string;
+    assert.equal(zone, dns.zoneFile);
+    assert.match(zone, /^_muster\._tcp\.payments\tIN\tSRV\t10 10 4370 node1\.payments$/m);
+    assert.match(zone, /^_muster\._tcp\.orders\tIN\tSRV\t10 10 4370 node2\.orders$/m);
+    const dir = mkdtempSync(path.join(tmpdir(), 'zone-'));
+    writeFileSync(path.join(dir, 'db'), zone);
+    assert.match(execFileSync('named-checkzone', ['apps.internal', path.join(dir, 'db')], { encoding: 'utf8' }), /OK/);
+  });
+
+  it('a prebuilt image from a registry is pulled, not built', () => {
+    const s = synth((stack, cookie) => new MusterCluster(stack, 'c', { nodes: 1, image: 'registry.example.com/muster-node:0.1.0', discovery: { strategy: 'manual' }, cookie }));
+    const images = resources(s, 'docker_image') as Json[];
+    assert.deepEqual(images.map((i) => [i.name, i.build]), [['registry.example.com/muster-node:0.1.0', undefined]]);
+    assert.match((resources(s, 'docker_container')[0] as Json).image, /^\$\{docker_image\.c_node-image_[0-9A-F]+\.image_id\}$/);
+  });
+});
+
+describe('what cannot be composed fails synth, naming both sides', () => {
+  it('two clusters of one name in a stack', () => {
+    const msg = synthError((stack, cookie) => {
+      new MusterCluster(stack, 'a', { clusterName: 'pay', nodes: 1, network: { name: 'a-net', subnet: '10.1.0.0/24' }, discovery: { strategy: 'manual' }, cookie });
+      new MusterCluster(stack, 'b', { clusterName: 'pay', nodes: 1, network: { name: 'b-net', subnet: '10.2.0.0/24' }, discovery: { strategy: 'manual' }, cookie });
+    });
+    assert.match(msg, /\[test\/b\] clusterName: 'pay' is also the name of test\/a in this stack/);
+  });
+  it('two networks of one name in a stack', () => {
+    const msg = synthError((stack, cookie) => {
+      new MusterCluster(stack, 'a', { clusterName: 'a', nodes: 1, network: { name: 'shared', subnet: '10.1.0.0/24' }, discovery: { strategy: 'manual' }, cookie });
+      new MusterCluster(stack, 'b', { clusterName: 'b', nodes: 1, network: { name: 'shared', subnet: '10.2.0.0/24' }, discovery: { strategy: 'manual' }, cookie });
+    });
+    assert.match(msg, /name: network shared is declared twice in this stack \(also test\/a\/network\)/);
+  });
+  it('two clusters on one network with the same node addresses', () => {
+    const msg = synthError((stack, cookie) => {
+      const network = new ClusterNetwork(stack, 'net', { name: 'apps', subnet: '10.50.0.0/24' });
+      new MusterCluster(stack, 'a', { clusterName: 'a', nodes: 2, network, discovery: { strategy: 'manual' }, cookie });
+      new MusterCluster(stack, 'b', { clusterName: 'b', nodes: 2, network, discovery: { strategy: 'manual' }, cookie });
+    });
+    assert.match(msg, /address 10\.50\.0\.10 on network apps is used by test\/a\/a-node1 and test\/b\/b-node1/);
+  });
+  it('a node at the gateway address', () => {
+    const msg = synthError((stack, cookie) =>
+      new MusterCluster(stack, 'c', { nodes: ['muster@n1.x.internal'], addresses: { 'muster@n1.x.internal': '10.28.0.1' }, discovery: { strategy: 'manual' }, cookie }),
+    );
+    assert.match(msg, /address 10\.28\.0\.1 on network muster-net is used by the gateway and test\/c\/muster-n1/);
+  });
+  it('a domain outside the shared DNS server\'s zone', () => {
+    const msg = synthError((stack, cookie) => {
+      const network = new ClusterNetwork(stack, 'net', { name: 'apps', subnet: '10.50.0.0/24' });
+      const dns = new DnsServer(stack, 'dns', { network, address: network.addressAt(2), zone: 'apps.internal' });
+      new MusterCluster(stack, 'c', { nodes: 1, network, dnsServer: dns, domain: 'other.example', discovery: srv, cookie });
+    });
+    assert.match(msg, /\[test\/c\] domain: other\.example is not in the zone apps\.internal of the DnsServer test\/dns/);
+  });
+});
+
+describe('agent settings pass through typed', () => {
+  it('log level, autoheal, autoclean and the failure detector reach every node', () => {
+    const s = synth((stack, cookie) =>
+      new MusterCluster(stack, 'c', {
+        nodes: 2,
+        discovery: { strategy: 'static' },
+        agentSettings: { 'log.level': 'debug', 'cluster.autoheal': false, 'cluster.autoclean': '1h', 'cluster.failure_detector.probe_timeout': '2s' },
+        cookie,
+      }),
+    );
+    for (const c of resources(s, 'docker_container') as Json[]) {
+      for (const e of ['MUSTER_LOG__LEVEL=debug', 'MUSTER_CLUSTER__AUTOHEAL=false', 'MUSTER_CLUSTER__AUTOCLEAN=1h', 'MUSTER_CLUSTER__FAILURE_DETECTOR__PROBE_TIMEOUT=2s']) {
+        assert.ok((c.env as string[]).includes(e), `${c.name}: ${e}`);
+      }
+    }
+  });
+  it('a bad value fails synth by the agent\'s rule; a key the kit owns is refused with the prop to use', () => {
+    assert.match(
+      synthError((stack, cookie) => new MusterCluster(stack, 'c', { nodes: 1, discovery: { strategy: 'manual' }, agentSettings: { 'log.level': 'loud' }, cookie })),
+      /\[test\/c\/muster-node1\] agent settings: log\.level \(from MUSTER_LOG__LEVEL\): 'loud' is not allowed; allowed: debug \| info \| warn \| error/,
+    );
+    assert.match(
+      synthError((stack, cookie) => new MusterCluster(stack, 'c', { nodes: 1, discovery: { strategy: 'manual' }, agentSettings: { 'cluster.static.seeds': ['x'] }, cookie })),
+      /\[test\/c\] agentSettings\.cluster\.static\.seeds: is set by the kit from the props \(cluster\.static\.\*\): use those, not agentSettings/,
+    );
+  });
+});

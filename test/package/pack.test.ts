@@ -10,16 +10,45 @@ import { after, before, describe, it } from 'node:test';
 // cdktf-cli, so its moduleResolution is the template's), and the README's example verbatim.
 
 const ROOT = path.resolve(__dirname, '../..');
-const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string; dependencies: Record<string, string> };
+const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string; dependencies: Record<string, string>; peerDependencies: Record<string, string> };
 const TEMPLATE = path.join(ROOT, 'node_modules/cdktf-cli/bundle/templates/typescript');
 
-/** The README's TypeScript block that defines PaymentsCluster, exactly as written. */
-function readmeExample(): string {
+/** The README's TypeScript block that contains `marker`, exactly as written. */
+function readmeBlock(marker: string): string {
   const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-  const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]).filter((b) => b.includes('class PaymentsCluster'));
-  assert.equal(blocks.length, 1, 'the README has one ```ts block with the PaymentsCluster example');
+  const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]).filter((b) => b.includes(marker));
+  assert.equal(blocks.length, 1, `the README has one \`\`\`ts block with ${marker}`);
   return blocks[0];
 }
+const readmeExample = () => readmeBlock('class PaymentsCluster');
+
+/**
+ * A second app: the README's two-clusters-on-one-network lines inside a stack, and the Kubernetes
+ * stack, in the same tree. An Aspect counts the resources: it sees the kit's resources only when
+ * the kit and the app share one cdktf (a peer dependency), as `instanceof` needs.
+ */
+const twoClustersApp = () => `import { App, Aspects, TerraformResource, TerraformStack, TerraformVariable } from 'cdktf';
+import { Construct } from 'constructs';
+import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
+import { AgentImage, ClusterNetwork, DnsServer, MusterCluster, MusterK8sStack } from 'muster';
+
+class Apps extends TerraformStack {
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    new DockerProvider(this, 'docker', {});
+    const cookie = new TerraformVariable(this, 'cookie', { type: 'string', sensitive: true }).stringValue;
+${readmeBlock('addressPlan: { nodesFirst: 100 }')}  }
+}
+const app = new App();
+const apps = new Apps(app, 'apps');
+const k8s = new MusterK8sStack(app, 'k8s');
+let resources = 0;
+// cdktf runs the aspects of each stack and its own children.
+for (const stack of [apps, k8s]) Aspects.of(stack).add({ visit: (n) => { if (n instanceof TerraformResource) resources++; } });
+app.synth();
+const clusters = apps.node.findAll().filter((c) => c instanceof MusterCluster).length;
+console.log(JSON.stringify({ resources, clusters }));
+`;
 
 function run(cmd: string, args: string[], cwd: string): string {
   try {
@@ -57,7 +86,7 @@ describe('the kit as another team installs it: npm pack, install the tarball, sy
     writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'payments-app', version: '1.0.0', private: true, main: 'main.js' }, null, 2));
     copyFileSync(path.join(TEMPLATE, 'tsconfig.json'), path.join(app, 'tsconfig.json'));
     writeFileSync(path.join(app, 'main.ts'), readmeExample());
-    const dep = (n: string) => `${n}@${pkg.dependencies[n]}`;
+    const dep = (n: string) => `${n}@${pkg.dependencies[n] ?? pkg.peerDependencies[n]}`;
     // From npm's cache where it can (npm ci filled it): the app gets the same versions the kit pins.
     run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball, dep('cdktf'), dep('constructs'), dep('@cdktf/provider-docker')], app);
     run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '-D', `typescript@${(JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> }).devDependencies.typescript}`, '@types/node@20'], app);
@@ -65,6 +94,8 @@ describe('the kit as another team installs it: npm pack, install the tarball, sy
     // the package's "types"/"main", not "exports".
     run(path.join(app, 'node_modules/.bin/tsc'), ['-p', '.'], app);
     run(process.execPath, ['main.js'], app);
+    // One cdktf and one constructs in the app's tree: the kit takes them as peer dependencies.
+    for (const peer of ['cdktf', 'constructs']) assert.ok(!existsSync(path.join(app, 'node_modules', pkg.name, 'node_modules', peer)), `the kit has no ${peer} of its own`);
     const stackDir = path.join(app, 'cdktf.out/stacks/payments');
     const synth = JSON.parse(readFileSync(path.join(stackDir, 'cdk.tf.json'), 'utf8')) as { resource: Record<string, Record<string, { name?: string; build?: { context: string } }>> };
     const containers = Object.values(synth.resource.docker_container).map((c) => c.name).sort();
@@ -74,5 +105,19 @@ describe('the kit as another team installs it: npm pack, install the tarball, sy
     assert.equal(images.length, 1);
     const context = path.join(stackDir, images[0].build!.context);
     assert.deepEqual(readdirSync(context).sort(), readdirSync(path.join(ROOT, 'dist/image')).sort());
+  });
+
+  it('a two-clusters-one-network app and a Kubernetes stack synthesize from the package; Aspects and instanceof see the kit\'s constructs', () => {
+    writeFileSync(path.join(app, 'two-clusters.ts'), twoClustersApp());
+    run(path.join(app, 'node_modules/.bin/tsc'), ['-p', '.'], app);
+    const seen = JSON.parse(run(process.execPath, ['two-clusters.js'], app)) as { resources: number; clusters: number };
+    assert.equal(seen.clusters, 2);
+    const apps = JSON.parse(readFileSync(path.join(app, 'cdktf.out/stacks/apps/cdk.tf.json'), 'utf8')) as { resource: Record<string, Record<string, unknown>> };
+    const count = Object.values(apps.resource).reduce((n, byId) => n + Object.keys(byId).length, 0);
+    const k8s = JSON.parse(readFileSync(path.join(app, 'cdktf.out/stacks/k8s/cdk.tf.json'), 'utf8')) as { resource: Record<string, Record<string, unknown>> };
+    const k8sCount = Object.values(k8s.resource).reduce((n, byId) => n + Object.keys(byId).length, 0);
+    assert.equal(seen.resources, count + k8sCount, 'the Aspect visited every resource of both stacks');
+    assert.equal(Object.keys(apps.resource.docker_network).length, 1);
+    assert.ok(k8s.resource.kubernetes_stateful_set_v1);
   });
 });

@@ -81,6 +81,10 @@ export class ClusterNetwork extends Construct {
       if (other instanceof ClusterNetwork && other !== this && other.name === this.name && other.node.path < this.node.path) {
         out.push(`name: network ${this.name} is declared twice in this stack (also ${other.node.path}); share one ClusterNetwork instead`);
       }
+      // Docker refuses a network whose subnet overlaps another's ("Pool overlaps"), at apply.
+      if (other instanceof ClusterNetwork && other !== this && other.node.path < this.node.path && other.base < this.base + this.size && this.base < other.base + other.size) {
+        out.push(`subnet: ${this.subnet} overlaps ${other.subnet} of ${other.node.path}; Docker refuses overlapping networks`);
+      }
     }
     return out;
   }

@@ -130,17 +130,20 @@ const nodeName = z.string().superRefine((v, ctx) => {
 
 const hostNumber = z.number().int().min(2, 'must be 2 or more (1 is the gateway)');
 
+// Strict at every level: an unknown or misspelled prop (`seed` for `seeds`) is an error, not ignored.
 const specSchema = z
-  .object({
+  .strictObject({
+    cookie: z.string(),
+    image: z.unknown().optional(),
     clusterName: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "must be lower-case letters, digits or '-' (it names containers and DNS records)").default('muster'),
     nodes: z.union([z.number().int().min(1, 'a cluster needs at least 1 node').max(200, 'at most 200 nodes'), z.array(nodeName).min(1, 'a cluster needs at least 1 node')]),
     nodeNamePrefix: z.string().regex(/^[A-Za-z0-9_-]+$/, "must be letters, digits, '_' or '-'").default('muster'),
     domain: z.string().optional(),
     discovery: z.discriminatedUnion('strategy', [
-      z.object({ strategy: z.literal('manual') }),
-      z.object({ strategy: z.literal('static'), seeds: z.array(nodeName).optional() }),
-      z.object({ strategy: z.literal('dns'), recordType: z.enum(['a', 'srv']) }),
-      z.object({
+      z.strictObject({ strategy: z.literal('manual') }),
+      z.strictObject({ strategy: z.literal('static'), seeds: z.array(nodeName).optional() }),
+      z.strictObject({ strategy: z.literal('dns'), recordType: z.enum(['a', 'srv']) }),
+      z.strictObject({
         strategy: z.literal('etcd'),
         members: z.number().int().min(0).max(7, 'at most 7 etcd members (host numbers 3-9)').default(1),
         endpoints: z.array(z.url()).optional(),
@@ -149,19 +152,18 @@ const specSchema = z
         nodeTtl: z.string().default('1m'),
       }),
     ]),
-    network: z.object({ name: z.string().optional(), subnet: z.string().optional(), ipv6Subnet: z.string().optional() }).default({}),
+    network: z.strictObject({ name: z.string().optional(), subnet: z.string().optional(), ipv6Subnet: z.string().optional() }).default({}),
     transport: z
-      .object({ protoDist: z.enum(['inet_tcp', 'inet6_tcp', 'inet_tls', 'inet6_tls']).default('inet_tcp'), tlsDir: z.string().min(1).optional() })
+      .strictObject({ protoDist: z.enum(['inet_tcp', 'inet6_tcp', 'inet_tls', 'inet6_tls']).default('inet_tcp'), tlsDir: z.string().min(1).optional() })
       .default({ protoDist: 'inet_tcp' }),
     addresses: z.record(z.string(), z.string()).default({}),
     port: z.number().int().min(1, 'must be 1-65535').max(65535, 'must be 1-65535').default(DEFAULT_CLUSTER_PORT),
     images: z
-      .object({ nodeBase: z.string().optional(), nodeContextPath: z.string().optional(), nodeName: z.string().optional(), dns: z.string().optional(), etcd: z.string().optional() })
+      .strictObject({ nodeBase: z.string().optional(), nodeContextPath: z.string().optional(), nodeName: z.string().optional(), dns: z.string().optional(), etcd: z.string().optional() })
       .default({}),
     dnsServer: z.boolean().optional(),
     addressPlan: z
-      .object({ dns: hostNumber.optional(), etcdFirst: hostNumber.optional(), nodesFirst: hostNumber.optional(), nodesLast: hostNumber.optional() })
-      .strict()
+      .strictObject({ dns: hostNumber.optional(), etcdFirst: hostNumber.optional(), nodesFirst: hostNumber.optional(), nodesLast: hostNumber.optional() })
       .default({}),
     staticSeedCount: z.number().int().min(1, 'at least one seed').default(3),
     readyMinNodes: z.number().int().min(1, 'must be at least 1').optional(),
@@ -267,7 +269,6 @@ export class MusterCluster extends Construct {
       ...props,
       network: sharedNetwork ? {} : props.network,
       dnsServer: sharedDns ? true : props.dnsServer,
-      image: undefined,
     });
     requireCookieToken(this, props.cookie);
     this.clusterName = s.clusterName;
@@ -433,6 +434,14 @@ export class MusterCluster extends Construct {
     const names = new Set(this.nodes.map((n) => n.nodeName));
     if (d.strategy === 'dns' && !this.dnsServer) {
       errors.push('discovery.strategy: dns needs a DnsServer in the cluster (dnsServer: true) to publish the nodes');
+    }
+    if (this.dnsServer) {
+      const zone = this.dnsServer.zone;
+      for (const n of this.nodes) {
+        if (!/^[\d.:]+$/.test(n.host) && n.host.replace(/\.$/, '') !== zone && !n.host.replace(/\.$/, '').endsWith(`.${zone}`)) {
+          errors.push(`nodes: ${n.nodeName}'s host is outside the zone ${zone} of its DNS server, which cannot publish it; name it under ${zone}`);
+        }
+      }
     }
     if (d.strategy === 'dns' && d.recordType === 'a') {
       for (const n of this.nodes) {

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { Construct } from 'constructs';
-import { Token } from './cdktf';
+import { resolveForDisplay, TerraformStack, TerraformVariable, Token } from './cdktf';
 
 /** Thrown at synth time; lists every problem with the construct path and the field. */
 export class KitValidationError extends Error {}
@@ -38,9 +38,27 @@ export function inSubnet(ip: string, cidr: string): boolean {
   return n > c.base && n < c.base + size - 1;
 }
 
-/** The cookie must be a token (a sensitive TerraformVariable's value), never a literal string. */
+/**
+ * The cookie must be exactly a sensitive TerraformVariable's value: never a literal, nor a local, a
+ * function of a literal or a variable that is not sensitive (each would print it in the plan or
+ * write it into the synthesized JSON). Checked when the construct is built; the variable is found
+ * by the reference the token resolves to.
+ */
 export function requireCookieToken(scope: Construct, cookie: string): void {
-  if (Token.isUnresolved(cookie)) return;
+  if (Token.isUnresolved(cookie)) {
+    const stack = TerraformStack.of(scope);
+    const ref = /^\$\{var\.([A-Za-z0-9_-]+)\}$/.exec(String(resolveForDisplay(stack, cookie)));
+    const variable = ref && stack.node.findAll().find((c): c is TerraformVariable => c instanceof TerraformVariable && c.friendlyUniqueId === ref[1]);
+    if (!variable) {
+      throw new KitValidationError(
+        `[${scope.node.path}] cookie: must be exactly a sensitive TerraformVariable's value, not ${String(resolveForDisplay(stack, cookie))} (a local or a function of other values could put the cookie in the JSON or the plan)`,
+      );
+    }
+    if (variable.sensitive !== true) {
+      throw new KitValidationError(`[${scope.node.path}] cookie: the variable '${variable.friendlyUniqueId}' is not sensitive, so the plan would print the cookie; declare it with sensitive: true`);
+    }
+    return;
+  }
   throw new KitValidationError(
     `[${scope.node.path}] cookie: a literal cookie would be written into the synthesized JSON and the plan; wire a sensitive TerraformVariable (new TerraformVariable(this, 'cookie', { type: 'string', sensitive: true }).stringValue)`,
   );

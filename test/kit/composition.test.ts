@@ -120,3 +120,38 @@ describe('agent settings pass through typed', () => {
     );
   });
 });
+
+describe('more mistakes synth catches', () => {
+  it('a cookie from a variable that is not sensitive, or from anything but a variable', async () => {
+    const { TerraformVariable, Fn } = await import('../../stacks/lib/cdktf');
+    assert.match(
+      synthError((stack) => {
+        const plain = new TerraformVariable(stack, 'plain_cookie', { type: 'string' }).stringValue;
+        new MusterCluster(stack, 'c', { nodes: 1, discovery: { strategy: 'manual' }, cookie: plain });
+      }),
+      /\[test\/c\] cookie: the variable 'plain_cookie' is not sensitive, so the plan would print the cookie/,
+    );
+    assert.match(
+      synthError((stack) => new MusterCluster(stack, 'c', { nodes: 1, discovery: { strategy: 'manual' }, cookie: Fn.lower('Hunter2') })),
+      /\[test\/c\] cookie: must be exactly a sensitive TerraformVariable's value, not \$\{lower\("Hunter2"\)\}/,
+    );
+  });
+  it('overlapping subnets in one stack', () => {
+    const msg = synthError((stack, cookie) => {
+      new MusterCluster(stack, 'a', { clusterName: 'a', nodes: 1, network: { subnet: '10.60.0.0/16' }, discovery: { strategy: 'manual' }, cookie });
+      new MusterCluster(stack, 'b', { clusterName: 'b', nodes: 1, network: { subnet: '10.60.5.0/24' }, discovery: { strategy: 'manual' }, cookie });
+    });
+    assert.match(msg, /subnet: 10\.60\.5\.0\/24 overlaps 10\.60\.0\.0\/16 of test\/a\/network/);
+  });
+  it('a node host outside the DNS server\'s zone', () => {
+    const msg = synthError((stack, cookie) => new MusterCluster(stack, 'c', { clusterName: 'pay', nodes: ['muster@n1.elsewhere.example'], discovery: srv, cookie }));
+    assert.match(msg, /nodes: muster@n1\.elsewhere\.example's host is outside the zone pay\.internal of its DNS server/);
+  });
+  it('an unknown or misspelled prop, at any level', () => {
+    assert.match(
+      synthError((stack, cookie) => new MusterCluster(stack, 'c', { nodes: 2, discovery: { strategy: 'static', seed: ['x'] } as never, cookie })),
+      /\[test\/c\] discovery: Unrecognized key: "seed"/,
+    );
+    assert.match(synthError((stack, cookie) => new MusterCluster(stack, 'c', { nodes: 2, discovery: { strategy: 'manual' }, nodeCount: 3, cookie } as never)), /\[test\/c\] \(props\): Unrecognized key: "nodeCount"/);
+  });
+});

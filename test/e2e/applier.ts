@@ -50,6 +50,10 @@ export interface Change {
   action: Action;
   /** The attributes that make the change, e.g. `env (forces replacement)`. */
   reasons: string[];
+  /** The attributes whose change forces the replacement (Terraform's `replace_paths`). */
+  replacePaths?: string[];
+  before?: Attrs;
+  after?: Json;
 }
 
 interface StateEntry {
@@ -218,6 +222,20 @@ export class StackApplier {
     return this.diff(state);
   }
 
+  /** `terraform plan -out p && terraform show -json p`: every resource, the unchanged ones as no-op. */
+  async planDocument(): Promise<Json> {
+    const state = this.loadState();
+    await this.refresh(state);
+    const changes = this.diff(state);
+    const doc = planJson(changes);
+    for (const r of this.ordered()) {
+      if (changes.some((c) => c.address === r.address)) continue;
+      const attrs = state.resources[r.address].attrs;
+      (doc.resource_changes as Json[]).push({ address: r.address, mode: 'managed', type: r.type, name: r.address.split('.').slice(1).join('.'), change: { actions: ['no-op'], before: attrs, after: attrs } });
+    }
+    return doc;
+  }
+
   private diff(state: StateFile): Change[] {
     const changes = new Map<string, Change>();
     for (const r of this.ordered()) {
@@ -230,16 +248,19 @@ export class StackApplier {
         }
         return state.resources[address]?.attrs[attr];
       });
+      const after = shown(planned);
       if (!e) {
-        changes.set(r.address, { address: r.address, action: 'create', reasons: [] });
+        changes.set(r.address, { address: r.address, action: 'create', reasons: [], after });
         continue;
       }
       const d = diffAttrs(SCHEMA[r.type], planned, e.attrs);
-      if (e.tainted) changes.set(r.address, { address: r.address, action: 'replace', reasons: ['tainted'] });
-      else if (d.forceNew.length) changes.set(r.address, { address: r.address, action: 'replace', reasons: [...d.forceNew.map((a) => `${a} (forces replacement)`), ...d.inPlace] });
-      else if (d.inPlace.length) changes.set(r.address, { address: r.address, action: 'update', reasons: d.inPlace });
+      const before = e.attrs;
+      if (e.tainted) changes.set(r.address, { address: r.address, action: 'replace', reasons: ['tainted'], replacePaths: [], before, after });
+      else if (d.forceNew.length)
+        changes.set(r.address, { address: r.address, action: 'replace', reasons: [...d.forceNew.map((a) => `${a.text} (forces replacement)`), ...d.inPlace.map((a) => a.text)], replacePaths: d.forceNew.map((a) => a.attr), before, after });
+      else if (d.inPlace.length) changes.set(r.address, { address: r.address, action: 'update', reasons: d.inPlace.map((a) => a.text), before, after });
     }
-    for (const address of Object.keys(state.resources)) if (!this.config.has(address)) changes.set(address, { address, action: 'delete', reasons: ['not in the config'] });
+    for (const address of Object.keys(state.resources)) if (!this.config.has(address)) changes.set(address, { address, action: 'delete', reasons: ['not in the config'], before: state.resources[address].attrs });
     return [...changes.values()];
   }
 
@@ -462,9 +483,14 @@ function canonBlock(nested: Record<string, AttrSpec>, el: Json): Json {
 const hasUnknown = (v: unknown): boolean => (typeof v === 'string' ? v === UNKNOWN : Array.isArray(v) ? v.some(hasUnknown) : v && typeof v === 'object' ? Object.values(v).some(hasUnknown) : false);
 
 /** Which attributes differ between the planned config and the (refreshed) state, and whether each forces replacement. */
-function diffAttrs(schema: Record<string, AttrSpec>, planned: Json, state: Attrs): { forceNew: string[]; inPlace: string[] } {
-  const forceNew: string[] = [];
-  const inPlace: string[] = [];
+interface AttrChange {
+  attr: string;
+  text: string;
+}
+
+function diffAttrs(schema: Record<string, AttrSpec>, planned: Json, state: Attrs): { forceNew: AttrChange[]; inPlace: AttrChange[] } {
+  const forceNew: AttrChange[] = [];
+  const inPlace: AttrChange[] = [];
   for (const [attr, spec] of Object.entries(schema)) {
     let c = planned[attr];
     if (c === undefined) {
@@ -482,8 +508,7 @@ function diffAttrs(schema: Record<string, AttrSpec>, planned: Json, state: Attrs
       // SDK v2: the count of a Set takes the block's ForceNew; a changed element replaces when one of its fields is ForceNew.
       replaces = (spec.set && countChanged && spec.forceNew) || added.some((el) => Object.keys(el).some((k) => spec.nested![k]?.forceNew));
     }
-    const what = `${attr}: ${show(b)} -> ${show(a)}`;
-    (replaces ? forceNew : inPlace).push(what);
+    (replaces ? forceNew : inPlace).push({ attr, text: `${attr}: ${show(b)} -> ${show(a)}` });
   }
   return { forceNew, inPlace };
 }
@@ -491,6 +516,43 @@ function diffAttrs(schema: Record<string, AttrSpec>, planned: Json, state: Attrs
 function show(v: unknown): string {
   const s = JSON.stringify(v)?.replace(new RegExp(UNKNOWN.replace('\u0000', '\\u0000').replace(/[()]/g, '\\$&'), 'g'), '(known after apply)') ?? 'null';
   return s.length > 200 ? `${s.slice(0, 200)}...` : s;
+}
+
+/** A planned value with unknowns as Terraform shows them (null in `after`, listed in `after_unknown`). */
+function shown(v: Json): Json {
+  return JSON.parse(JSON.stringify(v, (_, x) => (x === UNKNOWN ? null : x))) as Json;
+}
+
+const TF_ACTIONS: Record<Action, string[]> = { create: ['create'], update: ['update'], replace: ['delete', 'create'], delete: ['delete'] };
+
+/**
+ * The plan in the shape of `terraform show -json <planfile>` (format 1.2): `resource_changes`
+ * with `actions`, `before`, `after` and, for a replacement, `replace_paths` and `action_reason`.
+ * The kit's `npm run plan:summary -- plan.json` reads this shape.
+ */
+export function planJson(changes: Change[]): Json {
+  return {
+    format_version: '1.2',
+    terraform_version: 'muster-test-applier (kreuzwerker/docker v3.6.2 rules)',
+    resource_changes: changes.map((c) => {
+      const [type, ...rest] = c.address.split('.');
+      return {
+        address: c.address,
+        mode: 'managed',
+        type,
+        name: rest.join('.'),
+        provider_name: 'registry.terraform.io/kreuzwerker/docker',
+        change: {
+          actions: TF_ACTIONS[c.action],
+          before: c.before ?? null,
+          after: c.action === 'delete' ? null : (c.after ?? null),
+          ...(c.action === 'replace' ? { replace_paths: (c.replacePaths ?? []).map((p) => [p]) } : {}),
+        },
+        ...(c.action === 'replace' ? { action_reason: c.reasons[0] === 'tainted' ? 'replace_because_tainted' : 'replace_because_cannot_update' } : {}),
+        ...(c.action === 'delete' ? { action_reason: 'delete_because_no_resource_config' } : {}),
+      };
+    }),
+  };
 }
 
 /** Terraform's one-line plan summary. */

@@ -40,7 +40,7 @@ export function envName(key: SettingKey): string {
  */
 export function agentEnvProblems(env: Readonly<Record<string, string>>): string[] {
   try {
-    loadConfig({ env: { ...env } });
+    loadConfig({ env: { ...env }, readCookieFile: false });
     return [];
   } catch (e) {
     if (e instanceof ConfigError) return e.problems;

@@ -88,6 +88,14 @@ export const NODE_HEALTHCHECK = { ...IMAGE_HEALTHCHECK, test: [...IMAGE_HEALTHCH
 export const DATA_DIR = IMAGE_DATA_DIR;
 /** Where a node's certificate, key and the cluster CA are put in the container. */
 export const TLS_DIR = '/etc/muster/tls';
+/**
+ * Where the cookie is put in the container (`node.cookie_file`). An `upload`, not `env`: Terraform
+ * shows a whole attribute as `(sensitive value)` when any part comes from a sensitive variable, so
+ * a cookie in `env` would hide every setting from plan review; in its own upload it hides only
+ * itself. World-readable inside the container only: the provider writes uploads as root, and the
+ * agent runs as uid 1000.
+ */
+export const COOKIE_FILE = '/etc/muster/cookie';
 
 /** One Muster node container with its data volume, configured by `MUSTER_*` variables. */
 export class MusterNode extends Construct {
@@ -116,7 +124,7 @@ export class MusterNode extends Construct {
     const tlsSettings = props.tlsDir
       ? { 'cluster.ssl.certfile': `${TLS_DIR}/tls.crt`, 'cluster.ssl.keyfile': `${TLS_DIR}/tls.key`, 'cluster.ssl.cacertfile': `${TLS_DIR}/ca.crt` }
       : {};
-    this.env = agentEnv({ ...props.settings, ...tlsSettings, 'node.name': p.nodeName, 'node.cookie': props.cookie });
+    this.env = agentEnv({ ...props.settings, ...tlsSettings, 'node.name': p.nodeName, 'node.cookie_file': COOKIE_FILE });
     // What the agent would refuse at boot (exit 2, and a container restarting for ever) fails synth.
     this.node.addValidation({ validate: () => agentEnvProblems(envForCheck(this.env)).map((line) => `agent settings: ${line}`) });
     this.volume = new DockerVolume(this, 'data', { name: `${this.containerName}-data` });
@@ -130,6 +138,7 @@ export class MusterNode extends Construct {
       env: this.env,
       restart: p.restart,
       networksAdvanced: [{ name: props.network.name, ipv4Address: p.address, ipv6Address: props.address6, aliases: [this.host] }],
+      upload: [{ file: COOKIE_FILE, content: props.cookie, permissions: '0444' }],
       mounts: p.tlsDir ? [{ type: 'bind', source: `${p.tlsDir}/${this.host}`, target: TLS_DIR, readOnly: true }] : undefined,
       volumes: [{ volumeName: this.volume.name, containerPath: DATA_DIR }],
       mustRun: true,

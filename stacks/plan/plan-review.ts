@@ -58,6 +58,15 @@ function envChanges(before: Json | null, after: Json | null): string[] {
   return out;
 }
 
+/** Which uploaded files change; their contents (the cookie's, for one) are never shown. */
+function uploadChanges(before: Json | null, after: Json | null): string[] {
+  const files = (r: Json | null) => new Map(((r?.upload ?? []) as Json[]).map((u) => [String(u.file), JSON.stringify(u)]));
+  const a = files(before);
+  const b = files(after);
+  const changed = [...new Set([...a.keys(), ...b.keys()])].filter((f) => a.get(f) !== b.get(f)).sort();
+  return changed.map((f) => (f.endsWith('/cookie') ? `the cookie file \`${f}\` changed (a new cookie)` : `file \`${f}\` ${!a.has(f) ? 'added' : !b.has(f) ? 'removed' : 'changed'}`));
+}
+
 function same(a: unknown, b: unknown): boolean {
   return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 }
@@ -75,6 +84,7 @@ function whyOf(c: NonNullable<TerraformPlanJson['resource_changes']>[number], ac
   for (const attr of attrs.sort()) {
     if (attr === 'env') why.push(...envChanges(before, after).map((e) => `${e} (env${action === 'replace' ? ', forces replacement' : ''})`));
     else if (attr === 'image') why.push(`a new image${action === 'replace' ? ' (forces replacement)' : ''}`);
+    else if (attr === 'upload') why.push(...uploadChanges(before, after).map((u) => `${u}${action === 'replace' ? ' (upload, forces replacement)' : ''}`));
     else why.push(`\`${attr}\` changed${action === 'replace' ? ' (forces replacement)' : ''}`);
   }
   return why.length ? why : ['changed'];

@@ -69,6 +69,17 @@ describe('configuration', () => {
       void fleet.close();
     }
   });
+  it('reads the cookie from node.cookie_file (one trailing newline is not part of it); refuses an empty one', () => {
+    const fleet = new Fleet();
+    try {
+      const file = fleet.writeFile('cookie', 'from-a-file\n');
+      assert.equal(loadConfig({ env: { MUSTER_NODE__NAME: 'muster@127.0.0.9', MUSTER_NODE__COOKIE_FILE: file } }).node.cookie, 'from-a-file');
+      const empty = fleet.writeFile('empty-cookie', '\n');
+      assert.throws(() => loadConfig({ env: { MUSTER_NODE__NAME: 'muster@127.0.0.9', MUSTER_NODE__COOKIE_FILE: empty } }), /node\.cookie_file \(from MUSTER_NODE__COOKIE_FILE\): .* is empty/);
+    } finally {
+      void fleet.close();
+    }
+  });
   it('accepts IPv4, IPv6 and FQDN hosts in node names', () => {
     for (const name of ['muster@10.0.0.2', 'muster@::1', 'node_1-a@s1.emqx.io', 'm@node1.example.com.']) {
       assert.equal(loadConfig({ env: { ...base, MUSTER_NODE__NAME: name } }).node.name, name);
@@ -113,6 +124,8 @@ describe('muster agent refuses bad configuration with exit code 2', { timeout: 6
     ['verify_none', { ...ok, MUSTER_CLUSTER__SSL__VERIFY: 'verify_none' }, /cluster\.ssl\.verify .*only verify_peer: Muster never falls back to an unverified connection/],
     ['a TLS file that cannot be read', { ...ok, MUSTER_CLUSTER__PROTO_DIST: 'inet_tls', MUSTER_CLUSTER__SSL__CERTFILE: '/nonexistent.crt', MUSTER_CLUSTER__SSL__KEYFILE: '/nonexistent.key', MUSTER_CLUSTER__SSL__CACERTFILE: '/nonexistent-ca.crt' }, /cluster\.ssl\.certfile \/nonexistent\.crt: cannot be read \(ENOENT\)/],
     ['env value that is not HOCON', { ...ok, MUSTER_CLUSTER__STATIC: '{ seeds = [' }, /cluster\.static \(from MUSTER_CLUSTER__STATIC\): value is not valid HOCON/],
+    ['both a cookie and a cookie file', { ...ok, MUSTER_NODE__COOKIE_FILE: '/etc/hostname' }, /node\.cookie_file \(from MUSTER_NODE__COOKIE_FILE\): set either node\.cookie or node\.cookie_file, not both/],
+    ['a cookie file that cannot be read', { MUSTER_NODE__NAME: 'muster@127.0.4.2', MUSTER_NODE__COOKIE_FILE: '/nonexistent/cookie' }, /node\.cookie_file \(from MUSTER_NODE__COOKIE_FILE\): \/nonexistent\/cookie cannot be read \(ENOENT\)/],
   ];
   for (const [what, env, re] of cases) {
     it(what, async () => {

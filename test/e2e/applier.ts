@@ -79,8 +79,11 @@ const PARALLELISM = 10; // terraform apply's default -parallelism
 export interface ApplierOptions {
   /** The state file (kept across applier instances: a later synth of the stack plans against it). */
   statePath: string;
-  /** Tests only: replaces variables of one container's `env` (a wrong cookie), as part of the config. */
-  envOverrides?: Record<string, Record<string, string>>;
+  /**
+   * Tests only: sets (or, with null, removes) variables of one container's `env` (a wrong cookie),
+   * as part of the config.
+   */
+  envOverrides?: Record<string, Record<string, string | null>>;
   /** Called with each step, like Terraform's apply output. */
   log?: (line: string) => void;
 }
@@ -157,7 +160,8 @@ export class StackApplier {
   private withOverrides(type: string, body: Json): Json {
     const o = type === 'docker_container' ? this.opts.envOverrides?.[body.name] : undefined;
     if (!o) return body;
-    return { ...body, env: (body.env as string[]).map((e) => (e.slice(0, e.indexOf('=')) in o ? `${e.slice(0, e.indexOf('='))}=${o[e.slice(0, e.indexOf('='))]}` : e)) };
+    const kept = (body.env as string[]).filter((e) => !(e.slice(0, e.indexOf('=')) in o));
+    return { ...body, env: [...kept, ...Object.entries(o).filter(([, v]) => v !== null).map(([k, v]) => `${k}=${v}`)] };
   }
 
   private variable(name: string): string | undefined {

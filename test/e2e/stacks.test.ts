@@ -28,7 +28,7 @@ describe('every synthesized stack deploys, forms its cluster and plans empty aga
   async function withStack(
     stack: string,
     fn: (nodes: string[], names: string[], applier: StackApplier) => Promise<void>,
-    envOverrides: Record<string, Record<string, string>> = {},
+    envOverrides: Record<string, Record<string, string | null>> = {},
     extraVars: Record<string, string> = {},
   ) {
     const statePath = path.join(mkdtempSync(path.join(tmpdir(), 'muster-state-')), 'state.json');
@@ -144,7 +144,7 @@ describe('every synthesized stack deploys, forms its cluster and plans empty aga
 
   it('a node with a wrong cookie stays out: the deploy fails naming it, and its log says why', async () => {
     const statePath = path.join(mkdtempSync(path.join(tmpdir(), 'muster-state-')), 'state.json');
-    const applier = new StackApplier(path.join(outdir, 'stacks', 'static'), VARS, { statePath, envOverrides: { 'static-node3': { MUSTER_NODE__COOKIE: 'not-the-cookie' } } });
+    const applier = new StackApplier(path.join(outdir, 'stacks', 'static'), VARS, { statePath, envOverrides: { 'static-node3': { MUSTER_NODE__COOKIE_FILE: null, MUSTER_NODE__COOKIE: 'not-the-cookie' } } });
     try {
       // node3 never becomes ready (a cluster of 2): `wait` fails it, and only it, after wait_timeout.
       await assert.rejects(applier.apply(), (e: Error) => {

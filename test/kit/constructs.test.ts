@@ -128,9 +128,10 @@ describe('MusterNode', () => {
     assert.deepEqual(c.env, [
       'MUSTER_CLUSTER__DISCOVERY_STRATEGY=static',
       'MUSTER_CLUSTER__STATIC__SEEDS=["muster@node1.cluster.example","muster@node2.cluster.example"]',
-      'MUSTER_NODE__COOKIE=${var.cookie}',
+      'MUSTER_NODE__COOKIE_FILE=/etc/muster/cookie',
       'MUSTER_NODE__NAME=muster@node1.cluster.example',
     ]);
+    assert.deepEqual(c.upload, [{ file: '/etc/muster/cookie', content: '${var.cookie}', permissions: '0444' }]);
     assert.deepEqual((c.healthcheck as { test: string[] }).test, ['CMD', 'muster', 'ctl', 'cluster', 'ready']);
     assert.ok(c.labels.some((l) => l.label === 'muster.healthcheck-hash' && /^[0-9a-f]{16}$/.test(l.value)));
     assert.equal(c.restart, 'unless-stopped');

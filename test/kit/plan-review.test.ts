@@ -48,11 +48,11 @@ describe('plan review from terraform show -json', () => {
     const rotated = JSON.parse(JSON.stringify(plan)) as TerraformPlanJson;
     const node1 = rotated.resource_changes!.find((c) => c.change.after?.name === 'review-node1')!;
     node1.change.actions = ['delete', 'create'];
-    node1.change.replace_paths = [['env']];
-    node1.change.after = { ...node1.change.after, env: (node1.change.after!.env as string[]).map((e) => (e.startsWith('MUSTER_NODE__COOKIE=') ? 'MUSTER_NODE__COOKIE=new-secret' : e)) };
+    node1.change.replace_paths = [['upload']];
+    node1.change.after = { ...node1.change.after, upload: (node1.change.after!.upload as { file: string }[]).map((u) => (u.file === '/etc/muster/cookie' ? { ...u, content: 'new-secret' } : u)) };
     const md = planReview(rotated);
-    assert.match(md, /`MUSTER_NODE__COOKIE` changed \(env, forces replacement\)/);
-    const cookie = (node1.change.before!.env as string[]).find((e) => e.startsWith('MUSTER_NODE__COOKIE='))!.split('=')[1];
+    assert.match(md, /the cookie file `\/etc\/muster\/cookie` changed \(a new cookie\) \(upload, forces replacement\)/);
+    const cookie = (node1.change.before!.upload as { file: string; content: string }[]).find((u) => u.file === '/etc/muster/cookie')!.content;
     assert.ok(!md.includes(cookie) && !md.includes('new-secret'), 'no cookie value in the summary');
   });
 

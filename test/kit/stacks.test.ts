@@ -39,7 +39,19 @@ describe('the stacks', { timeout: 120_000 }, () => {
       assert.deepEqual(Object.keys(j.variable.cookie).sort(), ['description', 'sensitive', 'type'], s);
       assert.equal(j.variable.cookie.sensitive, true);
     }
-    for (const c of containers(synthesized(outdir, 'static'))) assert.equal(envOf(c).MUSTER_NODE__COOKIE, '${var.cookie}');
+    for (const c of containers(synthesized(outdir, 'static'))) assert.equal(envOf(c).MUSTER_NODE__COOKIE, undefined);
+  });
+
+  it('plan review: the cookie is in no attribute but its own upload, so every setting stays readable in the plan', () => {
+    // Terraform marks a whole attribute sensitive when any part of it comes from a sensitive
+    // variable: in env, the cookie would hide every setting as "(sensitive value)".
+    for (const s of STACKS.filter((x) => x !== 'k8s')) {
+      for (const c of containers(synthesized(outdir, s))) {
+        const holding = Object.entries(c).filter(([, v]) => JSON.stringify(v).includes('${var.cookie}')).map(([k]) => k);
+        assert.deepEqual(holding, c.labels?.some((l: Json) => l.label === 'muster.node-name') ? ['upload'] : [], `${s}: ${c.name}`);
+        if (holding.length) assert.deepEqual((c.upload as Json[]).filter((u) => JSON.stringify(u).includes('${var.cookie}')).map((u) => u.file), ['/etc/muster/cookie']);
+      }
+    }
   });
 
   it('static: seeds are the declared nodes, the same on every node', () => {
@@ -83,7 +95,7 @@ describe('the stacks', { timeout: 120_000 }, () => {
   it('static-tls: the tls_dir variable is bind-mounted read-only (renewed files reach the agent); no key material in the JSON', () => {
     const j = synthesized(outdir, 'static-tls');
     const node = containers(j).find((c) => c.name === 'statictls-node1')!;
-    assert.equal(node.upload, undefined);
+    assert.deepEqual((node.upload as Json[]).map((u) => u.file), ['/etc/muster/cookie'], 'no certificate or key uploaded');
     // Only the node's own folder: no node sees another's key.
     assert.deepEqual(node.mounts, [{ type: 'bind', source: '${var.tls_dir}/node1.statictls.internal', target: '/etc/muster/tls', read_only: true }]);
     const env = envOf(node);

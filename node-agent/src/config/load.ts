@@ -28,6 +28,8 @@ export interface LoadOptions {
   /** A HOCON file; optional, since env variables alone can configure a node. */
   file?: string;
   env?: NodeJS.ProcessEnv;
+  /** Read `node.cookie_file` (default). The kit's synth-time check has no such file to read. */
+  readCookieFile?: boolean;
 }
 
 /** Reads the file and the MUSTER_* variables (env wins), validates, and fills derived defaults. */
@@ -78,9 +80,20 @@ export function loadConfig(opts: LoadOptions): Config {
   const result = configSchema().safeParse(doc);
   if (!result.success) throw new ConfigError(formatIssues(result.error.issues, doc, fromEnv));
   const cfg = result.data;
+  let cookie = cfg.node.cookie ?? '';
+  if (cfg.node.cookie_file !== undefined && opts.readCookieFile !== false) {
+    const key = `node.cookie_file${origin('node.cookie_file', fromEnv)}`;
+    try {
+      // One trailing newline is the file's end, not the cookie's (echo secret > file).
+      cookie = readFileSync(cfg.node.cookie_file, 'utf8').replace(/\r?\n$/, '');
+    } catch (e) {
+      throw new ConfigError([`${key}: ${cfg.node.cookie_file} cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`]);
+    }
+    if (!cookie) throw new ConfigError([`${key}: ${cfg.node.cookie_file} is empty`]);
+  }
   return {
     ...cfg,
-    node: { ...cfg.node, data_dir: path.resolve(cfg.node.data_dir ?? path.join('data', cfg.node.name)) },
+    node: { ...cfg.node, cookie, data_dir: path.resolve(cfg.node.data_dir ?? path.join('data', cfg.node.name)) },
   };
 }
 

@@ -114,9 +114,17 @@ export function configSchema() {
       /** `name@host`; the node listens on `host` at `cluster.port`. */
       name: nodeName,
       /** Shared secret of the cluster. Never sent over the wire; there is no default. */
-      cookie: z.string().min(1, 'must not be empty'),
+      cookie: z.string().min(1, 'must not be empty').optional(),
+      /**
+       * Or a file holding it (Muster's addition, like Erlang's .erlang.cookie): a deployment can
+       * then keep the secret out of the environment, and out of the settings a plan shows.
+       */
+      cookie_file: z.string().min(1, 'must not be empty').optional(),
       /** Where membership and data persist. Default: ./data/<node name>. */
       data_dir: z.string().min(1).optional(),
+    }).superRefine((n, ctx) => {
+      if (n.cookie === undefined && n.cookie_file === undefined) ctx.addIssue({ code: 'custom', path: ['cookie'], message: 'is required (or node.cookie_file, a file that holds it)' });
+      if (n.cookie !== undefined && n.cookie_file !== undefined) ctx.addIssue({ code: 'custom', path: ['cookie_file'], message: 'set either node.cookie or node.cookie_file, not both' });
     })),
     cluster: z.preprocess(renameK8s, z
       .strictObject({
@@ -201,7 +209,7 @@ export function configSchema() {
 }
 
 type Parsed = z.output<ReturnType<typeof configSchema>>;
-export type Config = Parsed & { node: Parsed['node'] & { data_dir: string } };
+export type Config = Parsed & { node: Parsed['node'] & { data_dir: string; cookie: string } };
 
 /** IPv6 for inet6_tcp and inet6_tls. */
 export function familyOf(cfg: Config): 4 | 6 {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { App } from './lib/cdktf';
 import { MusterDockerStack } from './stacks/docker-stack';
 import { MusterK8sStack } from './stacks/k8s-stack';
-import { clusterSummary, resourceSummary } from './plan/summary';
+import { clusterSummary, k8sSummary } from './plan/summary';
 
 export function buildApp(outdir?: string): { app: App; docker: MusterDockerStack[]; k8s: MusterK8sStack } {
   const app = new App(outdir ? { outdir } : {});
@@ -34,7 +34,7 @@ export function synthAll(outdir?: string): string {
   const dir = (id: string) => path.join(app.outdir, 'stacks', id);
   for (const stack of docker) writeFileSync(path.join(dir(stack.node.id), 'plan-summary.md'), clusterSummary(stack, stack.cluster));
   const k8sJson = JSON.parse(readFileSync(path.join(dir(k8s.node.id), 'cdk.tf.json'), 'utf8'));
-  writeFileSync(path.join(dir(k8s.node.id), 'plan-summary.md'), resourceSummary(k8s.node.id, k8sJson));
+  writeFileSync(path.join(dir(k8s.node.id), 'plan-summary.md'), k8sSummary(k8s.node.id, k8sJson));
   return app.outdir;
 }
 

@@ -118,6 +118,8 @@ export interface MusterClusterProps {
    * @default {}
    */
   readonly agentSettings?: AgentSettings;
+  /** The nodes' data volumes on removal: see `MusterNodeProps.dataRemovalPolicy`. @default 'destroy' */
+  readonly dataRemovalPolicy?: 'destroy' | 'retain';
 }
 
 /** Settings the kit derives itself: set through the props that own them, never in `agentSettings`. */
@@ -167,6 +169,7 @@ const specSchema = z
       .default({}),
     staticSeedCount: z.number().int().min(1, 'at least one seed').default(3),
     readyMinNodes: z.number().int().min(1, 'must be at least 1').optional(),
+    dataRemovalPolicy: z.enum(['destroy', 'retain']).default('destroy'),
     agentSettings: z
       .record(z.string(), z.unknown())
       .superRefine((o, ctx) => {
@@ -350,6 +353,7 @@ export class MusterCluster extends Construct {
         containerName: n.containerName,
         address6: n.address6,
         tlsDir: s.transport.tlsDir,
+        dataRemovalPolicy: s.dataRemovalPolicy,
         dependsOn: [...(this.dnsServer ? [this.dnsServer.container] : []), ...(this.etcd?.members.map((m) => m.container) ?? [])],
       });
       this.nodes.push(node);

@@ -47,6 +47,15 @@ export interface MusterNodeProps {
   readonly waitReady?: boolean;
   /** @default NODE_TIMINGS.waitTimeoutSeconds (120) */
   readonly waitTimeoutSeconds?: number;
+  /**
+   * What happens to the node's data volume when the node is removed or the stack destroyed (as
+   * aws-cdk's `removalPolicy`): `destroy` deletes it with the node; `retain` keeps it. A retained
+   * volume is not a Terraform resource at all: the container names it and Docker creates it on
+   * first use, so no plan ever deletes it, and a node of the same name declared again finds its
+   * data. Remove a retained volume with `docker volume rm <container>-data`.
+   * @default 'destroy'
+   */
+  readonly dataRemovalPolicy?: 'destroy' | 'retain';
 }
 
 const propsSchema = z.object({
@@ -63,6 +72,7 @@ const propsSchema = z.object({
     .optional(),
   waitReady: z.boolean().default(true),
   waitTimeoutSeconds: z.number().int().min(1).optional(),
+  dataRemovalPolicy: z.enum(['destroy', 'retain']).default('destroy'),
 });
 
 /** How a node container is started and stopped; each value with why. */
@@ -106,7 +116,10 @@ export class MusterNode extends Construct {
   readonly containerName: string;
   readonly env: string[];
   readonly container: DockerContainer;
-  readonly volume: DockerVolume;
+  /** The data volume resource; undefined with `dataRemovalPolicy: 'retain'` (Docker makes it). */
+  readonly volume?: DockerVolume;
+  /** The data volume's name. */
+  readonly volumeName: string;
 
   constructor(scope: Construct, id: string, props: MusterNodeProps) {
     super(scope, id);
@@ -127,7 +140,8 @@ export class MusterNode extends Construct {
     this.env = agentEnv({ ...props.settings, ...tlsSettings, 'node.name': p.nodeName, 'node.cookie_file': COOKIE_FILE });
     // What the agent would refuse at boot (exit 2, and a container restarting for ever) fails synth.
     this.node.addValidation({ validate: () => agentEnvProblems(envForCheck(this.env)).map((line) => `agent settings: ${line}`) });
-    this.volume = new DockerVolume(this, 'data', { name: `${this.containerName}-data` });
+    this.volumeName = `${this.containerName}-data`;
+    if (p.dataRemovalPolicy === 'destroy') this.volume = new DockerVolume(this, 'data', { name: this.volumeName });
     // A healthcheck is not ForceNew in kreuzwerker/docker v3.6.2 (a change is an in-place update that
     // Update ignores); a label carrying the healthcheck's hash is, so a new one replaces the node.
     const healthHash = createHash('sha256').update(JSON.stringify(NODE_HEALTHCHECK)).digest('hex').slice(0, 16);
@@ -140,7 +154,7 @@ export class MusterNode extends Construct {
       networksAdvanced: [{ name: props.network.name, ipv4Address: p.address, ipv6Address: props.address6, aliases: [this.host] }],
       upload: [{ file: COOKIE_FILE, content: props.cookie, permissions: '0444' }],
       mounts: p.tlsDir ? [{ type: 'bind', source: `${p.tlsDir}/${this.host}`, target: TLS_DIR, readOnly: true }] : undefined,
-      volumes: [{ volumeName: this.volume.name, containerPath: DATA_DIR }],
+      volumes: [{ volumeName: this.volume?.name ?? this.volumeName, containerPath: DATA_DIR }],
       mustRun: true,
       destroyGraceSeconds: NODE_TIMINGS.destroyGraceSeconds,
       wait: p.waitReady,

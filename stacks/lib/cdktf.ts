@@ -18,6 +18,7 @@ export { ServiceAccountV1 } from '@cdktf/provider-kubernetes/lib/service-account
 export { RoleV1 } from '@cdktf/provider-kubernetes/lib/role-v1';
 export { RoleBindingV1 } from '@cdktf/provider-kubernetes/lib/role-binding-v1';
 export { SecretV1 } from '@cdktf/provider-kubernetes/lib/secret-v1';
+export { PodDisruptionBudgetV1 } from '@cdktf/provider-kubernetes/lib/pod-disruption-budget-v1';
 export { Construct } from 'constructs';
 
 import { DefaultTokenResolver, StringConcat, Tokenization } from 'cdktf';

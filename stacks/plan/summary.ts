@@ -63,3 +63,31 @@ export function resourceSummary(stackName: string, synthesized: { resource?: Rec
   out.push('```', '');
   return out.join('\n');
 }
+
+/**
+ * For a Kubernetes stack: what a reviewer needs of the cluster (replicas, image, node names,
+ * discovery, probes, resources, storage, disruption budget) from its synthesized StatefulSet, then
+ * the resources by type.
+ */
+export function k8sSummary(stackName: string, synthesized: { resource?: Record<string, Record<string, any>> }): string { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const sts = Object.values(synthesized.resource?.kubernetes_stateful_set_v1 ?? {})[0];
+  const pdb = Object.values(synthesized.resource?.kubernetes_pod_disruption_budget_v1 ?? {})[0];
+  if (!sts) return resourceSummary(stackName, synthesized);
+  const c = sts.spec.template.spec.container[0];
+  const env = Object.fromEntries(((c.env ?? []) as { name: string; value?: string }[]).filter((e) => e.value !== undefined).map((e) => [e.name, e.value]));
+  const probe = (p: { exec: { command: string[] }; period_seconds?: number; timeout_seconds?: number; failure_threshold?: number }) =>
+    `\`${p.exec.command.join(' ')}\` every ${p.period_seconds ?? 10} s, timeout ${p.timeout_seconds ?? 1} s${p.failure_threshold ? `, ${p.failure_threshold} failures` : ''}`;
+  const out = [`# Stack \`${stackName}\``, '', `StatefulSet \`${sts.metadata.name}\` in namespace \`${sts.metadata.namespace}\`: **${sts.spec.replicas} pods** (${sts.spec.pod_management_policy}), image \`${c.image}\`.`, ''];
+  out.push('| what | value |', '|---|---|');
+  out.push(`| node names | \`${env.MUSTER_NODE__NAME}\` |`);
+  out.push(`| discovery | \`${env.MUSTER_CLUSTER__DISCOVERY_STRATEGY}\` through Service \`${env.MUSTER_CLUSTER__K8S__SERVICE_NAME}\` (${env.MUSTER_CLUSTER__K8S__ADDRESS_TYPE} addresses, suffix \`${env.MUSTER_CLUSTER__K8S__SUFFIX}\`) |`);
+  out.push(`| ready when | a member of a cluster of at least ${env.MUSTER_CLUSTER__READY_MIN_NODES ?? 1} |`);
+  out.push(`| readiness probe | ${probe(c.readiness_probe)} |`);
+  out.push(`| liveness probe | ${probe(c.liveness_probe)} |`);
+  out.push(`| resources | requests ${JSON.stringify(c.resources?.requests ?? {})}, limits ${JSON.stringify(c.resources?.limits ?? {})} |`);
+  out.push(`| storage | ${sts.spec.volume_claim_template[0].spec.resources.requests.storage} per pod${sts.spec.volume_claim_template[0].spec.storage_class_name ? ` (${sts.spec.volume_claim_template[0].spec.storage_class_name})` : ''} |`);
+  if (pdb) out.push(`| disruption budget | at most ${pdb.spec.max_unavailable} pod(s) down by a drain |`);
+  out.push(`| runs as | uid ${sts.spec.template.spec.security_context.run_as_user}, fsGroup ${sts.spec.template.spec.security_context.fs_group} |`);
+  out.push('', resourceSummary(stackName, synthesized).split('\n').slice(2).join('\n'));
+  return out.join('\n');
+}

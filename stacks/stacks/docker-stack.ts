@@ -15,6 +15,8 @@ export interface MusterDockerStackProps {
   readonly ipv6Subnet?: string;
   /** `cluster.proto_dist`; the TLS variants take their certificates from the `tls_dir` variable. @default 'inet_tcp' */
   readonly protoDist?: 'inet_tcp' | 'inet6_tcp' | 'inet_tls' | 'inet6_tls';
+  /** The nodes' data volumes on removal (`MusterClusterProps.dataRemovalPolicy`). @default 'destroy' */
+  readonly dataRemovalPolicy?: 'destroy' | 'retain';
 }
 
 /**
@@ -39,6 +41,7 @@ export class MusterDockerStack extends TerraformStack {
       clusterName: props.clusterName,
       nodes: props.nodes ?? 3,
       discovery: props.discovery,
+      dataRemovalPolicy: props.dataRemovalPolicy,
       cookie: cookie.stringValue,
       network: { subnet: props.subnet, ipv6Subnet: props.ipv6Subnet },
       transport: {

@@ -121,3 +121,24 @@ describe('what each change does to running nodes', { timeout: 900_000 }, () => {
       vars = { ...vars, cookie: 'a-rotated-cookie' };
     }));
 });
+
+describe('a retained data volume outlives its node', { timeout: 300_000 }, () => {
+  it('destroy keeps it, and the node declared again finds its data', async () => {
+    const statePath = path.join(mkdtempSync(path.join(tmpdir(), 'muster-state-')), 'state.json');
+    const stack = synthStack('keep', { clusterName: 'keep', subnet: '10.28.11.0/24', nodes: 1, discovery: { strategy: 'manual' }, dataRemovalPolicy: 'retain' });
+    ensureStandInImages();
+    try {
+      const first = new StackApplier(stack, VARS, { statePath });
+      await first.apply();
+      assert.equal(ctl('keep-node1', 'data', 'put', 'survives', 'destroy').code, 0);
+      await first.destroy();
+      assert.equal(docker('volume', 'inspect', '--format', '{{.Name}}', 'keep-node1-data'), 'keep-node1-data', 'the volume is still there');
+      const again = new StackApplier(stack, VARS, { statePath });
+      await again.apply();
+      assert.equal(ctl('keep-node1', 'data', 'get', 'survives').out, 'destroy');
+      await again.destroy();
+    } finally {
+      docker('volume', 'rm', '-f', 'keep-node1-data');
+    }
+  });
+});

@@ -155,3 +155,54 @@ describe('more mistakes synth catches', () => {
     assert.match(synthError((stack, cookie) => new MusterCluster(stack, 'c', { nodes: 2, discovery: { strategy: 'manual' }, nodeCount: 3, cookie } as never)), /\[test\/c\] \(props\): Unrecognized key: "nodeCount"/);
   });
 });
+
+describe('data volumes: a removal policy', () => {
+  it('destroy (the default) makes each volume a resource; retain leaves it to Docker, so no plan deletes it', () => {
+    const destroy = synth((stack, cookie) => new MusterCluster(stack, 'c', { nodes: 2, discovery: { strategy: 'manual' }, cookie }));
+    assert.equal(resources(destroy, 'docker_volume').length, 2);
+    const retain = synth((stack, cookie) => new MusterCluster(stack, 'c', { nodes: 2, discovery: { strategy: 'manual' }, dataRemovalPolicy: 'retain', cookie }));
+    assert.equal(resources(retain, 'docker_volume').length, 0);
+    assert.deepEqual((resources(retain, 'docker_container') as Json[]).map((c) => c.volumes[0].volume_name).sort(), ['muster-node1-data', 'muster-node2-data']);
+  });
+});
+
+describe('MusterK8sCluster', () => {
+  const k8s = async () => (await import('../../stacks/constructs/muster-k8s-cluster')).MusterK8sCluster;
+  it('a StatefulSet with resources, probe timeouts, a disruption budget and a cookie checksum that rolls the pods', async () => {
+    const MusterK8sCluster = await k8s();
+    let names: string[] = [];
+    const { KubernetesProvider } = await import('../../stacks/lib/cdktf');
+    const s = synth((stack, cookie) => {
+      new KubernetesProvider(stack, 'kubernetes', {});
+      names = new MusterK8sCluster(stack, 'c', { name: 'pay', namespace: 'team-a', replicas: 5, image: 'registry.example.com/muster-node:0.1.0', clusterDomain: 'corp.local', cookie }).nodeNames;
+    });
+    assert.equal(names[4], 'muster@pay-4.pay.team-a.svc.corp.local');
+    const sts = Object.values(s.resource.kubernetes_stateful_set_v1)[0] as Json;
+    assert.equal(sts.spec.replicas, '5');
+    const tpl = sts.spec.template;
+    assert.equal(tpl.metadata.annotations['muster.io/cookie-checksum'], '${sha256(var.cookie)}');
+    const c = tpl.spec.container[0];
+    assert.deepEqual(c.resources, { requests: { cpu: '100m', memory: '96Mi' }, limits: { memory: '256Mi' } });
+    assert.equal(c.readiness_probe.timeout_seconds, 5, 'exec probes start a Node.js process: more than the 1 s default');
+    assert.equal(c.liveness_probe.timeout_seconds, 5);
+    const env = Object.fromEntries((c.env as Json[]).filter((e) => e.value !== undefined).map((e) => [e.name, e.value]));
+    assert.equal(env.MUSTER_CLUSTER__K8S__SUFFIX, 'svc.corp.local');
+    assert.equal(env.MUSTER_CLUSTER__K8S__NAMESPACE, 'team-a');
+    assert.equal(env.MUSTER_CLUSTER__READY_MIN_NODES, '2', 'a rolling update waits for the replaced pod to rejoin');
+    const pdb = Object.values(s.resource.kubernetes_pod_disruption_budget_v1)[0] as Json;
+    assert.equal(pdb.spec.max_unavailable, '1');
+    assert.deepEqual(pdb.spec.selector.match_labels, sts.spec.selector.match_labels);
+  });
+  it('refuses bad replicas, names and budgets, naming the field', async () => {
+    const MusterK8sCluster = await k8s();
+    const image = 'registry.example.com/muster-node:0.1.0';
+    assert.match(synthError((stack, cookie) => new MusterK8sCluster(stack, 'c', { replicas: 0, image, cookie })), /\[test\/c\] replicas: must be at least 1/);
+    assert.match(synthError((stack, cookie) => new MusterK8sCluster(stack, 'c', { name: 'Pay_1', image, cookie })), /\[test\/c\] name: must be a DNS-1035 label/);
+    assert.match(synthError((stack, cookie) => new MusterK8sCluster(stack, 'c', { replicas: 3, maxUnavailable: 3, image, cookie })), /\[test\/c\] maxUnavailable: 3 would let a drain stop all 3 pods at once/);
+    assert.match(synthError((stack, cookie) => new MusterK8sCluster(stack, 'c', { image, cookie, storage: { size: 'big' } })), /\[test\/c\] storage\.size: must be a Kubernetes quantity/);
+    assert.match(
+      synthError((stack, cookie) => new MusterK8sCluster(stack, 'c', { image, cookie, agentSettings: { 'cluster.failure_detector.probe_timeout': '5ms' } })),
+      /agent settings: cluster\.failure_detector\.probe_timeout .*'5ms' is too short: at least 200ms/,
+    );
+  });
+});

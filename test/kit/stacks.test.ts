@@ -135,6 +135,13 @@ describe('the stacks', { timeout: 120_000 }, () => {
     assert.deepEqual(sts.spec.template.spec.container[0].readiness_probe.exec.command, ['muster', 'ctl', 'cluster', 'ready']);
   });
 
+  it('k8s: the plan summary shows what a reviewer needs: replicas, image, probes, resources, budget', () => {
+    const md = readFileSync(path.join(outdir, 'stacks', 'k8s', 'plan-summary.md'), 'utf8');
+    for (const part of ['**3 pods** (Parallel), image `${var.node_image}`', '| readiness probe | `muster ctl cluster ready` every 5 s, timeout 5 s |', '| disruption budget | at most 1 pod(s) down by a drain |', '| ready when | a member of a cluster of at least 2 |']) {
+      assert.ok(md.includes(part), part);
+    }
+  });
+
   it('k8s: pods run as the image\'s user, and fsGroup makes the (root-owned) data volume writable by it', () => {
     const j = synthesized(outdir, 'k8s');
     const sts = Object.values(j.resource.kubernetes_stateful_set_v1)[0] as Json;
@@ -154,6 +161,8 @@ describe('the stacks', { timeout: 120_000 }, () => {
       // So is the checkout's path (the local backend's state file lives in the project root).
       const text = JSON.stringify(synthesized(outdir, s), null, 2)
         .replace(/[0-9A-F]{32}/g, '<context-hash>')
+        // The node image's tag ends with the build context's hash too.
+        .replace(/(-node:[a-z0-9-]+-)[0-9a-f]{12}"/g, '$1<context-hash>"')
         .split(ROOT)
         .join('<project-root>');
       const file = path.join(__dirname, '__snapshots__', `${s}.json`);

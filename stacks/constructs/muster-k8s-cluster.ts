@@ -1,0 +1,211 @@
+import { z } from 'zod';
+import { agentEnvProblems, DEFAULT_CLUSTER_PORT, IMAGE_DATA_DIR, IMAGE_HEALTHCHECK, type AgentSettings } from '../../node-agent/src/contract';
+import { agentEnv } from '../lib/agent-env';
+import { Construct, Fn, PodDisruptionBudgetV1, RoleBindingV1, RoleV1, SecretV1, ServiceAccountV1, ServiceV1, StatefulSetV1, Token } from '../lib/cdktf';
+import { NODE_GID, NODE_UID } from '../lib/images';
+import { KitValidationError, parseProps, requireCookieToken } from '../lib/validation';
+import { KIT_OWNED_SETTINGS } from './muster-cluster';
+
+export interface MusterK8sClusterProps {
+  /** Names the Service, StatefulSet, account and secret; the agents' `cluster.name` and `cluster.k8s.service_name`. @default 'muster' */
+  readonly name?: string;
+  /** The namespace (a literal or a TerraformVariable's value). @default 'default' */
+  readonly namespace?: string;
+  /** Pods (StatefulSet replicas), each a node. @default 3 */
+  readonly replicas?: number;
+  /** The node image, pushed to a registry the cluster pulls from (built from node-agent/Dockerfile). */
+  readonly image: string;
+  /** The cookie: exactly a sensitive TerraformVariable's value. Kept in a Secret. */
+  readonly cookie: string;
+  /** The cluster's DNS domain (kubelet's `--cluster-domain`): node names end in `svc.<clusterDomain>`. @default 'cluster.local' */
+  readonly clusterDomain?: string;
+  /**
+   * The container's resources. The agent uses about 50 MB and little CPU at rest; a formation or a
+   * crash costs short bursts. @default { requests: { cpu: '100m', memory: '96Mi' }, limits: { memory: '256Mi' } }
+   */
+  readonly resources?: { readonly requests?: Record<string, string>; readonly limits?: Record<string, string> };
+  /** The data volume claim. @default { size: '1Gi' } with the cluster's default storage class */
+  readonly storage?: { readonly size?: string; readonly storageClassName?: string };
+  /**
+   * Exec probes run `muster ctl` (a Node.js process, about 0.2-0.3 s of CPU): Kubernetes' 1 s
+   * default timeout flaps a busy pod. @default { periodSeconds: 5, timeoutSeconds: 5 } (readiness),
+   * { periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 } (liveness)
+   */
+  readonly probes?: { readonly periodSeconds?: number; readonly timeoutSeconds?: number; readonly livenessFailureThreshold?: number };
+  /** Pods that may be down at once by a voluntary disruption (drain, upgrade). @default 1 */
+  readonly maxUnavailable?: number;
+  /**
+   * `cluster.ready_min_nodes`: a pod is ready once in a cluster of at least this many, so a rolling
+   * update moves on only after the replaced pod rejoined. @default 2 (1 with a single replica)
+   */
+  readonly readyMinNodes?: number;
+  /** More agent settings (typed; the kit-owned keys are refused, as on Docker). @default {} */
+  readonly agentSettings?: AgentSettings;
+}
+
+const dnsLabel = z.string().regex(/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a DNS-1035 label: lower-case letters, digits and -, starting with a letter, at most 63 characters');
+const quantity = z.string().regex(/^\d+(\.\d+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$/, 'must be a Kubernetes quantity such as 100m, 96Mi or 1Gi');
+
+const propsSchema = z.strictObject({
+  name: dnsLabel.default('muster'),
+  namespace: z.string().refine((n) => Token.isUnresolved(n) || /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(n), 'must be a DNS-1123 label').default('default'),
+  replicas: z.number().int('must be a whole number').min(1, 'must be at least 1').max(200, 'at most 200').default(3),
+  image: z.string().min(1, 'must name the node image in a registry the cluster pulls from'),
+  cookie: z.string(),
+  clusterDomain: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'must be a DNS domain such as cluster.local').default('cluster.local'),
+  resources: z
+    .strictObject({ requests: z.record(z.string(), quantity).optional(), limits: z.record(z.string(), quantity).optional() })
+    .default({ requests: { cpu: '100m', memory: '96Mi' }, limits: { memory: '256Mi' } }),
+  storage: z.strictObject({ size: quantity.default('1Gi'), storageClassName: z.string().min(1).optional() }).default({ size: '1Gi' }),
+  probes: z
+    .strictObject({
+      periodSeconds: z.number().int().min(1).default(5),
+      timeoutSeconds: z.number().int().min(1).default(5),
+      livenessFailureThreshold: z.number().int().min(1).default(6),
+    })
+    .default({ periodSeconds: 5, timeoutSeconds: 5, livenessFailureThreshold: 6 }),
+  maxUnavailable: z.number().int().min(1).default(1),
+  readyMinNodes: z.number().int().min(1).optional(),
+  agentSettings: z.record(z.string(), z.unknown()).default({}),
+});
+
+/**
+ * A Muster cluster on Kubernetes: a headless Service that publishes not-ready addresses (readiness
+ * depends on membership, so hiding not-ready pods would deadlock a cold start), a StatefulSet
+ * whose pods find each other through the Service's EndpointSlices (`k8s` discovery, hostname
+ * addresses), a ServiceAccount allowed to read them, the cookie in a Secret, and a
+ * PodDisruptionBudget. A new cookie rolls the pods (a checksum annotation on the pod template).
+ */
+export class MusterK8sCluster extends Construct {
+  readonly name: string;
+  readonly namespace: string;
+  readonly replicas: number;
+  /** The node names, `muster@<pod>.<service>.<namespace>.svc.<clusterDomain>`. */
+  readonly nodeNames: string[];
+  /** The headless Service's DNS name. */
+  readonly serviceDnsName: string;
+  readonly statefulSet: StatefulSetV1;
+  readonly service: ServiceV1;
+
+  constructor(scope: Construct, id: string, props: MusterK8sClusterProps) {
+    super(scope, id);
+    const p = parseProps(this, propsSchema, props);
+    requireCookieToken(this, props.cookie);
+    for (const k of Object.keys(p.agentSettings)) {
+      const owned = KIT_OWNED_SETTINGS.find((o) => (o.endsWith('.') ? k.startsWith(o) : k === o));
+      if (owned) throw new KitValidationError(`[${this.node.path}] agentSettings.${k}: is set by the kit from the props (${owned}${owned.endsWith('.') ? '*' : ''}): use those, not agentSettings`);
+    }
+    if (p.maxUnavailable >= p.replicas && p.replicas > 1) {
+      throw new KitValidationError(`[${this.node.path}] maxUnavailable: ${p.maxUnavailable} would let a drain stop all ${p.replicas} pods at once; at most ${p.replicas - 1}`);
+    }
+    const { name, namespace, replicas } = p;
+    this.name = name;
+    this.namespace = namespace;
+    this.replicas = replicas;
+    const suffix = `svc.${p.clusterDomain}`;
+    this.serviceDnsName = `${name}.${namespace}.${suffix}`;
+    this.nodeNames = Array.from({ length: replicas }, (_, i) => `muster@${name}-${i}.${this.serviceDnsName}`);
+    const labels = { 'app.kubernetes.io/name': name, 'app.kubernetes.io/component': 'node' };
+    const readyMinNodes = p.readyMinNodes ?? Math.min(2, replicas);
+
+    const secret = new SecretV1(this, 'cookie-secret', { metadata: { name: `${name}-cookie`, namespace }, data: { cookie: props.cookie } });
+    const account = new ServiceAccountV1(this, 'account', { metadata: { name, namespace } });
+    const role = new RoleV1(this, 'role', {
+      metadata: { name: `${name}-discovery`, namespace },
+      rule: [
+        { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
+        { apiGroups: [''], resources: ['endpoints'], verbs: ['get', 'list', 'watch'] },
+      ],
+    });
+    new RoleBindingV1(this, 'role-binding', {
+      metadata: { name: `${name}-discovery`, namespace },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.metadata.name },
+      subject: [{ kind: 'ServiceAccount', name: account.metadata.name, namespace }],
+    });
+    this.service = new ServiceV1(this, 'service', {
+      metadata: { name, namespace, labels },
+      spec: { clusterIp: 'None', publishNotReadyAddresses: true, selector: labels, port: [{ name: 'cluster', port: DEFAULT_CLUSTER_PORT, targetPort: String(DEFAULT_CLUSTER_PORT) }] },
+    });
+    const settings = agentEnv({
+      ...(p.agentSettings as AgentSettings),
+      'cluster.name': name,
+      'cluster.discovery_strategy': 'k8s',
+      'cluster.k8s.apiserver': 'https://kubernetes.default.svc',
+      'cluster.k8s.service_name': name,
+      'cluster.k8s.namespace': namespace,
+      'cluster.k8s.address_type': 'hostname',
+      'cluster.k8s.suffix': suffix,
+      'cluster.ready_min_nodes': readyMinNodes > 1 ? readyMinNodes : undefined,
+    }).map((line) => ({ name: line.slice(0, line.indexOf('=')), value: line.slice(line.indexOf('=') + 1) }));
+    // The agent's loader on a pod's environment as the kubelet fills it in (pod 0; the namespace
+    // and the cookie known only at deploy): anything the agent would refuse fails synth.
+    this.node.addValidation({
+      validate: () =>
+        agentEnvProblems({
+          ...Object.fromEntries(settings.map((e) => [e.name, Token.isUnresolved(e.value) ? 'default' : e.value])),
+          MUSTER_NODE__NAME: `muster@${name}-0.${name}.default.${suffix}`,
+          MUSTER_NODE__COOKIE: 'token-known-at-deploy',
+        }).map((line) => `agent settings: ${line}`),
+    });
+    this.statefulSet = new StatefulSetV1(this, 'statefulset', {
+      metadata: { name, namespace, labels },
+      spec: {
+        serviceName: this.service.metadata.name,
+        replicas: String(replicas),
+        // All pods start at once: discovery forms the cluster, no pod waits for another.
+        podManagementPolicy: 'Parallel',
+        updateStrategy: [{ type: 'RollingUpdate' }],
+        selector: { matchLabels: labels },
+        template: {
+          metadata: {
+            labels,
+            // A new cookie changes the Secret, which pods read only at start: roll them.
+            annotations: { 'muster.io/cookie-checksum': Fn.sha256(props.cookie) },
+          },
+          spec: {
+            serviceAccountName: account.metadata.name,
+            // The image runs as uid/gid 1000 (node-agent/Dockerfile); fsGroup makes the kubelet give
+            // the data volume to that group, which an ordinary (root-owned) volume otherwise is not
+            // writable by. As EMQX's Helm chart does (podSecurityContext).
+            securityContext: { runAsNonRoot: true, runAsUser: String(NODE_UID), runAsGroup: String(NODE_GID), fsGroup: String(NODE_GID), fsGroupChangePolicy: 'OnRootMismatch' },
+            container: [
+              {
+                name: 'muster',
+                image: p.image,
+                port: [{ name: 'cluster', containerPort: DEFAULT_CLUSTER_PORT }],
+                env: [
+                  { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+                  { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+                  // A stable name per pod, matching address_type = hostname discovery.
+                  { name: 'MUSTER_NODE__NAME', value: `muster@$(POD_NAME).${name}.$(POD_NAMESPACE).${suffix}` },
+                  { name: 'MUSTER_NODE__COOKIE', valueFrom: { secretKeyRef: { name: secret.metadata.name, key: 'cookie' } } },
+                  ...settings,
+                ],
+                resources: { requests: p.resources.requests, limits: p.resources.limits },
+                securityContext: { allowPrivilegeEscalation: false },
+                readinessProbe: { exec: { command: IMAGE_HEALTHCHECK.test.slice(1) }, periodSeconds: p.probes.periodSeconds, timeoutSeconds: p.probes.timeoutSeconds },
+                livenessProbe: {
+                  exec: { command: ['muster', 'ctl', 'ping'] },
+                  periodSeconds: p.probes.periodSeconds * 2,
+                  timeoutSeconds: p.probes.timeoutSeconds,
+                  failureThreshold: p.probes.livenessFailureThreshold,
+                },
+                volumeMount: [{ name: 'data', mountPath: IMAGE_DATA_DIR }],
+              },
+            ],
+          },
+        },
+        volumeClaimTemplate: [
+          {
+            metadata: { name: 'data' },
+            spec: { accessModes: ['ReadWriteOnce'], storageClassName: p.storage.storageClassName, resources: { requests: { storage: p.storage.size } } },
+          },
+        ],
+      },
+    });
+    new PodDisruptionBudgetV1(this, 'disruption-budget', {
+      metadata: { name, namespace, labels },
+      spec: { maxUnavailable: String(p.maxUnavailable), selector: { matchLabels: labels } },
+    });
+  }
+}

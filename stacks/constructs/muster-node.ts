@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Construct, DockerContainer, DockerVolume, Token, type ITerraformDependable } from '../lib/cdktf';
 import { agentEnvProblems, IMAGE_DATA_DIR, IMAGE_HEALTHCHECK, nodeNameProblem, parseNodeName } from '../../node-agent/src/contract';
 import { agentEnv, type AgentSettings } from '../lib/agent-env';
-import { inSubnet, parseProps, requireCookieToken } from '../lib/validation';
+import { inSubnet, KitValidationError, parseProps, requireCookieToken } from '../lib/validation';
 import type { ClusterNetwork } from './cluster-network';
 
 export interface MusterNodeProps {
@@ -134,6 +135,12 @@ export class MusterNode extends Construct {
     this.address = p.address;
     this.address6 = props.address6;
     this.containerName = p.containerName ?? this.host.split('.')[0];
+    if (p.tlsDir && !Token.isUnresolved(p.tlsDir)) {
+      // A literal directory is on this machine (a local Docker engine): check it now rather than
+      // let the agent exit 2 in a restarting container. A variable's value is known only at deploy.
+      const missing = ['ca.crt', 'tls.crt', 'tls.key'].map((f) => path.join(p.tlsDir!, this.host, f)).filter((f) => !existsSync(f));
+      if (missing.length) throw new KitValidationError(`[${this.node.path}] tlsDir: ${missing.join(', ')} missing: each node host needs <tlsDir>/<host>/ca.crt, tls.crt and tls.key`);
+    }
     const tlsSettings = props.tlsDir
       ? { 'cluster.ssl.certfile': `${TLS_DIR}/tls.crt`, 'cluster.ssl.keyfile': `${TLS_DIR}/tls.key`, 'cluster.ssl.cacertfile': `${TLS_DIR}/ca.crt` }
       : {};

@@ -206,3 +206,15 @@ describe('MusterK8sCluster', () => {
     );
   });
 });
+
+describe('a TLS directory given as a path is checked at synth', () => {
+  it('a node host without its folder or files fails, naming what is missing; a complete one passes', async () => {
+    const { mkdirSync } = await import('node:fs');
+    const dir = mkdtempSync(path.join(tmpdir(), 'tls-'));
+    const props = (cookie: string) => ({ nodes: ['muster@n1.x.internal'], domain: 'x.internal', discovery: { strategy: 'manual' } as const, transport: { protoDist: 'inet_tls' as const, tlsDir: dir }, cookie });
+    assert.match(synthError((stack, cookie) => new MusterCluster(stack, 'c', props(cookie))), new RegExp(`\\[test/c/muster-n1\\] tlsDir: ${dir}/n1\\.x\\.internal/ca\\.crt, .*tls\\.key missing`));
+    mkdirSync(path.join(dir, 'n1.x.internal'));
+    for (const f of ['ca.crt', 'tls.crt', 'tls.key']) writeFileSync(path.join(dir, 'n1.x.internal', f), 'pem');
+    synth((stack, cookie) => new MusterCluster(stack, 'c', props(cookie)));
+  });
+});

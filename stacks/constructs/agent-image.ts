@@ -2,8 +2,12 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_IMAGES } from '../lib/images';
 import { AssetType, Construct, DockerImage, TerraformAsset, TerraformStack } from '../lib/cdktf';
+import { useProvider } from '../lib/provider';
+import type { TerraformProvider } from '../lib/cdktf';
 
 export interface AgentImageProps {
+  /** The Docker provider (host) its resources use. @default the stack's default docker provider */
+  readonly provider?: TerraformProvider;
   /**
    * Build context: `node-agent/Dockerfile` with the bundled agent beside it, as `npm run build`
    * lays it out.
@@ -74,5 +78,6 @@ export class AgentImage extends Construct {
       triggers: { context_hash: asset.assetHash },
     });
     this.imageId = this.image.imageId;
+    useProvider(this, props.provider);
   }
 }

@@ -1,9 +1,13 @@
 import { isIPv6 } from 'node:net';
 import { z } from 'zod';
 import { Construct, DockerNetwork, TerraformStack } from '../lib/cdktf';
+import { useProvider } from '../lib/provider';
+import type { TerraformProvider } from '../lib/cdktf';
 import { intToIpv4, parseCidr, parseProps } from '../lib/validation';
 
 export interface ClusterNetworkProps {
+  /** The Docker provider (host) its resources use. @default the stack's default docker provider */
+  readonly provider?: TerraformProvider;
   /** Docker network name. */
   readonly name: string;
   /**
@@ -54,6 +58,7 @@ export class ClusterNetwork extends Construct {
     this.gateway = this.addressAt(1);
     this.claim(this.gateway, 'the gateway');
     this.node.addValidation({ validate: () => this.claimProblems() });
+    useProvider(this, props.provider);
     this.ipv6Subnet = p.ipv6Subnet;
     this.gateway6 = p.ipv6Subnet ? this.address6At(1) : undefined;
     this.network = new DockerNetwork(this, 'network', {

@@ -1,11 +1,15 @@
 import { z } from 'zod';
 import { Construct, DockerContainer, DockerImage, Lazy } from '../lib/cdktf';
+import { useProvider } from '../lib/provider';
+import type { TerraformProvider } from '../lib/cdktf';
 import { DEFAULT_IMAGES } from '../lib/images';
 import { inSubnet, parseProps } from '../lib/validation';
 import type { ClusterNetwork } from './cluster-network';
 import { NAMED_CONF_PATH, renderNamedConf, renderZone, zoneFilePath, type DnsRecord } from './dns-zone';
 
 export interface DnsServerProps {
+  /** The Docker provider (host) its resources use. @default the stack's default docker provider */
+  readonly provider?: TerraformProvider;
   readonly network: ClusterNetwork;
   /** The server's address on the network. */
   readonly address: string;
@@ -71,6 +75,7 @@ export class DnsServer extends Construct {
       ],
       dependsOn: [props.network.network],
     });
+    useProvider(this, props.provider);
   }
 
   /** Adds records to the zone (a cluster sharing this server adds its nodes' records). */

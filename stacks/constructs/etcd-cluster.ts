@@ -1,10 +1,14 @@
 import { z } from 'zod';
 import { Construct, DockerContainer, DockerImage, DockerVolume } from '../lib/cdktf';
+import { useProvider } from '../lib/provider';
+import type { TerraformProvider } from '../lib/cdktf';
 import { DEFAULT_IMAGES } from '../lib/images';
 import { inSubnet, parseProps } from '../lib/validation';
 import type { ClusterNetwork } from './cluster-network';
 
 export interface EtcdClusterProps {
+  /** The Docker provider (host) its resources use. @default the stack's default docker provider */
+  readonly provider?: TerraformProvider;
   readonly network: ClusterNetwork;
   /**
    * One address per member; the member count is their number (1, 3 or 5 are sensible). The count is
@@ -75,5 +79,6 @@ export class EtcdCluster extends Construct {
       });
       this.members.push({ name, address, container });
     });
+    useProvider(this, props.provider);
   }
 }

@@ -4,7 +4,8 @@ import { DEFAULT_CLUSTER_PORT, nodeNameProblem, parseNodeName } from '../../node
 import type { AgentSettings } from '../lib/agent-env';
 import { isIP } from 'node:net';
 import { inSubnet, ipv4ToInt, KitValidationError, parseProps, requireCookieToken } from '../lib/validation';
-import { DockerImage, TerraformStack } from '../lib/cdktf';
+import { DockerImage, TerraformStack, type TerraformProvider } from '../lib/cdktf';
+import { providerOf, useProvider } from '../lib/provider';
 import { AgentImage } from './agent-image';
 import { ClusterNetwork } from './cluster-network';
 import { DnsServer } from './dns-server';
@@ -120,6 +121,12 @@ export interface MusterClusterProps {
   readonly agentSettings?: AgentSettings;
   /** The nodes' data volumes on removal: see `MusterNodeProps.dataRemovalPolicy`. @default 'destroy' */
   readonly dataRemovalPolicy?: 'destroy' | 'retain';
+  /**
+   * The Docker provider (host) of every resource the cluster makes. A shared network, DNS server
+   * or image must be on the same one (synth says so otherwise).
+   * @default the stack's default docker provider
+   */
+  readonly provider?: TerraformProvider;
 }
 
 /** Settings the kit derives itself: set through the props that own them, never in `agentSettings`. */
@@ -170,6 +177,7 @@ const specSchema = z
     staticSeedCount: z.number().int().min(1, 'at least one seed').default(3),
     readyMinNodes: z.number().int().min(1, 'must be at least 1').optional(),
     dataRemovalPolicy: z.enum(['destroy', 'retain']).default('destroy'),
+    provider: z.unknown().optional(),
     agentSettings: z
       .record(z.string(), z.unknown())
       .superRefine((o, ctx) => {
@@ -357,6 +365,12 @@ export class MusterCluster extends Construct {
         dependsOn: [...(this.dnsServer ? [this.dnsServer.container] : []), ...(this.etcd?.members.map((m) => m.container) ?? [])],
       });
       this.nodes.push(node);
+    }
+    useProvider(this, props.provider);
+    for (const [what, shared] of [['network', sharedNetwork], ['dnsServer', sharedDns], ['image', props.image instanceof AgentImage ? props.image : undefined]] as const) {
+      if (shared && providerOf(shared) !== props.provider) {
+        throw new KitValidationError(`[${this.node.path}] ${what}: ${shared.node.path} is on another Docker provider than this cluster; give both the same provider`);
+      }
     }
     this.node.addValidation({ validate: () => this.crossChecks() });
   }

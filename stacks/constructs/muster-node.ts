@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { Construct, DockerContainer, DockerVolume, Token, type ITerraformDependable } from '../lib/cdktf';
+import { Construct, DockerContainer, DockerVolume, Token, type ITerraformDependable, type TerraformProvider } from '../lib/cdktf';
+import { useProvider } from '../lib/provider';
 import { agentEnvProblems, IMAGE_DATA_DIR, IMAGE_HEALTHCHECK, nodeNameProblem, parseNodeName } from '../../node-agent/src/contract';
 import { agentEnv, type AgentSettings } from '../lib/agent-env';
 import { inSubnet, KitValidationError, parseProps, requireCookieToken } from '../lib/validation';
@@ -57,6 +58,8 @@ export interface MusterNodeProps {
    * @default 'destroy'
    */
   readonly dataRemovalPolicy?: 'destroy' | 'retain';
+  /** The Docker provider (host) its resources use. @default the stack's default docker provider */
+  readonly provider?: TerraformProvider;
 }
 
 const propsSchema = z.object({
@@ -74,6 +77,7 @@ const propsSchema = z.object({
   waitReady: z.boolean().default(true),
   waitTimeoutSeconds: z.number().int().min(1).optional(),
   dataRemovalPolicy: z.enum(['destroy', 'retain']).default('destroy'),
+  provider: z.unknown().optional(),
 });
 
 /** How a node container is started and stopped; each value with why. */
@@ -147,6 +151,7 @@ export class MusterNode extends Construct {
     this.env = agentEnv({ ...props.settings, ...tlsSettings, 'node.name': p.nodeName, 'node.cookie_file': COOKIE_FILE });
     // What the agent would refuse at boot (exit 2, and a container restarting for ever) fails synth.
     this.node.addValidation({ validate: () => agentEnvProblems(envForCheck(this.env)).map((line) => `agent settings: ${line}`) });
+    useProvider(this, props.provider);
     this.volumeName = `${this.containerName}-data`;
     if (p.dataRemovalPolicy === 'destroy') this.volume = new DockerVolume(this, 'data', { name: this.volumeName });
     // A healthcheck is not ForceNew in kreuzwerker/docker v3.6.2 (a change is an in-place update that

@@ -4,7 +4,8 @@
  * change of this file only.
  */
 export { App, AssetType, Fn, Lazy, TerraformAsset, TerraformOutput, TerraformStack, TerraformVariable, Testing, Token } from 'cdktf';
-export type { ITerraformDependable, TerraformResource } from 'cdktf';
+export { TerraformResource } from 'cdktf';
+export type { ITerraformDependable, TerraformProvider } from 'cdktf';
 export { DockerProvider } from '@cdktf/provider-docker/lib/provider';
 export { Network as DockerNetwork } from '@cdktf/provider-docker/lib/network';
 export { Image as DockerImage } from '@cdktf/provider-docker/lib/image';

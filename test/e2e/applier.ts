@@ -109,9 +109,16 @@ export class StackApplier {
   private check(): void {
     const problems: string[] = [];
     for (const key of Object.keys(this.json)) if (!['//', 'terraform', 'provider', 'resource', 'variable', 'output'].includes(key)) problems.push(`top-level block '${key}' is not implemented`);
+    // Aliased docker providers are modelled (on the one test engine); a provider's settings (host,
+    // registry_auth, ...) are not.
+    const aliases = new Set<string>(['docker']);
     for (const [name, cfgs] of Object.entries(this.json.provider ?? {})) {
       if (name !== 'docker') problems.push(`provider '${name}' is not implemented`);
-      for (const c of cfgs as Json[]) if (Object.keys(c).length) problems.push(`provider docker settings ${Object.keys(c).join(', ')} are not implemented`);
+      for (const c of cfgs as Json[]) {
+        const settings = Object.keys(c).filter((k) => k !== 'alias');
+        if (settings.length) problems.push(`provider docker settings ${settings.join(', ')} are not implemented`);
+        if (c.alias) aliases.add(`docker.${c.alias}`);
+      }
     }
     for (const [type, byId] of Object.entries((this.json.resource ?? {}) as Json)) {
       const schema = SCHEMA[type];
@@ -140,6 +147,7 @@ export class StackApplier {
           }
         }
         for (const d of body.depends_on ?? []) deps.add(d);
+        if (body.provider !== undefined && !aliases.has(body.provider)) problems.push(`${address}: provider '${body.provider}' is not declared`);
         walkStrings(body, (s) => {
           for (const m of s.matchAll(/\$\{([^}]*)\}/g)) {
             const ref = m[1];

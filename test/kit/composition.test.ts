@@ -218,3 +218,24 @@ describe('a TLS directory given as a path is checked at synth', () => {
     synth((stack, cookie) => new MusterCluster(stack, 'c', props(cookie)));
   });
 });
+
+describe('a cluster on a Docker provider of its own', () => {
+  it('every resource it makes uses that provider; a shared network on another provider is refused', async () => {
+    const { DockerProvider } = await import('../../stacks/lib/cdktf');
+    const s = synth((stack, cookie) => {
+      const other = new DockerProvider(stack, 'docker-b', { alias: 'b' });
+      new MusterCluster(stack, 'c', { nodes: 2, discovery: srv, provider: other, cookie });
+    });
+    const all = Object.values(s.resource).flatMap((byId) => Object.values(byId)) as Json[];
+    assert.ok(all.length >= 7);
+    for (const r of all) assert.equal(r.provider, 'docker.b');
+    assert.match(
+      synthError((stack, cookie) => {
+        const other = new DockerProvider(stack, 'docker-b', { alias: 'b' });
+        const network = new ClusterNetwork(stack, 'net', { name: 'apps', subnet: '10.50.0.0/24' });
+        new MusterCluster(stack, 'c', { nodes: 1, network, discovery: { strategy: 'manual' }, provider: other, cookie });
+      }),
+      /\[test\/c\] network: test\/net is on another Docker provider than this cluster; give both the same provider/,
+    );
+  });
+});

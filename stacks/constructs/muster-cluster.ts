@@ -132,6 +132,12 @@ export interface MusterClusterProps {
 /** Settings the kit derives itself: set through the props that own them, never in `agentSettings`. */
 export const KIT_OWNED_SETTINGS = ['node.', 'cluster.name', 'cluster.port', 'cluster.proto_dist', 'cluster.discovery_strategy', 'cluster.static.', 'cluster.dns.', 'cluster.etcd.', 'cluster.k8s.', 'cluster.ssl.', 'cluster.ready_min_nodes'] as const;
 
+/** Why `key` may not be given in `agentSettings` (the prop that owns it), or undefined when it may. */
+export function kitOwnedProblem(key: string): string | undefined {
+  const owned = KIT_OWNED_SETTINGS.find((p) => (p.endsWith('.') ? key.startsWith(p) : key === p));
+  return owned && `is set by the kit from the props (${owned}${owned.endsWith('.') ? '*' : ''}): use those, not agentSettings`;
+}
+
 const nodeName = z.string().superRefine((v, ctx) => {
   const p = nodeNameProblem(v);
   if (p) ctx.addIssue({ code: 'custom', message: p });
@@ -182,8 +188,8 @@ const specSchema = z
       .record(z.string(), z.unknown())
       .superRefine((o, ctx) => {
         for (const k of Object.keys(o)) {
-          const owned = KIT_OWNED_SETTINGS.find((p) => (p.endsWith('.') ? k.startsWith(p) : k === p));
-          if (owned) ctx.addIssue({ code: 'custom', path: [k], message: `is set by the kit from the props (${owned}${owned.endsWith('.') ? '*' : ''}): use those, not agentSettings` });
+          const problem = kitOwnedProblem(k);
+          if (problem) ctx.addIssue({ code: 'custom', path: [k], message: problem });
         }
       })
       .default({}),

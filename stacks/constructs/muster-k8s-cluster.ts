@@ -4,7 +4,7 @@ import { agentEnv } from '../lib/agent-env';
 import { Construct, Fn, PodDisruptionBudgetV1, RoleBindingV1, RoleV1, SecretV1, ServiceAccountV1, ServiceV1, StatefulSetV1, Token } from '../lib/cdktf';
 import { NODE_GID, NODE_UID } from '../lib/images';
 import { KitValidationError, parseProps, requireCookieToken } from '../lib/validation';
-import { KIT_OWNED_SETTINGS } from './muster-cluster';
+import { kitOwnedProblem } from './muster-cluster';
 
 export interface MusterK8sClusterProps {
   /** Names the Service, StatefulSet, account and secret; the agents' `cluster.name` and `cluster.k8s.service_name`. @default 'muster' */
@@ -92,8 +92,8 @@ export class MusterK8sCluster extends Construct {
     const p = parseProps(this, propsSchema, props);
     requireCookieToken(this, props.cookie);
     for (const k of Object.keys(p.agentSettings)) {
-      const owned = KIT_OWNED_SETTINGS.find((o) => (o.endsWith('.') ? k.startsWith(o) : k === o));
-      if (owned) throw new KitValidationError(`[${this.node.path}] agentSettings.${k}: is set by the kit from the props (${owned}${owned.endsWith('.') ? '*' : ''}): use those, not agentSettings`);
+      const problem = kitOwnedProblem(k);
+      if (problem) throw new KitValidationError(`[${this.node.path}] agentSettings.${k}: ${problem}`);
     }
     if (p.maxUnavailable >= p.replicas && p.replicas > 1) {
       throw new KitValidationError(`[${this.node.path}] maxUnavailable: ${p.maxUnavailable} would let a drain stop all ${p.replicas} pods at once; at most ${p.replicas - 1}`);

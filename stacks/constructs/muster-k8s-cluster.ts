@@ -1,8 +1,7 @@
 import { z } from 'zod';
-import { agentEnvProblems, DEFAULT_CLUSTER_PORT, IMAGE_DATA_DIR, IMAGE_HEALTHCHECK, type AgentSettings } from '../../node-agent/src/contract';
+import { agentEnvProblems, DEFAULT_CLUSTER_PORT, IMAGE_DATA_DIR, IMAGE_GID, IMAGE_HEALTHCHECK, IMAGE_UID, type AgentSettings } from '../../node-agent/src/contract';
 import { agentEnv } from '../lib/agent-env';
 import { Construct, Fn, PodDisruptionBudgetV1, RoleBindingV1, RoleV1, SecretV1, ServiceAccountV1, ServiceV1, StatefulSetV1, Token } from '../lib/cdktf';
-import { NODE_GID, NODE_UID } from '../lib/images';
 import { KitValidationError, parseProps, requireCookieToken } from '../lib/validation';
 import { kitOwnedProblem } from './muster-cluster';
 
@@ -167,7 +166,7 @@ export class MusterK8sCluster extends Construct {
             // The image runs as uid/gid 1000 (node-agent/Dockerfile); fsGroup makes the kubelet give
             // the data volume to that group, which an ordinary (root-owned) volume otherwise is not
             // writable by. As EMQX's Helm chart does (podSecurityContext).
-            securityContext: { runAsNonRoot: true, runAsUser: String(NODE_UID), runAsGroup: String(NODE_GID), fsGroup: String(NODE_GID), fsGroupChangePolicy: 'OnRootMismatch' },
+            securityContext: { runAsNonRoot: true, runAsUser: String(IMAGE_UID), runAsGroup: String(IMAGE_GID), fsGroup: String(IMAGE_GID), fsGroupChangePolicy: 'OnRootMismatch' },
             container: [
               {
                 name: 'muster',

@@ -100,7 +100,6 @@ export const NODE_TIMINGS = {
 /** The node image's healthcheck (readiness), from the contract; the container repeats it for `wait`. */
 export const NODE_HEALTHCHECK = { ...IMAGE_HEALTHCHECK, test: [...IMAGE_HEALTHCHECK.test] };
 
-export const DATA_DIR = IMAGE_DATA_DIR;
 /** Where a node's certificate, key and the cluster CA are put in the container. */
 export const TLS_DIR = '/etc/muster/tls';
 /**
@@ -166,7 +165,7 @@ export class MusterNode extends Construct {
       networksAdvanced: [{ name: props.network.name, ipv4Address: p.address, ipv6Address: props.address6, aliases: [this.host] }],
       upload: [{ file: COOKIE_FILE, content: props.cookie, permissions: '0444' }],
       mounts: p.tlsDir ? [{ type: 'bind', source: `${p.tlsDir}/${this.host}`, target: TLS_DIR, readOnly: true }] : undefined,
-      volumes: [{ volumeName: this.volume?.name ?? this.volumeName, containerPath: DATA_DIR }],
+      volumes: [{ volumeName: this.volume?.name ?? this.volumeName, containerPath: IMAGE_DATA_DIR }],
       mustRun: true,
       destroyGraceSeconds: NODE_TIMINGS.destroyGraceSeconds,
       wait: p.waitReady,

@@ -1,7 +1,5 @@
-import { IMAGE_GID, IMAGE_UID } from '../../node-agent/src/contract';
-
 /**
- * The kit's default images and the node image's user, written once. Each default is a public
+ * The kit's default images, written once (the node image's user is the contract's IMAGE_UID/GID). Each default is a public
  * official image; every one is overridable (construct props, the stacks' `*_image` variables) for
  * air-gapped hosts and mirrors.
  */
@@ -18,6 +16,3 @@ export const DEFAULT_IMAGES = {
   etcd: 'gcr.io/etcd-development/etcd:v3.5.17',
 } as const;
 
-/** The node image's user and group (`USER 1000:1000` in node-agent/Dockerfile: `node` in the official images). */
-export const NODE_UID = IMAGE_UID;
-export const NODE_GID = IMAGE_GID;

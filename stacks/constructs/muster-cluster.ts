@@ -3,7 +3,7 @@ import { Construct } from '../lib/cdktf';
 import { DEFAULT_CLUSTER_PORT, nodeNameProblem, parseNodeName } from '../../node-agent/src/contract';
 import type { AgentSettings } from '../lib/agent-env';
 import { isIP } from 'node:net';
-import { inSubnet, ipv4ToInt, KitValidationError, parseProps, requireCookieToken } from '../lib/validation';
+import { ipv4ToInt, KitValidationError, parseProps, requireCookieToken } from '../lib/validation';
 import { DockerImage, TerraformStack, type TerraformProvider } from '../lib/cdktf';
 import { providerOf, useProvider } from '../lib/provider';
 import { AgentImage } from './agent-image';
@@ -480,15 +480,8 @@ export class MusterCluster extends Construct {
     if (d.strategy === 'static') {
       for (const seed of d.seeds ?? []) if (!names.has(seed)) errors.push(`discovery.seeds: '${seed}' is not a declared node (declared: ${[...names].join(', ')})`);
     }
-    const byAddress = new Map<string, string>();
-    for (const n of this.nodes) {
-      if (!inSubnet(n.address, this.network.subnet)) errors.push(`addresses: ${n.nodeName} has ${n.address}, outside the subnet ${this.network.subnet}`);
-      const other = byAddress.get(n.address);
-      if (other) errors.push(`addresses: ${n.nodeName} and ${other} both have ${n.address}`);
-      byAddress.set(n.address, n.nodeName);
-    }
-    const reserved = [this.dnsServer?.address, ...(this.etcd?.members.map((m) => m.address) ?? [])];
-    for (const n of this.nodes) if (reserved.includes(n.address)) errors.push(`addresses: ${n.nodeName} has ${n.address}, which the DNS server or etcd uses`);
+    // Addresses: each MusterNode checks its own against the subnet, and the network reports any
+    // address two constructs use (nodes, the DNS server, etcd, the gateway, other clusters).
     return errors;
   }
 

@@ -77,6 +77,12 @@ describe('what cannot be composed fails synth, naming both sides', () => {
     });
     assert.match(msg, /address 10\.50\.0\.10 on network apps is used by test\/a\/a-node1 and test\/b\/b-node1/);
   });
+  it('a node at the DNS server\'s address', () => {
+    const msg = synthError((stack, cookie) =>
+      new MusterCluster(stack, 'c', { nodes: ['muster@a.x.internal'], domain: 'x.internal', addresses: { 'muster@a.x.internal': '10.28.0.2' }, discovery: srv, cookie }),
+    );
+    assert.match(msg, /address 10\.28\.0\.2 on network muster-net is used by test\/c\/dns and test\/c\/muster-a/);
+  });
   it('a node at the gateway address', () => {
     const msg = synthError((stack, cookie) =>
       new MusterCluster(stack, 'c', { nodes: ['muster@n1.x.internal'], addresses: { 'muster@n1.x.internal': '10.28.0.1' }, discovery: { strategy: 'manual' }, cookie }),

@@ -526,7 +526,8 @@ function diffAttrs(schema: Record<string, AttrSpec>, planned: Json, state: Attrs
 }
 
 function show(v: unknown): string {
-  const s = JSON.stringify(v)?.replace(new RegExp(UNKNOWN.replace('\u0000', '\\u0000').replace(/[()]/g, '\\$&'), 'g'), '(known after apply)') ?? 'null';
+  // resolve() makes a value that depends on an unknown wholly UNKNOWN, so a replacer finds each.
+  const s = JSON.stringify(v, (_, x) => (x === UNKNOWN ? '(known after apply)' : x)) ?? 'null';
   return s.length > 200 ? `${s.slice(0, 200)}...` : s;
 }
 

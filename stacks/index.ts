@@ -11,4 +11,4 @@ export { MusterDockerStack, type MusterDockerStackProps } from './stacks/docker-
 export { MusterK8sCluster, type MusterK8sClusterProps } from './constructs/muster-k8s-cluster';
 export { MusterK8sStack, type MusterK8sStackProps } from './stacks/k8s-stack';
 export { clusterSummary } from './plan/summary';
-export { KitValidationError } from './lib/validation';
+export { KitValidationError, type KitProblem } from './lib/problems';

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { DEFAULT_IMAGES } from '../lib/images';
 import { AssetType, Construct, DockerImage, TerraformAsset, TerraformStack } from '../lib/cdktf';
 import { useProvider } from '../lib/provider';
+import { reportProblem, stopAt } from '../lib/problems';
 import type { TerraformProvider } from '../lib/cdktf';
 
 export interface AgentImageProps {
@@ -64,7 +65,8 @@ export class AgentImage extends Construct {
     super(scope, id);
     const context = props.contextPath ?? DEFAULT_CONTEXT;
     if (!existsSync(path.join(context, 'Dockerfile')) || !existsSync(path.join(context, 'muster.js'))) {
-      throw new Error(`[${this.node.path}] contextPath: ${context} has no Dockerfile and muster.js; run "npm run build" first`);
+      reportProblem(this, `contextPath: ${context} has no Dockerfile and muster.js; run "npm run build" first`);
+      stopAt(this);
     }
     const asset = new TerraformAsset(this, 'context', { path: context, type: AssetType.DIRECTORY });
     this.contextHash = asset.assetHash;

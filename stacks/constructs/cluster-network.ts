@@ -4,6 +4,7 @@ import { Construct, DockerNetwork, TerraformStack } from '../lib/cdktf';
 import { useProvider } from '../lib/provider';
 import type { TerraformProvider } from '../lib/cdktf';
 import { intToIpv4, parseCidr, parseProps } from '../lib/validation';
+import { addCheck, KitValidationError } from '../lib/problems';
 
 export interface ClusterNetworkProps {
   /** The Docker provider (host) its resources use. @default the stack's default docker provider */
@@ -49,7 +50,7 @@ export class ClusterNetwork extends Construct {
 
   constructor(scope: Construct, id: string, props: ClusterNetworkProps) {
     super(scope, id);
-    const p = parseProps(this, propsSchema, props);
+    const p = parseProps(this, propsSchema, props, { name: 'invalid' });
     const cidr = parseCidr(p.subnet)!;
     this.base = cidr.base;
     this.size = 2 ** (32 - cidr.bits);
@@ -57,7 +58,7 @@ export class ClusterNetwork extends Construct {
     this.subnet = `${intToIpv4(cidr.base)}/${cidr.bits}`;
     this.gateway = this.addressAt(1);
     this.claim(this.gateway, 'the gateway');
-    this.node.addValidation({ validate: () => this.claimProblems() });
+    addCheck(this, () => this.claimProblems());
     useProvider(this, props.provider);
     this.ipv6Subnet = p.ipv6Subnet;
     this.gateway6 = p.ipv6Subnet ? this.address6At(1) : undefined;
@@ -96,7 +97,7 @@ export class ClusterNetwork extends Construct {
 
   /** The IPv6 address with host number `n` (the subnet must be a /64 written as `prefix::/64`). */
   address6At(n: number): string {
-    if (!this.ipv6Subnet) throw new Error(`[${this.node.path}] the network has no IPv6 subnet`);
+    if (!this.ipv6Subnet) throw new KitValidationError([{ path: this.node.path, message: 'ipv6Subnet: the network has none, so it has no IPv6 addresses' }]);
     return `${this.ipv6Subnet.split('/')[0].replace(/::$/, '')}::${n.toString(16)}`;
   }
 
@@ -108,7 +109,7 @@ export class ClusterNetwork extends Construct {
   /** The address with host number `n` (1 is the gateway); throws when `n` is outside the subnet. */
   addressAt(n: number): string {
     if (!Number.isInteger(n) || n < 1 || n > this.size - 2) {
-      throw new Error(`[${this.node.path}] host number ${n} is outside ${this.subnet} (1..${this.size - 2})`);
+      throw new KitValidationError([{ path: this.node.path, message: `host number ${n} is outside ${this.subnet} (1..${this.size - 2})` }]);
     }
     return intToIpv4(this.base + n);
   }

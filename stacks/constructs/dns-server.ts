@@ -4,6 +4,7 @@ import { useProvider } from '../lib/provider';
 import type { TerraformProvider } from '../lib/cdktf';
 import { DEFAULT_IMAGES } from '../lib/images';
 import { inSubnet, parseProps } from '../lib/validation';
+import { reportProblem } from '../lib/problems';
 import type { ClusterNetwork } from './cluster-network';
 import { NAMED_CONF_PATH, renderNamedConf, renderZone, zoneFilePath, type DnsRecord } from './dns-zone';
 
@@ -48,15 +49,13 @@ export class DnsServer extends Construct {
 
   constructor(scope: Construct, id: string, props: DnsServerProps) {
     super(scope, id);
-    const p = parseProps(this, propsSchema, props);
-    if (!inSubnet(p.address, props.network.subnet)) {
-      throw new Error(`[${this.node.path}] address: ${p.address} is outside the network's subnet ${props.network.subnet}`);
-    }
+    const p = parseProps(this, propsSchema, props, { address: '', zone: 'invalid.internal' });
+    if (!inSubnet(p.address, props.network.subnet)) reportProblem(this, `address: ${p.address} is outside the network's subnet ${props.network.subnet}`);
     this.address = p.address;
     this.zone = p.zone;
     this.recordList.push(...(props.records ?? []));
     this.image = p.image;
-    props.network.claim(p.address, this.node.path);
+    if (inSubnet(p.address, props.network.subnet)) props.network.claim(p.address, this.node.path);
     this.namedConf = renderNamedConf(p.zone);
     const image = new DockerImage(this, 'image', { name: p.image, keepLocally: true });
     this.containerName = p.containerName ?? `${p.zone.replace(/\./g, '-')}-dns`;

@@ -4,6 +4,7 @@ import { useProvider } from '../lib/provider';
 import type { TerraformProvider } from '../lib/cdktf';
 import { DEFAULT_IMAGES } from '../lib/images';
 import { inSubnet, parseProps } from '../lib/validation';
+import { reportProblem } from '../lib/problems';
 import type { ClusterNetwork } from './cluster-network';
 
 export interface EtcdClusterProps {
@@ -44,10 +45,10 @@ export class EtcdCluster extends Construct {
 
   constructor(scope: Construct, id: string, props: EtcdClusterProps) {
     super(scope, id);
-    const p = parseProps(this, propsSchema, props);
-    for (const a of p.addresses) props.network.claim(a, this.node.path);
+    const p = parseProps(this, propsSchema, props, { addresses: [] });
     for (const a of p.addresses) {
-      if (!inSubnet(a, props.network.subnet)) throw new Error(`[${this.node.path}] addresses: ${a} is outside the network's subnet ${props.network.subnet}`);
+      if (inSubnet(a, props.network.subnet)) props.network.claim(a, this.node.path);
+      else reportProblem(this, `addresses: ${a} is outside the network's subnet ${props.network.subnet}`);
     }
     this.image = p.image;
     const image = new DockerImage(this, 'image', { name: p.image, keepLocally: true });

@@ -3,7 +3,8 @@ import { Construct } from '../lib/cdktf';
 import { DEFAULT_CLUSTER_PORT, nodeNameProblem, parseNodeName } from '../../node-agent/src/contract';
 import type { AgentSettings } from '../lib/agent-env';
 import { isIP } from 'node:net';
-import { ipv4ToInt, KitValidationError, parseProps, requireCookieToken } from '../lib/validation';
+import { ipv4ToInt, parseProps, requireCookieToken } from '../lib/validation';
+import { addCheck, reportProblem } from '../lib/problems';
 import { DockerImage, TerraformStack, type TerraformProvider } from '../lib/cdktf';
 import { providerOf, useProvider } from '../lib/provider';
 import { AgentImage } from './agent-image';
@@ -286,7 +287,7 @@ export class MusterCluster extends Construct {
       ...props,
       network: sharedNetwork ? {} : props.network,
       dnsServer: sharedDns ? true : props.dnsServer,
-    });
+    }, { nodes: 1, discovery: { strategy: 'manual' }, cookie: '' });
     requireCookieToken(this, props.cookie);
     this.clusterName = s.clusterName;
     this.domain = s.domain ?? (sharedDns ? `${s.clusterName}.${sharedDns.zone}` : `${s.clusterName}.internal`);
@@ -296,7 +297,7 @@ export class MusterCluster extends Construct {
     this.addressPlan = { ...ADDRESS_PLAN, nodesLast: this.network.capacity, ...s.addressPlan };
     this.protoDist = s.transport.protoDist;
     if (typeof props.image === 'string') {
-      if (!props.image.trim()) throw new KitValidationError(`[${this.node.path}] image: must name an image, e.g. registry.example.com/muster-node:0.1.0`);
+      if (!props.image.trim()) reportProblem(this, 'image: must name an image, e.g. registry.example.com/muster-node:0.1.0');
       const prebuilt = new DockerImage(this, 'node-image', { name: props.image, keepLocally: true });
       this.imageName = props.image;
       this.imageId = prebuilt.imageId;
@@ -313,7 +314,7 @@ export class MusterCluster extends Construct {
     const wantsDns = s.dnsServer ?? d.strategy === 'dns';
     if (sharedDns) {
       if (this.domain !== sharedDns.zone && !this.domain.endsWith(`.${sharedDns.zone}`)) {
-        throw new KitValidationError(`[${this.node.path}] domain: ${this.domain} is not in the zone ${sharedDns.zone} of the DnsServer ${sharedDns.node.path}; use a domain under it`);
+        reportProblem(this, `domain: ${this.domain} is not in the zone ${sharedDns.zone} of the DnsServer ${sharedDns.node.path}; use a domain under it`);
       }
       this.dnsServer = sharedDns;
       sharedDns.addRecords(this.dnsRecords(declared, sharedDns.zone));
@@ -375,10 +376,10 @@ export class MusterCluster extends Construct {
     useProvider(this, props.provider);
     for (const [what, shared] of [['network', sharedNetwork], ['dnsServer', sharedDns], ['image', props.image instanceof AgentImage ? props.image : undefined]] as const) {
       if (shared && providerOf(shared) !== props.provider) {
-        throw new KitValidationError(`[${this.node.path}] ${what}: ${shared.node.path} is on another Docker provider than this cluster; give both the same provider`);
+        reportProblem(this, `${what}: ${shared.node.path} is on another Docker provider than this cluster; give both the same provider`);
       }
     }
-    this.node.addValidation({ validate: () => this.crossChecks() });
+    addCheck(this, () => this.crossChecks());
   }
 
   private declareNodes(s: Spec): DeclaredNode[] {
@@ -388,11 +389,9 @@ export class MusterCluster extends Construct {
     const v6 = (hostNumber: number) => (s.network.ipv6Subnet ? this.network.address6At(hostNumber) : undefined);
     if (!Array.isArray(s.nodes)) {
       const count = s.nodes as number;
-      if (count > slots) {
-        throw new KitValidationError(`[${this.node.path}] nodes: ${count} nodes do not fit in ${this.network.subnet} (host numbers ${nodesFirst}-${nodesLast})`);
-      }
+      if (count > slots) reportProblem(this, `nodes: ${count} nodes do not fit in ${this.network.subnet} (host numbers ${nodesFirst}-${nodesLast})`);
       // Counted nodes only grow or shrink at the end, so their number is a stable identity.
-      return Array.from({ length: count }, (_, i) => {
+      return Array.from({ length: Math.min(count, slots) }, (_, i) => {
         const hostNumber = nodesFirst + i;
         const address = this.network.addressAt(hostNumber);
         const nodeName = ipNamed ? `${s.nodeNamePrefix}@${address}` : `${s.nodeNamePrefix}@node${i + 1}.${this.domain}`;
@@ -401,6 +400,7 @@ export class MusterCluster extends Construct {
       });
     }
     const problems: string[] = [];
+    const seenContainers = new Set<string>();
     const byHostNumber = new Map<number, string>();
     const byContainer = new Map<string, string>();
     const fixed = new Set(Object.values(s.addresses));
@@ -419,8 +419,9 @@ export class MusterCluster extends Construct {
       byContainer.set(containerName, nodeName);
       return { nodeName, host, address, address6: v6(hostNumber), containerName };
     });
-    if (problems.length) throw new KitValidationError(`Invalid props for ${this.node.path}:\n${problems.map((p) => `  [${this.node.path}] ${p}`).join('\n')}`);
-    return nodes;
+    for (const p of problems) reportProblem(this, p);
+    // Reported above; building on, a second node of one container name would be a second construct of one id.
+    return nodes.filter((n) => !seenContainers.has(n.containerName) && seenContainers.add(n.containerName));
   }
 
   /**

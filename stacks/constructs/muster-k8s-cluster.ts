@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { agentEnvProblems, DEFAULT_CLUSTER_PORT, IMAGE_DATA_DIR, IMAGE_GID, IMAGE_HEALTHCHECK, IMAGE_UID, type AgentSettings } from '../../node-agent/src/contract';
 import { agentEnv } from '../lib/agent-env';
 import { Construct, Fn, PodDisruptionBudgetV1, RoleBindingV1, RoleV1, SecretV1, ServiceAccountV1, ServiceV1, StatefulSetV1, Token } from '../lib/cdktf';
-import { KitValidationError, parseProps, requireCookieToken } from '../lib/validation';
+import { parseProps, requireCookieToken } from '../lib/validation';
+import { addCheck, reportProblem } from '../lib/problems';
 import { kitOwnedProblem } from './muster-cluster';
 
 export interface MusterK8sClusterProps {
@@ -88,14 +89,14 @@ export class MusterK8sCluster extends Construct {
 
   constructor(scope: Construct, id: string, props: MusterK8sClusterProps) {
     super(scope, id);
-    const p = parseProps(this, propsSchema, props);
+    const p = parseProps(this, propsSchema, props, { image: 'invalid', cookie: '' });
     requireCookieToken(this, props.cookie);
     for (const k of Object.keys(p.agentSettings)) {
       const problem = kitOwnedProblem(k);
-      if (problem) throw new KitValidationError(`[${this.node.path}] agentSettings.${k}: ${problem}`);
+      if (problem) reportProblem(this, `agentSettings.${k}: ${problem}`);
     }
     if (p.maxUnavailable >= p.replicas && p.replicas > 1) {
-      throw new KitValidationError(`[${this.node.path}] maxUnavailable: ${p.maxUnavailable} would let a drain stop all ${p.replicas} pods at once; at most ${p.replicas - 1}`);
+      reportProblem(this, `maxUnavailable: ${p.maxUnavailable} would let a drain stop all ${p.replicas} pods at once; at most ${p.replicas - 1}`);
     }
     const { name, namespace, replicas } = p;
     this.name = name;
@@ -138,14 +139,13 @@ export class MusterK8sCluster extends Construct {
     }).map((line) => ({ name: line.slice(0, line.indexOf('=')), value: line.slice(line.indexOf('=') + 1) }));
     // The agent's loader on a pod's environment as the kubelet fills it in (pod 0; the namespace
     // and the cookie known only at deploy): anything the agent would refuse fails synth.
-    this.node.addValidation({
-      validate: () =>
+    addCheck(this, () =>
         agentEnvProblems({
           ...Object.fromEntries(settings.map((e) => [e.name, Token.isUnresolved(e.value) ? 'default' : e.value])),
           MUSTER_NODE__NAME: `muster@${name}-0.${name}.default.${suffix}`,
           MUSTER_NODE__COOKIE: 'token-known-at-deploy',
         }).map((line) => `agent settings: ${line}`),
-    });
+    );
     this.statefulSet = new StatefulSetV1(this, 'statefulset', {
       metadata: { name, namespace, labels },
       spec: {

@@ -6,7 +6,8 @@ import { Construct, DockerContainer, DockerVolume, Token, type ITerraformDependa
 import { useProvider } from '../lib/provider';
 import { agentEnvProblems, IMAGE_DATA_DIR, IMAGE_HEALTHCHECK, nodeNameProblem, parseNodeName } from '../../node-agent/src/contract';
 import { agentEnv, type AgentSettings } from '../lib/agent-env';
-import { inSubnet, KitValidationError, parseProps, requireCookieToken } from '../lib/validation';
+import { inSubnet, parseProps, requireCookieToken } from '../lib/validation';
+import { addCheck, reportProblem } from '../lib/problems';
 import type { ClusterNetwork } from './cluster-network';
 
 export interface MusterNodeProps {
@@ -127,12 +128,10 @@ export class MusterNode extends Construct {
 
   constructor(scope: Construct, id: string, props: MusterNodeProps) {
     super(scope, id);
-    const p = parseProps(this, propsSchema, props);
+    const p = parseProps(this, propsSchema, props, { nodeName: 'invalid@invalid', address: '' });
     requireCookieToken(this, props.cookie);
-    if (!inSubnet(p.address, props.network.subnet)) {
-      throw new Error(`[${this.node.path}] address: ${p.address} is outside the network's subnet ${props.network.subnet}`);
-    }
-    props.network.claim(p.address, this.node.path);
+    if (!inSubnet(p.address, props.network.subnet)) reportProblem(this, `address: ${p.address} is outside the network's subnet ${props.network.subnet}`);
+    else props.network.claim(p.address, this.node.path);
     this.nodeName = p.nodeName;
     this.host = parseNodeName(p.nodeName).host;
     this.address = p.address;
@@ -142,14 +141,14 @@ export class MusterNode extends Construct {
       // A literal directory is on this machine (a local Docker engine): check it now rather than
       // let the agent exit 2 in a restarting container. A variable's value is known only at deploy.
       const missing = ['ca.crt', 'tls.crt', 'tls.key'].map((f) => path.join(p.tlsDir!, this.host, f)).filter((f) => !existsSync(f));
-      if (missing.length) throw new KitValidationError(`[${this.node.path}] tlsDir: ${missing.join(', ')} missing: each node host needs <tlsDir>/<host>/ca.crt, tls.crt and tls.key`);
+      if (missing.length) reportProblem(this, `tlsDir: ${missing.join(', ')} missing: each node host needs <tlsDir>/<host>/ca.crt, tls.crt and tls.key`);
     }
     const tlsSettings = props.tlsDir
       ? { 'cluster.ssl.certfile': `${TLS_DIR}/tls.crt`, 'cluster.ssl.keyfile': `${TLS_DIR}/tls.key`, 'cluster.ssl.cacertfile': `${TLS_DIR}/ca.crt` }
       : {};
     this.env = agentEnv({ ...props.settings, ...tlsSettings, 'node.name': p.nodeName, 'node.cookie_file': COOKIE_FILE });
     // What the agent would refuse at boot (exit 2, and a container restarting for ever) fails synth.
-    this.node.addValidation({ validate: () => agentEnvProblems(envForCheck(this.env)).map((line) => `agent settings: ${line}`) });
+    addCheck(this, () => agentEnvProblems(envForCheck(this.env)).map((line) => `agent settings: ${line}`));
     useProvider(this, props.provider);
     this.volumeName = `${this.containerName}-data`;
     if (p.dataRemovalPolicy === 'destroy') this.volume = new DockerVolume(this, 'data', { name: this.volumeName });

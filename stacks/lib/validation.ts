@@ -1,16 +1,37 @@
 import type { z } from 'zod';
 import type { Construct } from 'constructs';
 import { resolveForDisplay, TerraformStack, TerraformVariable, Token } from './cdktf';
+import { markPropsInvalid, reportProblem, stopAt } from './problems';
 
-/** Thrown at synth time; lists every problem with the construct path and the field. */
-export class KitValidationError extends Error {}
+export { KitValidationError } from './problems';
 
-/** Parses props with a zod schema, or throws one error naming the construct path and each bad field. */
-export function parseProps<S extends z.ZodType>(scope: Construct, schema: S, props: unknown): z.output<S> {
-  const r = schema.safeParse(props);
+/**
+ * Parses props with a zod schema. Bad props are reported (synth then fails listing every bad
+ * construct of the app, not only the first) and the construct is built on from the valid props:
+ * each bad top-level prop is left out so its default applies, or replaced by `fallbacks` when it
+ * has none. Only when that still does not parse does building stop here.
+ */
+export function parseProps<S extends z.ZodType>(scope: Construct, schema: S, props: unknown, fallbacks: Record<string, unknown> = {}): z.output<S> {
+  let r = schema.safeParse(props);
   if (r.success) return r.data;
-  const lines = r.error.issues.map((i) => `  [${scope.node.path}] ${i.path.join('.') || '(props)'}: ${i.message}`);
-  throw new KitValidationError(`Invalid props for ${scope.node.path}:\n${lines.join('\n')}`);
+  for (const i of r.error.issues) {
+    reportProblem(scope, `${i.path.map(String).join('.') || '(props)'}: ${i.message}`);
+  }
+  markPropsInvalid(scope);
+  let input: Record<string, unknown> = { ...(props as Record<string, unknown>) };
+  for (let round = 0; round < 3 && !r.success; round++) {
+    for (const i of r.error.issues) {
+      const bad = i.code === 'unrecognized_keys' ? i.keys : i.path.length ? [String(i.path[0])] : [];
+      if (!bad.length) stopAt(scope);
+      input = { ...input };
+      for (const k of bad) {
+        if (k in fallbacks) input[k] = fallbacks[k];
+        else delete input[k];
+      }
+    }
+    r = schema.safeParse(input);
+  }
+  return r.success ? r.data : stopAt(scope);
 }
 
 /** IPv4 helpers for deterministic address plans. */
@@ -50,16 +71,18 @@ export function requireCookieToken(scope: Construct, cookie: string): void {
     const ref = /^\$\{var\.([A-Za-z0-9_-]+)\}$/.exec(String(resolveForDisplay(stack, cookie)));
     const variable = ref && stack.node.findAll().find((c): c is TerraformVariable => c instanceof TerraformVariable && c.friendlyUniqueId === ref[1]);
     if (!variable) {
-      throw new KitValidationError(
-        `[${scope.node.path}] cookie: must be exactly a sensitive TerraformVariable's value, not ${String(resolveForDisplay(stack, cookie))} (a local or a function of other values could put the cookie in the JSON or the plan)`,
+      return reportProblem(
+        scope,
+        `cookie: must be exactly a sensitive TerraformVariable's value, not ${String(resolveForDisplay(stack, cookie))} (a local or a function of other values could put the cookie in the JSON or the plan)`,
       );
     }
     if (variable.sensitive !== true) {
-      throw new KitValidationError(`[${scope.node.path}] cookie: the variable '${variable.friendlyUniqueId}' is not sensitive, so the plan would print the cookie; declare it with sensitive: true`);
+      return reportProblem(scope, `cookie: the variable '${variable.friendlyUniqueId}' is not sensitive, so the plan would print the cookie; declare it with sensitive: true`);
     }
     return;
   }
-  throw new KitValidationError(
-    `[${scope.node.path}] cookie: a literal cookie would be written into the synthesized JSON and the plan; wire a sensitive TerraformVariable (new TerraformVariable(this, 'cookie', { type: 'string', sensitive: true }).stringValue)`,
+  reportProblem(
+    scope,
+    `cookie: a literal cookie would be written into the synthesized JSON and the plan; wire a sensitive TerraformVariable (new TerraformVariable(this, 'cookie', { type: 'string', sensitive: true }).stringValue)`,
   );
 }

@@ -8,6 +8,7 @@ import { AgentImage } from '../../stacks/constructs/agent-image';
 import { ClusterNetwork } from '../../stacks/constructs/cluster-network';
 import { DnsServer } from '../../stacks/constructs/dns-server';
 import { MusterCluster } from '../../stacks/constructs/muster-cluster';
+import { KitValidationError } from '../../stacks/lib/problems';
 import { resources, synth, synthError } from './helpers';
 
 // Constructs a second team composes: bring your own network, DNS server and image; two clusters
@@ -159,6 +160,45 @@ describe('more mistakes synth catches', () => {
       /\[test\/c\] discovery: Unrecognized key: "seed"/,
     );
     assert.match(synthError((stack, cookie) => new MusterCluster(stack, 'c', { nodes: 2, discovery: { strategy: 'manual' }, nodeCount: 3, cookie } as never)), /\[test\/c\] \(props\): Unrecognized key: "nodeCount"/);
+  });
+});
+
+describe('every bad construct is reported at once, with one error type', () => {
+  const k8s = async () => (await import('../../stacks/constructs/muster-k8s-cluster')).MusterK8sCluster;
+  const failure = (fn: Parameters<typeof synth>[0]): KitValidationError => {
+    try {
+      synth(fn);
+    } catch (e) {
+      assert.ok(e instanceof KitValidationError, `a KitValidationError, not ${(e as Error).name}: ${(e as Error).message}`);
+      return e;
+    }
+    throw new Error('expected synth to fail');
+  };
+  it('prop errors in two clusters, a cross-construct rule and a Kubernetes cluster, each once, in construct order', async () => {
+    const MusterK8sCluster = await k8s();
+    const e = failure((stack, cookie) => {
+      new MusterCluster(stack, 'a', { clusterName: 'a', nodes: 0, network: { subnet: '10.61.0.0/24' }, discovery: { strategy: 'static', seeds: ['muster@x.a.internal'] }, cookie });
+      new MusterCluster(stack, 'b', { clusterName: 'b', nodes: 2, network: { subnet: '10.62.0.0/24' }, port: 70000, discovery: { strategy: 'manual' }, cookie: 'literal' });
+      new MusterCluster(stack, 'c', { clusterName: 'c', nodes: 1, network: { name: 'a-net', subnet: '10.63.0.0/24' }, discovery: { strategy: 'manual' }, cookie });
+      new MusterK8sCluster(stack, 'k', { replicas: 3, maxUnavailable: 3, image: '', cookie });
+    });
+    assert.deepEqual(
+      e.problems.map((p) => `[${p.path}] ${p.message.replace(/:.*/, '')}`),
+      ['[test/a] nodes', '[test/b] port', '[test/b] cookie', '[test/c/network] name', '[test/k] image', '[test/k] maxUnavailable'],
+      e.message,
+    );
+    // Cluster a's fallbacks (it was built on to reach the others) add nothing: no "seed is not a declared node".
+    assert.doesNotMatch(e.message, /seeds/);
+    assert.match(e.message, /^6 problems in the Muster constructs; nothing was synthesized:\n {2}\[test\/a\] nodes: a cluster needs at least 1 node/);
+  });
+  it('a construct that cannot be built at all stops there, listing what was found before it', () => {
+    const e = failure((stack, cookie) => {
+      new MusterCluster(stack, 'a', { clusterName: 'a', nodes: 1, port: 0, discovery: { strategy: 'manual' }, cookie });
+      new AgentImage(stack, 'image', { contextPath: '/nonexistent/image' });
+    });
+    assert.deepEqual(e.problems.map((p) => p.path), ['test/a', 'test/image']);
+    assert.match(e.message, /building stopped at test\/image/);
+    assert.match(e.message, /contextPath: \/nonexistent\/image has no Dockerfile/);
   });
 });
 

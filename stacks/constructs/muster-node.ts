@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { Construct, DockerContainer, DockerVolume, Token, type ITerraformDependable, type TerraformProvider } from '../lib/cdktf';
+import { Construct, DockerContainer, DockerVolume, Fn, Token, type ITerraformDependable, type TerraformProvider } from '../lib/cdktf';
 import { useProvider } from '../lib/provider';
 import { agentEnvProblems, IMAGE_DATA_DIR, IMAGE_HEALTHCHECK, nodeNameProblem, parseNodeName } from '../../node-agent/src/contract';
 import { agentEnv, type AgentSettings } from '../lib/agent-env';
@@ -139,8 +139,9 @@ export class MusterNode extends Construct {
     this.containerName = p.containerName ?? this.host.split('.')[0];
     if (p.tlsDir && !Token.isUnresolved(p.tlsDir)) {
       // A literal directory is on this machine (a local Docker engine): check it now rather than
-      // let the agent exit 2 in a restarting container. A variable's value is known only at deploy.
-      const missing = ['ca.crt', 'tls.crt', 'tls.key'].map((f) => path.join(p.tlsDir!, this.host, f)).filter((f) => !existsSync(f));
+      // let the agent exit 2 in a restarting container. A variable's value is known only at plan
+      // time, where the container's precondition checks the same.
+      const missing = TLS_FILES.map((f) => path.join(p.tlsDir!, this.host, f)).filter((f) => !existsSync(f));
       if (missing.length) reportProblem(this, `tlsDir: ${missing.join(', ')} missing: each node host needs <tlsDir>/<host>/ca.crt, tls.crt and tls.key`);
     }
     const tlsSettings = props.tlsDir
@@ -178,8 +179,24 @@ export class MusterNode extends Construct {
         ...(p.tlsDir ? [{ label: 'muster.tls-dir', value: `${p.tlsDir}/${this.host}` }] : []),
       ],
       dependsOn: [props.network.network, ...(props.dependsOn ?? [])],
+      lifecycle: p.tlsDir && Token.isUnresolved(p.tlsDir) ? { precondition: [tlsPrecondition(p.tlsDir, this.host)] } : undefined,
     });
   }
+}
+
+/** A node's certificate files, in `<tlsDir>/<host>/`. */
+const TLS_FILES = ['ca.crt', 'tls.crt', 'tls.key'] as const;
+
+/**
+ * The TLS directory from a variable, checked by `terraform plan` (a precondition; Terraform
+ * >= 1.5 for `startswith`): absolute, and holding the node's three files. Like the synth check of
+ * a literal directory, it reads the machine that runs Terraform: the Docker engine's, when local.
+ */
+function tlsPrecondition(tlsDir: string, host: string): { condition: unknown; errorMessage: string } {
+  return {
+    condition: Fn.alltrue([Fn.startswith(tlsDir, '/'), ...TLS_FILES.map((f) => Fn.fileexists(Fn.format(`%s/${host}/${f}`, [tlsDir])))]),
+    errorMessage: `tls_dir must be an absolute directory on the Docker host holding ${host}/ca.crt, ${host}/tls.crt and ${host}/tls.key (the node's certificate, key and the cluster CA)`,
+  };
 }
 
 /**

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
@@ -163,5 +163,45 @@ describe('the applier does what kreuzwerker/docker v3.6.2 does', { timeout: 300_
         docker('volume', 'rm', '-f', `${name}-out`);
       }
     }
+  });
+});
+
+describe('Terraform\'s preconditions: the TLS directory given as a variable is checked at plan', () => {
+  // The static-tls stack takes tls_dir from a variable, so synth cannot look at it; each node's
+  // container carries a precondition that `terraform plan` evaluates, naming the host's files.
+  let stackDir: string;
+  before(async () => {
+    const { buildApp } = await import('../../stacks/main');
+    const { app } = buildApp(mkdtempSync(path.join(tmpdir(), 'muster-precondition-')));
+    app.synth();
+    stackDir = path.join(app.outdir, 'stacks', 'static-tls');
+  });
+  const planWith = (tlsDir: string) => new StackApplier(stackDir, { cookie: 'a-cookie-for-the-plan', tls_dir: tlsDir }, { statePath: path.join(mkdtempSync(path.join(tmpdir(), 'muster-state-')), 'state.json') }).plan();
+  const tlsTree = (hosts: string[], skip?: string): string => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'muster-tls-'));
+    for (const h of hosts) {
+      mkdirSync(path.join(dir, h));
+      for (const f of ['ca.crt', 'tls.crt', 'tls.key']) if (`${h}/${f}` !== skip) writeFileSync(path.join(dir, h, f), 'pem');
+    }
+    return dir;
+  };
+  const hosts = ['node1.statictls.internal', 'node2.statictls.internal', 'node3.statictls.internal'];
+
+  it('a complete directory plans every node; a missing file, a relative path or a directory without the hosts fails the plan naming the node', async () => {
+    const changes = await planWith(tlsTree(hosts));
+    assert.equal(changes.filter((c) => c.address.startsWith('docker_container.') && c.action === 'create').length, 3);
+    await assert.rejects(planWith(tlsTree(hosts, 'node2.statictls.internal/tls.key')), (e: Error) => {
+      assert.match(e.message, /Resource precondition failed \(docker_container\.[^)]*node2[^)]*\): tls_dir must be an absolute directory on the Docker host holding node2\.statictls\.internal\/ca\.crt/);
+      assert.doesNotMatch(e.message, /node1|node3/, 'only the node missing a file');
+      return true;
+    });
+    await assert.rejects(planWith(path.relative(process.cwd(), tlsTree(hosts))), /Resource precondition failed[\s\S]*node1[\s\S]*node2[\s\S]*node3/);
+    await assert.rejects(planWith(mkdtempSync(path.join(tmpdir(), 'muster-tls-empty-'))), /Resource precondition failed/);
+  });
+
+  it('a path that is a directory where a file belongs is Terraform\'s fileexists error, not a pass', async () => {
+    const dir = tlsTree(hosts, 'node1.statictls.internal/ca.crt');
+    mkdirSync(path.join(dir, 'node1.statictls.internal', 'ca.crt'));
+    await assert.rejects(planWith(dir), /precondition: Invalid function argument: .*ca\.crt is not a regular file/);
   });
 });

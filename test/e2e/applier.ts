@@ -20,6 +20,7 @@ import {
   type ProviderContext,
 } from './provider/resources';
 import { META, SCHEMA, type AttrSpec } from './provider/schema';
+import { evaluate } from './terraform-expressions';
 
 /**
  * TEST TOOL, not a deployer: `cdktf deploy` is how users deploy. Terraform's Docker provider cannot
@@ -147,8 +148,9 @@ export class StackApplier {
           }
         }
         for (const d of body.depends_on ?? []) deps.add(d);
+        problems.push(...this.checkLifecycle(address, body.lifecycle));
         if (body.provider !== undefined && !aliases.has(body.provider)) problems.push(`${address}: provider '${body.provider}' is not declared`);
-        walkStrings(body, (s) => {
+        walkStrings({ ...body, lifecycle: undefined }, (s) => {
           for (const m of s.matchAll(/\$\{([^}]*)\}/g)) {
             const ref = m[1];
             if (/^var\.[A-Za-z0-9_]+$/.test(ref)) {
@@ -163,6 +165,45 @@ export class StackApplier {
     }
     for (const r of this.config.values()) for (const d of r.deps) if (!this.config.has(d)) problems.push(`${r.address}: refers to undeclared resource ${d}`);
     if (problems.length) throw new ApplierError(`cannot apply ${this.stackDir}:\n  ${problems.join('\n  ')}`);
+  }
+
+  /**
+   * `lifecycle`: only `precondition` blocks are modelled (Terraform evaluates each at plan and stops
+   * with its error_message when false); ignore_changes, create_before_destroy, prevent_destroy and
+   * replace_triggered_by would change what a plan does, so they are refused.
+   */
+  private checkLifecycle(address: string, lifecycle: unknown): string[] {
+    if (lifecycle === undefined) return [];
+    const problems: string[] = [];
+    const blocks = Array.isArray(lifecycle) ? lifecycle : [lifecycle];
+    for (const l of blocks as Json[]) {
+      for (const k of Object.keys(l)) if (k !== 'precondition') problems.push(`${address}: lifecycle '${k}' is not implemented by the test applier`);
+      for (const pc of (l.precondition ?? []) as Json[]) {
+        if (typeof pc.condition !== 'string' || typeof pc.error_message !== 'string' || Object.keys(pc).some((k) => k !== 'condition' && k !== 'error_message')) {
+          problems.push(`${address}: a precondition needs exactly condition and error_message`);
+        }
+      }
+    }
+    return problems;
+  }
+
+  /** Terraform checks every resource's preconditions during plan, before any change. */
+  private checkPreconditions(): void {
+    const failed: string[] = [];
+    for (const r of this.config.values()) {
+      const blocks = r.body.lifecycle === undefined ? [] : Array.isArray(r.body.lifecycle) ? r.body.lifecycle : [r.body.lifecycle];
+      for (const pc of blocks.flatMap((l: Json) => (l.precondition ?? []) as Json[])) {
+        let ok: unknown;
+        try {
+          ok = evaluate(pc.condition, (name) => this.variable(name), this.stackDir);
+        } catch (e) {
+          throw new ApplierError(`${r.address}: precondition: ${(e as Error).message}`);
+        }
+        if (typeof ok !== 'boolean') throw new ApplierError(`${r.address}: Invalid condition result: a condition must be a bool`);
+        if (!ok) failed.push(`Resource precondition failed (${r.address}): ${pc.error_message}`);
+      }
+    }
+    if (failed.length) throw new ApplierError(failed.join('\n'));
   }
 
   private withOverrides(type: string, body: Json): Json {
@@ -249,6 +290,7 @@ export class StackApplier {
   }
 
   private diff(state: StateFile): Change[] {
+    this.checkPreconditions();
     const changes = new Map<string, Change>();
     for (const r of this.ordered()) {
       const e = state.resources[r.address];

@@ -119,7 +119,7 @@ export const SCHEMA: Record<string, Record<string, AttrSpec>> = {
 };
 
 /** Meta-arguments Terraform itself handles. */
-export const META = ['depends_on', '//', 'provider'];
+export const META = ['depends_on', '//', 'provider', 'lifecycle'];
 
 /** Go's time.Duration.String(), which Read uses for healthcheck durations ("1m0s", "500ms", "1.5s"). */
 export function goDuration(ns: number): string {

@@ -162,7 +162,7 @@ const specSchema = z
       z.strictObject({
         strategy: z.literal('etcd'),
         members: z.number().int().min(0).max(7, 'at most 7 etcd members (host numbers 3-9)').default(1),
-        endpoints: z.array(z.url()).optional(),
+        endpoints: z.array(z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL of an etcd member, e.g. http://10.0.0.5:2379' })).optional(),
         prefix: z.string().min(1).default('muster'),
         // The agent's own rule checks it (agentEnvProblems at synth), so kit and agent never disagree.
         nodeTtl: z.string().default('1m'),

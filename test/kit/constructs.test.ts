@@ -155,6 +155,7 @@ describe('MusterCluster validation at synth time', () => {
     ['a static seed that is not a declared node', (cookie) => ({ nodes: 2, discovery: { strategy: 'static', seeds: ['muster@node9.muster.internal'] }, cookie }), /\[test\/c\] discovery\.seeds: 'muster@node9\.muster\.internal' is not a declared node/],
     ['dns without a DnsServer', (cookie) => ({ nodes: 2, discovery: { strategy: 'dns', recordType: 'srv' }, dnsServer: false, cookie }), /\[test\/c\] discovery\.strategy: dns needs a DnsServer/],
     ['etcd without endpoints', (cookie) => ({ nodes: 2, discovery: { strategy: 'etcd', members: 0 }, cookie }), /\[test\/c\] discovery\.endpoints: etcd discovery needs etcd endpoints/],
+    ['an etcd endpoint without a scheme', (cookie) => ({ nodes: 2, discovery: { strategy: 'etcd', members: 0, endpoints: ['etcd1:2379'] }, cookie }), /\[test\/c\] discovery\.endpoints\.0: must be an http:\/\/ or https:\/\/ URL/],
     ['an address outside the subnet', (cookie) => ({ nodes: ['muster@n1.x.internal'], addresses: { 'muster@n1.x.internal': '10.1.2.3' }, discovery: { strategy: 'manual' }, cookie }), /address: 10\.1\.2\.3 is outside the network's subnet 10\.28\.0\.0\/24/],
     ['a port out of range', (cookie) => ({ nodes: 2, port: 70000, discovery: { strategy: 'manual' }, cookie }), /\[test\/c\] port: must be 1-65535/],
     ['a node count of 0', (cookie) => ({ nodes: 0, discovery: { strategy: 'manual' }, cookie }), /\[test\/c\] nodes: a cluster needs at least 1 node/],

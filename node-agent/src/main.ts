@@ -11,9 +11,34 @@ import type { Status } from './membership/cluster';
 import { nodeNameProblem } from './config/node-name';
 import { formatDuration } from './config/duration';
 
-/** Exit codes: 0 done, 1 the operation failed, 2 bad usage or configuration. */
+/**
+ * Exit codes: 0 done, 1 the operation failed, 2 bad usage or configuration, 3 done here but not
+ * yet acknowledged by every running member (a write, leave or force-leave that spreads later).
+ */
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
+const EXIT_NOT_EVERYWHERE = 3;
+
+/** A change spread to the members: who acknowledged it and which running members did not, in time. */
+interface Spread {
+  acked: string[];
+  failed: string[];
+}
+
+/**
+ * Says exactly how far a change got. Every running member has it: `done` on stdout, exit 0.
+ * Otherwise the members still missing it on stderr and exit 3: the change is kept (here, and on
+ * those that acknowledged) and reaches the others when their links sync again.
+ */
+function reportSpread(r: Spread, done: string, what: string): void {
+  if (!r.failed.length) {
+    console.log(done);
+    return;
+  }
+  const holders = r.acked.length ? `this node and ${r.acked.join(', ')}` : 'this node only';
+  process.stderr.write(`muster: ${what} is held by ${holders}; not acknowledged in time by ${r.failed.join(', ')} (running members): it reaches them when their links sync again\n`);
+  process.exitCode = EXIT_NOT_EVERYWHERE;
+}
 
 class UsageError extends Error {}
 
@@ -145,16 +170,20 @@ function buildProgram(): Command {
     .command('leave')
     .description('this node leaves its cluster and becomes standalone')
     .action(async () => {
-      const r = (await call('cluster-leave', {})) as { acked: string[]; failed: string[] };
-      console.log(`Left the cluster; acknowledged by ${r.acked.length ? r.acked.join(', ') : 'no member'}.`);
-      if (!r.acked.length) console.error('muster: warning: no member was reachable to record the leave; run "cluster force-leave" on the cluster');
+      const r = (await call('cluster-leave', {})) as Spread;
+      if (!r.acked.length) {
+        process.stderr.write(`muster: left the cluster and now standalone, but no member acknowledged the leave (${r.failed.join(', ') || 'none reachable'}): they still list this node; run "cluster force-leave" for it on the cluster\n`);
+        process.exitCode = EXIT_NOT_EVERYWHERE;
+        return;
+      }
+      reportSpread(r, `Left the cluster; acknowledged by ${r.acked.join(', ')}.`, 'the leave (this node is standalone now)');
     });
   cluster
     .command('force-leave <node>')
     .description('remove <node> from every member (usually a dead one)')
     .action(async (node: string) => {
-      await call('cluster-force-leave', { node: nodeArg(node) });
-      console.log(`Removed ${node} from the cluster.`);
+      const r = (await call('cluster-force-leave', { node: nodeArg(node) })) as Spread;
+      reportSpread(r, `Removed ${node} from the cluster; acknowledged by ${r.acked.length ? r.acked.join(', ') : 'no other member'}.`, `the removal of ${node}`);
     });
   cluster
     .command('ready')
@@ -167,16 +196,14 @@ function buildProgram(): Command {
 
   const data = ctl.command('data').description('the cluster\'s replicated key-value data');
   data.command('put <key> <value>').action(async (key: string, value: string) => {
-    await call('data-put', { key, value });
-    console.log('OK');
+    reportSpread((await call('data-put', { key, value })) as Spread, 'OK', `the write of '${key}'`);
   });
   data.command('get <key>').action(async (key: string) => {
     const r = (await call('data-get', { key })) as { value: string };
     console.log(r.value);
   });
   data.command('del <key>').action(async (key: string) => {
-    await call('data-del', { key });
-    console.log('OK');
+    reportSpread((await call('data-del', { key })) as Spread, 'OK', `the delete of '${key}'`);
   });
   data
     .command('list')

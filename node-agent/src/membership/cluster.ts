@@ -139,6 +139,9 @@ export class ClusterNode {
   /** Members known to hold each tombstone, and when it arrived here. */
   private readonly tombstones = new Map<string, { arrived: number; seenBy: Set<string> }>();
   private maintenance?: NodeJS.Timeout;
+  /** Set by stop(): loops of its own (the autoheal rejoin) end. */
+  private stopping = false;
+  private rejoinWait?: NodeJS.Timeout;
   private readonly writer: StateWriter;
   /** Probe links kept for a moment: the join or the next look that usually follows reuses them. */
   private readonly probeLinks = new Map<string, { conn: Connection; timer: NodeJS.Timeout }>();
@@ -585,18 +588,24 @@ export class ClusterNode {
   /** With autoheal, a node autocleaned while cut off asks its former cluster to take it back. */
   private async rejoinAfterAutoclean(by: string | undefined, formerMembers: string[]): Promise<void> {
     const targets = [...new Set([by, ...formerMembers].filter((n): n is string => !!n && n !== this.name))];
-    for (let attempt = 0; attempt < 30; attempt++) {
+    for (let attempt = 0; attempt < 30 && !this.stopping; attempt++) {
       for (const t of targets) {
+        if (this.stopping) return;
         try {
           await this.join(t, { keepData: true, why: 'autoheal: autoclean removed this node while it was cut off' });
           return;
-        } catch {
-          // tried below again; each failure was logged by join()
+        } catch (e) {
+          // join() logged why; the next target, then a longer wait.
+          this.log.debug({ target: t, attempt, err: (e as Error).message }, `autoheal: rejoining through ${t} failed`);
         }
       }
-      await new Promise((r) => setTimeout(r, Math.min(10_000, 500 * 2 ** attempt)));
+      await new Promise<void>((r) => {
+        this.rejoinWait = setTimeout(r, Math.min(10_000, 500 * 2 ** attempt));
+      });
+      this.rejoinWait = undefined;
       if (this.memberNames().length > 1) return;
     }
+    if (this.stopping) return;
     this.log.warn({ targets }, 'autoheal: could not rejoin the former cluster; run cluster join to bring this node back');
   }
 
@@ -610,7 +619,10 @@ export class ClusterNode {
     if (autoclean > 0 && status.stopped_nodes.length) {
       const overdue = status.stopped_nodes.filter((m) => now - (this.downSince.get(m) ?? now) >= autoclean);
       if (overdue.length && status.timings.autoclean_allowed) {
-        for (const m of overdue) void this.removeMember(m, 'autoclean');
+        for (const m of overdue) {
+          // Not awaited (maintenance runs on a timer): a failure is logged, and the next look tries again.
+          this.removeMember(m, 'autoclean').catch((e: Error) => this.log.error({ peer: m, err: e.message }, `autoclean could not remove ${m}: ${e.message}; trying again at the next look`));
+        }
       } else if (overdue.length) {
         this.log.debug({ overdue }, 'autoclean on hold: this side of the cluster is not the majority');
       }
@@ -665,7 +677,12 @@ export class ClusterNode {
       conn.close('kept apart after a partition (autoheal = false)');
       return;
     }
-    this.exchange(conn).catch((e: PeerError) => {
+    this.exchange(conn).catch((e: Error) => {
+      if (!(e instanceof PeerError)) {
+        // Not the peer's doing (a failed disk write while merging, a bug): say so, then drop the link.
+        this.log.error({ peer: conn.peerName, err: e.message }, `sync with ${conn.peerName} failed here: ${e.message}`);
+        return conn.dismiss(`sync failed: ${e.message}`);
+      }
       // A member in another cluster moved away while we could not hear it leave; discovery (or an
       // operator's force-leave) settles it. Removing it here on a possibly stale view could undo a join.
       if (e.code === 'other_cluster') this.log.info({ peer: conn.peerName, reason: e.message }, `not linking to ${conn.peerName}: ${e.message}`);
@@ -904,6 +921,9 @@ export class ClusterNode {
     }
     try {
       await this.adopt(target, state, why, !!opts.keepData);
+    } catch (e) {
+      this.log.error({ target, err: (e as Error).message }, `admitted by the cluster of ${target}, but taking its state failed: ${(e as Error).message}`);
+      throw e;
     } finally {
       this.joining = false;
     }
@@ -1114,6 +1134,8 @@ export class ClusterNode {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.rejoinWait);
     clearInterval(this.maintenance);
     this.prober.stop();
     for (const { conn, timer } of this.probeLinks.values()) {

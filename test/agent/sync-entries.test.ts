@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkSyncEntries, sameAlive, sameMemberEntry, type Alive, type KnownEntries, type MemberEntry } from '../../node-agent/src/transport/messages';
+import { checkSyncEntries, sameAlive, sameMemberEntry, type KnownEntries } from '../../node-agent/src/transport/messages';
+import type { Alive, MemberEntry } from '../../node-agent/src/domain/state';
 
 const held: MemberEntry[] = Array.from({ length: 100 }, (_, i) => ({ key: `muster@10.0.0.${i + 10}`, state: 'member', ts: { p: 1795709377764 + i, l: 0, n: 'muster@10.0.0.10' } }));
 const heldAlive: Alive[] = held.map((m) => ({ node: m.key, boot: 'b0', inc: 7, up: true }));

@@ -19,16 +19,13 @@ import {
   sameMemberEntry,
   type KnownEntries,
   type SyncWire,
-  type Alive,
-  type ClusterState,
-  type DataEntry,
   type GossipBody,
-  type MemberEntry,
   type Op,
   type InfoReply,
   type OpBody,
   type SyncBody,
 } from '../transport/messages';
+import type { Alive, ClusterState, DataEntry, MemberEntry } from '../domain/state';
 import { PeerManager } from './peers';
 import { Liveness, type Transition } from './liveness';
 import { neighbours } from './overlay';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Alive } from '../transport/messages';
+import type { Alive } from '../domain/state';
 
 /**
  * Which of two records about one member wins: the higher incarnation; at the same incarnation a

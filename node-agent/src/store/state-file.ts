@@ -2,7 +2,7 @@ import fs, { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { z } from 'zod/v3';
-import { memberEntrySchema, dataEntrySchema } from '../transport/messages';
+import { memberEntrySchema, dataEntrySchema } from '../domain/state';
 
 /** What a node keeps in `node.data_dir` across restarts. */
 export const persistedStateSchema = z.object({

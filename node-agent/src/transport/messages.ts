@@ -1,14 +1,14 @@
 import { z } from 'zod/v3';
+import { aliveSchema, clusterStateSchema as clusterState, dataEntrySchema, memberEntrySchema, nodeNameField as name, timestampSchema as timestamp } from '../domain/state';
+import type { Alive, MemberEntry } from '../domain/state';
 
 /**
  * Every message on the wire, validated on receipt: a peer that sends anything else is
  * disconnected, never trusted. docs/architecture.md describes the flow.
  */
 
-const timestamp = z.object({ p: z.number().int().nonnegative(), l: z.number().int().nonnegative(), n: z.string().max(300) });
 const nonce = z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'nonce must be 32 bytes of base64');
 const proof = z.string().regex(/^[0-9a-f]{64}$/, 'proof must be an HMAC-SHA256 hex digest');
-const name = z.string().min(1).max(300);
 
 export const ROLES = ['node', 'join', 'ctl'] as const;
 export type Role = (typeof ROLES)[number];
@@ -45,50 +45,6 @@ export const castSchema = z.object({ t: z.literal('cast'), op: z.string().max(64
 
 export const sessionMessageSchema = z.discriminatedUnion('t', [byeSchema, requestSchema, castSchema, responseSchema, rejectSchema]);
 export type SessionMessage = z.infer<typeof sessionMessageSchema>;
-
-// Replicated state.
-export const memberEntrySchema = z.object({
-  key: name,
-  state: z.enum(['member', 'removed']),
-  ts: timestamp,
-  /** Why a member was removed, shown to the removed node and in logs. */
-  reason: z.enum(['leave', 'force-leave', 'autoclean']).optional(),
-  by: z.string().max(300).optional(),
-});
-export type MemberEntry = z.infer<typeof memberEntrySchema>;
-
-export const dataEntrySchema = z.object({
-  key: z.string().min(1).max(1024),
-  /** null marks a deleted key (a tombstone), so the delete wins over older writes. */
-  value: z.string().max(1024 * 1024).nullable(),
-  ts: timestamp,
-});
-export type DataEntry = z.infer<typeof dataEntrySchema>;
-
-/**
- * Whether a member's process is up, as claimed by the member itself (up) or by a neighbour that lost
- * it (down). `inc` is the member's incarnation: only the member raises it, to answer a down claim it
- * outlives; the higher one wins, and at the same one a down claim wins (see membership/liveness.ts).
- */
-export const aliveSchema = z.object({
-  node: name,
-  boot: z.string().max(64),
-  inc: z.number().int().nonnegative(),
-  up: z.boolean(),
-  /** A down claim for a member that said goodbye (SIGTERM), not one that vanished. */
-  orderly: z.boolean().optional(),
-  by: z.string().max(300).optional(),
-});
-export type Alive = z.infer<typeof aliveSchema>;
-
-const clusterState = z.object({
-  cluster_id: z.string().max(64),
-  members: z.array(memberEntrySchema),
-  data: z.array(dataEntrySchema),
-  /** Who is up, on the wire only (a restarted node learns it afresh). */
-  alive: z.array(aliveSchema).optional(),
-});
-export type ClusterState = z.infer<typeof clusterState>;
 
 /** Answers that carry state are validated like requests: a member's word is checked, not trusted. */
 export const joinReplySchema = clusterState;

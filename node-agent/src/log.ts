@@ -1,8 +1,8 @@
 import pino, { type Logger } from 'pino';
 
-/** Log lines kept in memory while stdout is not read; past this, lines are dropped and counted. */
-const LOG_BUFFER_BYTES = 4 * 1024 * 1024;
-const DROP_REPORT_MS = 5000;
+import { DEFAULT_TUNING } from './tuning';
+
+const { bufferBytes: LOG_BUFFER_BYTES, dropReportMs: DROP_REPORT_MS } = DEFAULT_TUNING.log;
 
 /**
  * Structured JSON lines on stdout, each with the node name, as log shippers expect.

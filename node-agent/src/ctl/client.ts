@@ -5,6 +5,7 @@ import { HostResolver, type Family } from '../transport/address';
 import { Connection } from '../transport/connection';
 import type { Op } from '../transport/messages';
 import type { TlsMaterial } from '../transport/tls';
+import { DEFAULT_TUNING } from '../tuning';
 
 export interface CtlTarget {
   node: string;
@@ -17,7 +18,7 @@ export interface CtlTarget {
 }
 
 /** Opens an authenticated ctl connection to the node, the same handshake nodes use. */
-export async function callNode(target: CtlTarget, op: Op, body: unknown, timeoutMs = 30_000): Promise<unknown> {
+export async function callNode(target: CtlTarget, op: Op, body: unknown, timeoutMs = DEFAULT_TUNING.ctl.requestTimeoutMs): Promise<unknown> {
   const host = await new HostResolver(target.family, target.dnsServers).resolve(parseNodeName(target.node).host);
   const conn = await Connection.dial({
     host,

@@ -1,5 +1,8 @@
 import { Resolver } from 'node:dns/promises';
 import { DiscoveryError, type DiscoveredNode, type Discovery } from './strategy';
+import { DEFAULT_TUNING } from '../tuning';
+
+const T = DEFAULT_TUNING.lookups;
 
 export interface DnsOptions {
   /** Queried exactly as written. */
@@ -13,7 +16,7 @@ export interface DnsOptions {
 
 /** `cluster.dns`: every address of an A name, or every target of an SRV name, is a node. */
 export class DnsDiscovery implements Discovery {
-  private readonly resolver = new Resolver({ timeout: 2000, tries: 2 });
+  private readonly resolver = new Resolver({ timeout: T.dnsTimeoutMs, tries: T.dnsTries });
 
   constructor(private readonly o: DnsOptions) {
     if (o.servers?.length) this.resolver.setServers(o.servers);

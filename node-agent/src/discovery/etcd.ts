@@ -4,6 +4,9 @@ import { Etcd3, type Lease } from 'etcd3';
 import type { Logger } from 'pino';
 import { z } from 'zod/v3';
 import { DiscoveryError, type DiscoveredNode, type Discovery } from './strategy';
+import { DEFAULT_TUNING } from '../tuning';
+
+const T = DEFAULT_TUNING.lookups;
 
 export interface EtcdOptions {
   servers: string[];
@@ -50,9 +53,9 @@ export class EtcdDiscovery implements Discovery {
       auth: o.username ? { username: o.username, password: o.password ?? '' } : undefined,
       // Our discovery loop retries with backoff; the client's own breaker would hide etcd's return for seconds.
       faultHandling: { host: () => noop, global: noop },
-      defaultCallOptions: () => ({ deadline: Date.now() + 3000 }),
-      grpcOptions: { 'grpc.initial_reconnect_backoff_ms': 200, 'grpc.max_reconnect_backoff_ms': 2000 },
-      dialTimeout: 3000,
+      defaultCallOptions: () => ({ deadline: Date.now() + T.etcdDeadlineMs }),
+      grpcOptions: { 'grpc.initial_reconnect_backoff_ms': T.etcdReconnectMinMs, 'grpc.max_reconnect_backoff_ms': T.etcdReconnectMaxMs },
+      dialTimeout: T.etcdDeadlineMs,
     });
   }
 

@@ -3,6 +3,9 @@ import https from 'node:https';
 import http from 'node:http';
 import { z } from 'zod/v3';
 import { DiscoveryError, type DiscoveredNode, type Discovery } from './strategy';
+import { DEFAULT_TUNING } from '../tuning';
+
+const T = DEFAULT_TUNING.lookups;
 
 export interface K8sOptions {
   apiserver: string;
@@ -108,7 +111,7 @@ export class K8sDiscovery implements Discovery {
     return new Promise((resolve, reject) => {
       const req = lib.request(
         url,
-        { method: 'GET', headers: { Authorization: `Bearer ${token}`, Accept: 'application/json' }, ca, timeout: 5000 },
+        { method: 'GET', headers: { Authorization: `Bearer ${token}`, Accept: 'application/json' }, ca, timeout: T.k8sRequestTimeoutMs },
         (res) => {
           let text = '';
           res.setEncoding('utf8');

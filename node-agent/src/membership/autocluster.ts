@@ -3,41 +3,7 @@ import type { DiscoveredNode, Discovery } from '../discovery/strategy';
 import type { PeerError } from '../transport/connection';
 import type { ClusterInfo, ClusterNode, DiscoveryStatus } from './cluster';
 import { pairScore } from './pair-hash';
-
-/** Between attempts that found nothing or failed: jittered, doubling up to the max. */
-const RETRY_MIN_MS = 300;
-const RETRY_MAX_MS = 10_000;
-/** Once settled, discovery keeps running at this pace so later nodes are found. */
-const STEADY_MS = 5000;
-/**
- * After boot a node that is alone waits for discovered nodes with smaller names that do not answer
- * yet (still starting), instead of joining a larger-named one and moving again moments later: as
- * long as smaller-named nodes keep coming up (one answered for the first time in the last
- * STABLE_MARGIN_MS, as in Akka Cluster Bootstrap's stable margin), and at most STARTUP_WAIT_MAX_MS.
- * It only saves churn (a move is a leave, a join and a link to every member): the ranking
- * converges without it. A margin counted from the last progress, not a fixed time from boot, keeps
- * this right when a loaded machine takes many seconds to start all its nodes.
- */
-const STABLE_MARGIN_MS = 3000;
-const STARTUP_WAIT_MAX_MS = 60_000;
-/**
- * Where nodes appear one by one (etcd registrations), a node alone does not pair up with another
- * node alone until the found set has stopped changing for this long: the next node to register
- * may have a smaller name, and pairs formed around a passing smallest name become islands that
- * merge later, node by node. Joining a cluster of several is never held back.
- */
-const FOUND_STABLE_MS = 1000;
-/** A node still alone soon after boot keeps looking at least this often: its peers are starting too. */
-const ALONE_RETRY_MAX_MS = 1000;
-const ALONE_FAST_PERIOD_MS = 60_000;
-/**
- * In a cluster of several, each found node outside it is looked at by this many of the running
- * members, not by all: when a node started listening, every member of a 100-node cluster forming
- * around it probed it at once (a handshake each), and a node starting on a loaded machine could
- * not answer one of them for 10 s. A lone newcomer comes to the cluster by itself; what members
- * look for is another cluster that ranks before theirs, and two of them per node find it.
- */
-const LOOKERS = 2;
+import { DEFAULT_TUNING, jittered, type Tuning } from '../tuning';
 
 interface Candidate {
   cluster_id: string;
@@ -60,23 +26,23 @@ export function ranksBefore(a: Pick<Candidate, 'members'>, b: Pick<Candidate, 'm
 }
 
 /**
- * Whether `self`, one of the `running` members of a cluster, is among the LOOKERS members that
+ * Whether `self`, one of the `running` members of a cluster, is among the `lookers` members (tuning.discovery.lookers) that
  * probe `found` (rendezvous hashing: every member picks the same ones, and the pick moves little
  * as members come and go).
  */
-export function looksAt(self: string, found: string, running: readonly string[]): boolean {
-  if (running.length <= LOOKERS) return true;
+export function looksAt(self: string, found: string, running: readonly string[], lookers = DEFAULT_TUNING.discovery.lookers): boolean {
+  if (running.length <= lookers) return true;
   const mine = pairScore(found, self);
-  // Stops at the LOOKERS-th member before this one: each round asks this of every found node.
+  // Stops at the lookers-th member before this one: each round asks this of every found node.
   let before = 0;
-  for (const m of running) if (m !== self && pairScore(found, m) < mine && ++before >= LOOKERS) return false;
+  for (const m of running) if (m !== self && pairScore(found, m) < mine && ++before >= lookers) return false;
   return true;
 }
 
 /** Runs a discovery strategy at boot and in the background, and joins where the ranking says. */
 export class Autocluster {
   private timer?: NodeJS.Timeout;
-  private delay = RETRY_MIN_MS;
+  private delay: number;
   private stopped = false;
   private running = false;
   private lastLogged = new Map<string, string>();
@@ -89,7 +55,14 @@ export class Autocluster {
   private foundChangedAt = 0;
   private foundOnce = false;
 
-  constructor(private readonly node: ClusterNode, private readonly discovery: Discovery, strategy: string, private readonly log: Logger) {
+  constructor(
+    private readonly node: ClusterNode,
+    private readonly discovery: Discovery,
+    strategy: string,
+    private readonly log: Logger,
+    private readonly t: Tuning['discovery'] = DEFAULT_TUNING.discovery,
+  ) {
+    this.delay = t.retryMinMs;
     this.status = { strategy, found: [] };
     node.hooks.discoveryStatus = () => ({ ...this.status });
     node.hooks.onLeft = async () => {
@@ -130,14 +103,14 @@ export class Autocluster {
   private schedule(ms: number): void {
     if (this.stopped) return;
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.round(), ms * (0.8 + Math.random() * 0.4));
+    this.timer = setTimeout(() => void this.round(), jittered(ms, this.t.jitter));
   }
 
   private retry(): void {
-    const fast = this.node.memberNames().length === 1 && Date.now() - this.startedAt < ALONE_FAST_PERIOD_MS;
-    this.delay = Math.min(fast ? ALONE_RETRY_MAX_MS : RETRY_MAX_MS, this.delay);
+    const fast = this.node.memberNames().length === 1 && Date.now() - this.startedAt < this.t.aloneFastPeriodMs;
+    this.delay = Math.min(fast ? this.t.aloneRetryMaxMs : this.t.retryMaxMs, this.delay);
     this.schedule(this.delay);
-    this.delay = Math.min(RETRY_MAX_MS, this.delay * 2);
+    this.delay = Math.min(this.t.retryMaxMs, this.delay * 2);
   }
 
   /** Logs a failure once per distinct cause; repeats go to debug. */
@@ -154,7 +127,7 @@ export class Autocluster {
     if (this.running || this.stopped) return;
     this.running = true;
     try {
-      if (this.status.paused) return this.schedule(STEADY_MS);
+      if (this.status.paused) return this.schedule(this.t.steadyMs);
       if (this.discovery.register) {
         try {
           await this.discovery.register();
@@ -183,11 +156,11 @@ export class Autocluster {
       const outcome = await this.decide(found);
       // Waiting at boot for a smaller-named node that is still starting: look again soon, without
       // backing off, so the cluster forms moments after it listens (a refused connect costs little).
-      if (outcome === 'starting') return this.schedule(RETRY_MIN_MS);
+      if (outcome === 'starting') return this.schedule(this.t.retryMinMs);
       if (outcome === 'waiting') return this.retry();
       // After a join, look again soon: the ranking may have moved meanwhile.
-      this.delay = RETRY_MIN_MS;
-      this.schedule(outcome === 'joined' ? RETRY_MIN_MS : STEADY_MS);
+      this.delay = this.t.retryMinMs;
+      this.schedule(outcome === 'joined' ? this.t.retryMinMs : this.t.steadyMs);
     } catch (e) {
       this.log.error({ err: e }, `discovery round failed unexpectedly: ${(e as Error).message}`);
       this.retry();
@@ -213,9 +186,9 @@ export class Autocluster {
       .sort();
     if (!others.length) return info.members.length > 1 || found.some((n) => n.name !== self) ? 'settled' : 'waiting';
     const covered = new Set(running);
-    const inStartup = () => Date.now() - this.startedAt < STARTUP_WAIT_MAX_MS;
-    const smallerStillComing = () => inStartup() && Date.now() - this.lastNewAnswerAt < STABLE_MARGIN_MS;
-    const foundUnsettled = () => inStartup() && Date.now() - this.foundChangedAt < FOUND_STABLE_MS;
+    const inStartup = () => Date.now() - this.startedAt < this.t.startupWaitMaxMs;
+    const smallerStillComing = () => inStartup() && Date.now() - this.lastNewAnswerAt < this.t.stableMarginMs;
+    const foundUnsettled = () => inStartup() && Date.now() - this.foundChangedAt < this.t.foundStableMs;
     let smallestUnreachable: string | undefined;
     for (const name of others) {
       if (covered.has(name)) continue;

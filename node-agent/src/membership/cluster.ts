@@ -34,24 +34,8 @@ import { Prober } from './prober';
 import { LocalHealth } from './local-health';
 import { collectableTombstones, detectionBoundMs, mayAutoclean, wasPartition, type LinkLoss } from './failure-policy';
 import { formatDuration } from '../config/duration';
+import { DEFAULT_TUNING, type Tuning } from '../tuning';
 
-const BROADCAST_TIMEOUT_MS = 5000;
-/** After a join, how long to wait for links to the new members before reporting status. */
-const JOIN_SETTLE_MS = 5000;
-/** How long a discovery probe's connection stays open for a join through the same node. */
-const PROBE_LINK_KEEP_MS = 2000;
-/** A state changed this recently is sent whole with a sync request, not offered by digest first. */
-const FRESH_STATE_MS = 5000;
-/** How often autoclean and tombstone collection look. */
-const MAINTENANCE_MS = 1000;
-/**
- * More members than this added or seen running at once (a join's answer, a sync) are logged as one
- * line naming them all: a node joining 100 did log 200 lines, and every line costs CPU that a
- * forming cluster is short of.
- */
-const BULK_LOG = 3;
-/** A deleted key's tombstone is kept at least this long, even once every member has seen it. */
-export const TOMBSTONE_MIN_AGE_MS = 10 * 60_000;
 
 export type ClusterInfo = InfoReply;
 
@@ -149,10 +133,16 @@ export class ClusterNode {
   private announcing?: { cluster_id: string; members: MemberEntry[]; alive: Alive[] };
   /** Which members' processes are up: heard from them, or from the neighbours that lost them. */
   private readonly liveness: Liveness;
-  private readonly flood = new Flood();
+  private readonly flood: Flood;
 
-  constructor(private readonly cfg: Config, private readonly log: Logger, private readonly tls?: TlsMaterial) {
+  constructor(
+    private readonly cfg: Config,
+    private readonly log: Logger,
+    private readonly tls?: TlsMaterial,
+    private readonly tuning: Tuning = DEFAULT_TUNING,
+  ) {
     this.name = cfg.node.name;
+    this.flood = new Flood(tuning.gossip);
     this.clock = new HybridClock(this.name);
     this.liveness = new Liveness(this.name, this.boot);
     this.resolver = new HostResolver(familyOf(cfg), cfg.cluster.dns.servers);
@@ -181,6 +171,7 @@ export class ClusterNode {
       writeState(cfg.node.data_dir, this.persistedState());
     }
     this.peers = new PeerManager({
+      tuning: tuning.links,
       self: this.name,
       cookie: cfg.node.cookie,
       boot: this.boot,
@@ -206,7 +197,7 @@ export class ClusterNode {
       },
     });
     const fd = cfg.cluster.failure_detector;
-    this.prober = new Prober(this.peers, { self: this.name, intervalMs: fd.probe_interval, timeoutMs: fd.probe_timeout, running: () => this.runningNodes() }, new LocalHealth(), log);
+    this.prober = new Prober(this.peers, { self: this.name, intervalMs: fd.probe_interval, timeoutMs: fd.probe_timeout, running: () => this.runningNodes() }, new LocalHealth(tuning.health), log, tuning.health);
   }
 
   get family(): 4 | 6 {
@@ -222,7 +213,7 @@ export class ClusterNode {
     this.firstSyncDone = this.memberNames().length === 1;
     this.peers.setWanted(this.wantedPeers(), this.memberNames());
     this.prober.start();
-    this.maintenance = setInterval(() => this.maintain(), MAINTENANCE_MS);
+    this.maintenance = setInterval(() => this.maintain(), this.tuning.maintenance.intervalMs);
     this.maintenance.unref();
   }
 
@@ -313,9 +304,9 @@ export class ClusterNode {
     for (const e of entries) this.clock.observe(e.ts);
   }
 
-  /** One line per node (`X is ...`), or past BULK_LOG one line naming them all (`N nodes are ...`). */
+  /** One line per node (`X is ...`), or past tuning.log.bulkNodes one line naming them all (`N nodes are ...`). */
   private logNodes(nodes: string[], one: string, many: string): void {
-    if (nodes.length > BULK_LOG) this.log.info({ peers: nodes }, `${nodes.length} nodes ${many}: ${nodes.join(', ')}`);
+    if (nodes.length > this.tuning.log.bulkNodes) this.log.info({ peers: nodes }, `${nodes.length} nodes ${many}: ${nodes.join(', ')}`);
     else for (const peer of nodes) this.log.info({ peer }, `${peer} ${one}`);
   }
 
@@ -482,7 +473,7 @@ export class ClusterNode {
 
   /** A new change of this node's, to spread over its links except `exclude` (the one it came from). */
   private outgoing(change: Pick<GossipBody, 'members' | 'data' | 'alive'>, exclude: Connection | undefined, oneway?: true): { body: GossipBody; links: Connection[] } {
-    const body: GossipBody = { cluster_id: this.clusterId, id: this.flood.newId(), budget_ms: BROADCAST_TIMEOUT_MS, oneway, ...change };
+    const body: GossipBody = { cluster_id: this.clusterId, id: this.flood.newId(), budget_ms: this.tuning.gossip.ackTimeoutMs, oneway, ...change };
     return { body, links: this.peers.upLinks().filter((c) => c !== exclude) };
   }
 
@@ -585,7 +576,8 @@ export class ClusterNode {
   /** With autoheal, a node autocleaned while cut off asks its former cluster to take it back. */
   private async rejoinAfterAutoclean(by: string | undefined, formerMembers: string[]): Promise<void> {
     const targets = [...new Set([by, ...formerMembers].filter((n): n is string => !!n && n !== this.name))];
-    for (let attempt = 0; attempt < 30 && !this.stopping; attempt++) {
+    const { rejoinAttempts, rejoinBackoffMinMs, rejoinBackoffMaxMs } = this.tuning.autoheal;
+    for (let attempt = 0; attempt < rejoinAttempts && !this.stopping; attempt++) {
       for (const t of targets) {
         if (this.stopping) return;
         try {
@@ -597,7 +589,7 @@ export class ClusterNode {
         }
       }
       await new Promise<void>((r) => {
-        this.rejoinWait = setTimeout(r, Math.min(10_000, 500 * 2 ** attempt));
+        this.rejoinWait = setTimeout(r, Math.min(rejoinBackoffMaxMs, rejoinBackoffMinMs * 2 ** attempt));
       });
       this.rejoinWait = undefined;
       if (this.memberNames().length > 1) return;
@@ -625,7 +617,7 @@ export class ClusterNode {
       }
     }
     const others = this.memberNames().filter((m) => m !== this.name);
-    const collectable = collectableTombstones(this.tombstones, others, now, TOMBSTONE_MIN_AGE_MS);
+    const collectable = collectableTombstones(this.tombstones, others, now, this.tuning.maintenance.tombstoneMinAgeMs);
     for (const key of collectable) {
       if (this.data.get(key)?.value === null) this.data.delete(key);
       this.tombstones.delete(key);
@@ -700,7 +692,7 @@ export class ClusterNode {
    * and the digest alone would only cost a second round trip.
    */
   private async exchange(conn: Connection): Promise<void> {
-    const first = await this.requestSync(conn, Date.now() - this.changedAt < FRESH_STATE_MS);
+    const first = await this.requestSync(conn, Date.now() - this.changedAt < this.tuning.sync.freshStateMs);
     if (first.cluster_id !== this.clusterId) return conn.dismiss('peer changed cluster');
     this.applySync(first, conn);
     if (!first.want) return;
@@ -713,7 +705,7 @@ export class ClusterNode {
     const body: SyncBody = withEntries ? { ...this.snapshot(), digest: this.digest() } : { cluster_id: this.clusterId, digest: this.digest() };
     let reply: unknown;
     try {
-      reply = await conn.request('sync', body, BROADCAST_TIMEOUT_MS);
+      reply = await conn.request('sync', body, this.tuning.sync.requestTimeoutMs);
     } catch (e) {
       // A node with no state of its own needs ours to see whether our cluster lists it.
       if (!withEntries && (e as PeerError).code === 'want_state') return this.requestSync(conn, true);
@@ -927,7 +919,7 @@ export class ClusterNode {
     this.queueReconcile();
     this.hooks.onJoined?.();
     // For people at a terminal, report the status once the links are up; discovery need not wait.
-    if (!opts.keepData) await this.waitForLinks(JOIN_SETTLE_MS);
+    if (!opts.keepData) await this.waitForLinks(this.tuning.join.settleMs);
     return this.status();
   }
 
@@ -990,7 +982,7 @@ export class ClusterNode {
   private async requestJoin(target: string, data?: DataEntry[]): Promise<ClusterState> {
     const conn = this.takeProbeLink(target) ?? (await this.dialJoinRole(target));
     try {
-      return parseReply(joinReplySchema, await conn.request('join', { cluster_id: this.clusterId, data, ts: this.clock.now(), alive: this.liveness.ownRecord }, 15_000), 'join', target);
+      return parseReply(joinReplySchema, await conn.request('join', { cluster_id: this.clusterId, data, ts: this.clock.now(), alive: this.liveness.ownRecord }, this.tuning.join.requestTimeoutMs), 'join', target);
     } finally {
       conn.close('join done');
     }
@@ -1006,7 +998,7 @@ export class ClusterNode {
     let info: ClusterInfo;
     try {
       // A new link's welcome carries the answer; a kept link asks again.
-      const reply = !kept && conn.infoInWelcome !== undefined ? conn.infoInWelcome : await conn.request('info', {}, 5000);
+      const reply = !kept && conn.infoInWelcome !== undefined ? conn.infoInWelcome : await conn.request('info', {}, this.tuning.join.infoTimeoutMs);
       info = parseReply(infoReplySchema, reply, 'info', target);
     } catch (e) {
       conn.close('probe failed');
@@ -1020,7 +1012,7 @@ export class ClusterNode {
     const timer = setTimeout(() => {
       if (this.probeLinks.get(target)?.conn === conn) this.probeLinks.delete(target);
       conn.close('probe done');
-    }, PROBE_LINK_KEEP_MS);
+    }, this.tuning.join.probeLinkKeepMs);
     timer.unref();
     this.takeProbeLink(target)?.close('probe done');
     this.probeLinks.set(target, { conn, timer });

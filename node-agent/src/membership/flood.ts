@@ -1,12 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { gossipReplySchema, type GossipBody } from '../transport/messages';
 import { encodeCast, type Connection } from '../transport/connection';
+import { DEFAULT_TUNING, type Tuning } from '../tuning';
 
-/** Each hop answers a little before the hop before it gives up, so a slow branch is cut, not the whole answer. */
-const HOP_MARGIN_MS = 250;
-const MIN_BUDGET_MS = 500;
-/** How long a change's id is remembered: far longer than any budget. */
-const SEEN_TTL_MS = 120_000;
 
 /**
  * Spreads a change over the member links: the origin sends it on every link it has, and each
@@ -18,6 +14,8 @@ const SEEN_TTL_MS = 120_000;
  */
 export class Flood {
   private readonly seen = new Map<string, number>();
+
+  constructor(private readonly t: Tuning['gossip'] = DEFAULT_TUNING.gossip) {}
 
   newId(): string {
     const id = randomBytes(8).toString('hex');
@@ -47,7 +45,7 @@ export class Flood {
 
   /** Sends `body` on `links` and returns the members reached through them. */
   async spread(links: Connection[], body: GossipBody): Promise<{ reached: Set<string>; unanswered: string[] }> {
-    const next: GossipBody = { ...body, budget_ms: Math.max(MIN_BUDGET_MS, body.budget_ms - HOP_MARGIN_MS) };
+    const next: GossipBody = { ...body, budget_ms: Math.max(this.t.minHopBudgetMs, body.budget_ms - this.t.hopMarginMs) };
     const reached = new Set<string>();
     const unanswered: string[] = [];
     await Promise.all(
@@ -65,6 +63,6 @@ export class Flood {
   }
 
   prune(now = Date.now()): void {
-    for (const [id, at] of this.seen) if (now - at > SEEN_TTL_MS) this.seen.delete(id);
+    for (const [id, at] of this.seen) if (now - at > this.t.seenTtlMs) this.seen.delete(id);
   }
 }

@@ -1,9 +1,4 @@
-/** How far back a stall of this process still counts. */
-const WINDOW_MS = 5000;
-/** Lateness up to this is ordinary scheduling and GC noise, already covered by the probe timeout. */
-const NOISE_MS = 200;
-/** However starved, a probe is not given longer than this many timeouts. */
-const MAX_STRETCH = 8;
+import { DEFAULT_TUNING, type Tuning } from '../tuning';
 
 /**
  * This process's own health, in the sense of Lifeguard (the extension of SWIM in memberlist):
@@ -17,9 +12,11 @@ export class LocalHealth {
   /** Recent stalls: [when seen, how late a timer fired, ms]. */
   private readonly recent: Array<[number, number]> = [];
 
+  constructor(private readonly t: Tuning['health'] = DEFAULT_TUNING.health) {}
+
   /** A timer of this process fired `lateMs` after it was due. */
   noteLateness(lateMs: number, now = Date.now()): void {
-    if (lateMs > NOISE_MS) this.recent.push([now, lateMs]);
+    if (lateMs > this.t.noiseMs) this.recent.push([now, lateMs]);
     this.prune(now);
   }
 
@@ -31,16 +28,16 @@ export class LocalHealth {
 
   /** The probe timeout to use now: the configured one, stretched by this process's recent stalls. */
   timeoutMs(configuredMs: number): number {
-    return stretchedTimeout(configuredMs, this.stallMs());
+    return stretchedTimeout(configuredMs, this.stallMs(), this.t);
   }
 
   private prune(now: number): void {
-    while (this.recent.length && now - this.recent[0][0] > WINDOW_MS) this.recent.shift();
+    while (this.recent.length && now - this.recent[0][0] > this.t.windowMs) this.recent.shift();
   }
 }
 
 /** A timeout grown by `stallMs` twice over (the probe and its answer may each wait that long), capped. */
-export function stretchedTimeout(configuredMs: number, stallMs: number): number {
-  if (stallMs <= NOISE_MS) return configuredMs;
-  return Math.min(configuredMs * MAX_STRETCH, configuredMs + 2 * stallMs);
+export function stretchedTimeout(configuredMs: number, stallMs: number, t: Tuning['health'] = DEFAULT_TUNING.health): number {
+  if (stallMs <= t.noiseMs) return configuredMs;
+  return Math.min(configuredMs * t.maxStretch, configuredMs + 2 * stallMs);
 }

@@ -1,4 +1,5 @@
 import { pairScore } from './pair-hash';
+import { DEFAULT_TUNING } from '../tuning';
 
 /**
  * Which members a node keeps links to. A full mesh costs every node N - 1 handshakes and links
@@ -18,8 +19,8 @@ import { pairScore } from './pair-hash';
  * Members known to be down that lie between are kept too, so that their return is noticed from
  * both sides of a partition. Up to 2 x STEPS + 1 members this is the full mesh.
  */
-export const STEPS = 3;
-export const SHORTCUTS = 3;
+export const STEPS = DEFAULT_TUNING.overlay.steps;
+export const SHORTCUTS = DEFAULT_TUNING.overlay.shortcuts;
 
 /** Whether members `a` and `b` of a cluster of `n` are linked by a shortcut. */
 export function shortcut(a: string, b: string, n: number): boolean {

@@ -3,6 +3,7 @@ import { Connection, PeerError } from '../transport/connection';
 import type { HostResolver } from '../transport/address';
 import type { TlsMaterial } from '../transport/tls';
 import { parseNodeName } from '../config/node-name';
+import { DEFAULT_TUNING, jittered, type Tuning } from '../tuning';
 
 export interface PeerManagerOptions {
   self: string;
@@ -29,24 +30,10 @@ export interface PeerManagerOptions {
   onUnreachable: (peer: string, reason: string) => void;
   /** Called when a suspended peer answered after all, on the same link: the state is to be synced again. */
   onRevive: (conn: Connection) => void;
+  /** Timings and sizes of links (tuning.ts). @default DEFAULT_TUNING.links */
+  tuning?: Tuning['links'];
 }
 
-const BACKOFF_MIN_MS = 200;
-const BACKOFF_MAX_MS = 2000;
-/** How long the larger-named side waits for the smaller one to dial a new member link. */
-const DIAL_DEFER_MS = 300;
-/**
- * Dials in flight at once; the rest wait their turn. A node that learns of a whole cluster at once
- * (a join, a cluster starting together) would otherwise open a handshake to every member in the same
- * moment, and on a machine short of CPU those queue up at the other ends until they time out and are
- * retried, which is work done twice.
- */
-const MAX_DIALS = 8;
-/**
- * A link to a member that is no longer a neighbour is closed after this long: the ring moves
- * while a cluster forms, and a link closed at once may be wanted again a moment later.
- */
-const UNNEEDED_GRACE_MS = 5000;
 
 /**
  * Keeps exactly one authenticated link to every wanted peer (the neighbours, membership/overlay.ts): dials with jittered backoff,
@@ -69,7 +56,11 @@ export class PeerManager {
   readonly ports = new Map<string, number>();
   private stopped = false;
 
-  constructor(private readonly o: PeerManagerOptions) {}
+  private readonly t: Tuning['links'];
+
+  constructor(private readonly o: PeerManagerOptions) {
+    this.t = o.tuning ?? DEFAULT_TUNING.links;
+  }
 
   /** Outgoing links leave from this node's own address, known once it listens. */
   setLocalAddress(address: string): void {
@@ -123,7 +114,7 @@ export class PeerManager {
     for (const [peer, since] of this.unneededSince) {
       const conn = this.links.get(peer);
       if (!conn || this.wanted.has(peer)) this.unneededSince.delete(peer);
-      else if (now - since >= UNNEEDED_GRACE_MS) {
+      else if (now - since >= this.t.unneededGraceMs) {
         this.unneededSince.delete(peer);
         conn.dismiss('not a neighbour any more');
       }
@@ -131,11 +122,11 @@ export class PeerManager {
   }
 
   private defer(peer: string): void {
-    const r = { delay: BACKOFF_MIN_MS / 2, timer: undefined as NodeJS.Timeout | undefined };
+    const r = { delay: this.t.backoffMinMs / 2, timer: undefined as NodeJS.Timeout | undefined };
     r.timer = setTimeout(() => {
       r.timer = undefined;
       if (this.wanted.has(peer) && !this.links.has(peer) && !this.dialing.has(peer)) this.requestDial(peer);
-    }, DIAL_DEFER_MS * (0.75 + Math.random() * 0.5));
+    }, jittered(this.t.dialDeferMs, this.t.jitter));
     r.timer.unref();
     this.retry.set(peer, r);
   }
@@ -227,14 +218,14 @@ export class PeerManager {
   }
 
   private schedule(peer: string, minDelay = 0): void {
-    const r = this.retry.get(peer) ?? { delay: BACKOFF_MIN_MS / 2 };
+    const r = this.retry.get(peer) ?? { delay: this.t.backoffMinMs / 2 };
     clearTimeout(r.timer);
-    r.delay = Math.min(BACKOFF_MAX_MS, Math.max(minDelay, r.delay * 2));
-    const jittered = r.delay * (0.75 + Math.random() * 0.5);
+    r.delay = Math.min(this.t.backoffMaxMs, Math.max(minDelay, r.delay * 2));
+    const delay = jittered(r.delay, this.t.jitter);
     r.timer = setTimeout(() => {
       r.timer = undefined;
       if (this.wanted.has(peer) && !this.links.has(peer)) this.requestDial(peer);
-    }, jittered);
+    }, delay);
     r.timer.unref();
     this.retry.set(peer, r);
   }
@@ -242,7 +233,7 @@ export class PeerManager {
   /** Dials now if a slot is free, else queues the peer. */
   private requestDial(peer: string): void {
     if (this.dialing.has(peer)) return;
-    if (this.dialing.size >= MAX_DIALS) {
+    if (this.dialing.size >= this.t.maxDials) {
       this.dialQueue.add(peer);
       return;
     }
@@ -252,7 +243,7 @@ export class PeerManager {
 
   private nextDial(): void {
     for (const peer of this.dialQueue) {
-      if (this.dialing.size >= MAX_DIALS) return;
+      if (this.dialing.size >= this.t.maxDials) return;
       this.dialQueue.delete(peer);
       if (this.wanted.has(peer) && !this.links.has(peer) && !this.stopped) this.requestDial(peer);
     }
@@ -285,7 +276,7 @@ export class PeerManager {
     } catch (e) {
       this.dialing.delete(peer);
       const err = e as PeerError;
-      const r = this.retry.get(peer) ?? { delay: BACKOFF_MIN_MS / 2 };
+      const r = this.retry.get(peer) ?? { delay: this.t.backoffMinMs / 2 };
       // Each distinct cause is logged once; repeats of it are debug noise.
       if (r.lastError !== err.message) {
         const level = err.code === 'bad_cookie' || err.code === 'wrong_node' ? 'warn' : 'info';
@@ -296,7 +287,7 @@ export class PeerManager {
       }
       this.retry.set(peer, r);
       if (this.wanted.has(peer) && !this.stopped) this.o.onUnreachable(peer, err.message);
-      if (this.wanted.has(peer)) this.schedule(peer, err.code === 'bad_cookie' ? BACKOFF_MAX_MS : 0);
+      if (this.wanted.has(peer)) this.schedule(peer, err.code === 'bad_cookie' ? this.t.backoffMaxMs : 0);
     }
   }
 

@@ -3,6 +3,7 @@ import type { Connection } from '../transport/connection';
 import type { PeerManager } from './peers';
 import type { LocalHealth } from './local-health';
 import { STEPS } from './overlay';
+import { DEFAULT_TUNING, type Tuning } from '../tuning';
 
 export interface ProberOptions {
   /** This node's name: its place in the probe ring. */
@@ -52,7 +53,13 @@ export class Prober {
   /** Where in each slot this node probes: spread by name so the cluster's probes do not burst together. */
   private readonly offsetMs: number;
 
-  constructor(private readonly peers: PeerManager, private readonly o: ProberOptions, private readonly health: LocalHealth, private readonly log: Logger) {
+  constructor(
+    private readonly peers: PeerManager,
+    private readonly o: ProberOptions,
+    private readonly health: LocalHealth,
+    private readonly log: Logger,
+    private readonly t: Tuning['health'] = DEFAULT_TUNING.health,
+  ) {
     let h = 0;
     for (const c of o.self) h = (h * 31 + c.charCodeAt(0)) >>> 0;
     this.offsetMs = h % o.intervalMs;
@@ -162,7 +169,7 @@ export class Prober {
       const check = () => {
         const late = Date.now() - deadline;
         this.health.noteLateness(late);
-        if (late > 100) timer = setTimeout(() => done(false), 200);
+        if (late > this.t.lateProbeMs) timer = setTimeout(() => done(false), this.t.lateProbeGraceMs);
         else done(false);
       };
       let timer = setTimeout(check, timeoutMs);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { z } from 'zod/v3';
 import { memberEntrySchema, dataEntrySchema } from '../domain/state';
+import { DEFAULT_TUNING } from '../tuning';
 
 /** What a node keeps in `node.data_dir` across restarts. */
 export const persistedStateSchema = z.object({
@@ -85,7 +86,6 @@ async function writeStateAsync(dir: string, state: PersistedState): Promise<void
   await fsAsync.rename(tmp, file);
 }
 
-const SOON_MS = 500;
 
 /**
  * Writes the state off the event loop (fsync takes milliseconds, and a forming cluster changes its
@@ -102,6 +102,7 @@ export class StateWriter {
     private readonly dir: string,
     private readonly state: () => PersistedState,
     private readonly onError: (e: Error) => void,
+    private readonly soonMs = DEFAULT_TUNING.store.saveSoonMs,
   ) {}
 
   save(): Promise<void> {
@@ -118,7 +119,7 @@ export class StateWriter {
 
   /**
    * A save nobody waits for (what was learned from other members, which they hold too and give
-   * again at the next sync): made within SOON_MS, or with any save asked for sooner. While 100
+   * again at the next sync): made within `soonMs` (tuning.store.saveSoonMs), or with any save asked for sooner. While 100
    * nodes formed, writing after every such change was about 9 % of an agent's CPU.
    */
   saveSoon(): void {
@@ -126,7 +127,7 @@ export class StateWriter {
     this.soon = setTimeout(() => {
       this.soon = undefined;
       this.save().catch(() => undefined);
-    }, SOON_MS);
+    }, this.soonMs);
     this.soon.unref();
   }
 

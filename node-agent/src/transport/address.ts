@@ -1,6 +1,9 @@
 import { lookup, Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { PeerError } from './connection';
+import { DEFAULT_TUNING } from '../tuning';
+
+const T = DEFAULT_TUNING.lookups;
 
 export type Family = 4 | 6;
 
@@ -14,7 +17,7 @@ export class HostResolver {
 
   constructor(readonly family: Family, servers?: string[]) {
     if (servers?.length) {
-      this.resolver = new Resolver({ timeout: 2000, tries: 2 });
+      this.resolver = new Resolver({ timeout: T.dnsTimeoutMs, tries: T.dnsTries });
       this.resolver.setServers(servers);
     }
   }

@@ -20,15 +20,10 @@ import {
   type RejectCode,
   type Role,
 } from './messages';
+import { DEFAULT_TUNING } from '../tuning';
 
-/**
- * A handshake that receives nothing for this long is closed. Generous: on a machine starting many
- * nodes at once a peer may take seconds to answer, and a handshake given up is done again later.
- */
-export const HANDSHAKE_TIMEOUT_MS = 10_000;
-
-/** Requests held for a handler not installed yet: the few a peer sends in its first moment, with room to spare. */
-const MAX_UNSERVED = 256;
+/** The transport's timings and sizes (tuning.ts), the same for every connection of an agent. */
+const T = DEFAULT_TUNING.transport;
 
 /**
  * An empty body is left off the wire (and read back as {}): probes, the bulk of an idle cluster's
@@ -257,7 +252,7 @@ export class Connection extends EventEmitter {
   }
 
   /** Waits for the next handshake message; a reject, a wrong message or a timeout fails it. */
-  private expect<S extends z.ZodType>(schema: S, timeoutMs = HANDSHAKE_TIMEOUT_MS): Promise<z.infer<S>> {
+  private expect<S extends z.ZodType>(schema: S, timeoutMs = T.handshakeTimeoutMs): Promise<z.infer<S>> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiter = undefined;
@@ -354,7 +349,7 @@ export class Connection extends EventEmitter {
       case 'cast': {
         const id = msg.t === 'req' ? msg.id : undefined;
         if (this.handler) void this.serve(id, msg.op, msg.body);
-        else if (this.unserved.length < MAX_UNSERVED) this.unserved.push([id, msg.op, msg.body]);
+        else if (this.unserved.length < T.maxUnserved) this.unserved.push([id, msg.op, msg.body]);
         else this.close('too many requests before this end was ready');
         return;
       }
@@ -434,7 +429,7 @@ export class Connection extends EventEmitter {
     return new Promise((resolve) => {
       if (this.closed) return resolve();
       this.socket.end(encodeFrame({ t: 'bye', reason }), () => resolve());
-      setTimeout(resolve, 500).unref();
+      setTimeout(resolve, T.byeWaitMs).unref();
     });
   }
 
@@ -463,7 +458,7 @@ export class Connection extends EventEmitter {
     // its end. Destroying early, with the peer's frames still unread here, would send a reset that
     // can discard the bye at the peer before it is read; a peer that never closes is cut off later.
     this.socket.end();
-    setTimeout(() => this.socket.destroy(), 3000).unref();
+    setTimeout(() => this.socket.destroy(), T.closeGraceMs).unref();
     this.emit('close', reason);
   }
 }

@@ -19,6 +19,9 @@ export function isTlsSocket(socket: import('node:net').Socket): socket is Tls.TL
 
 // The settings are the config's (config/schema.ts), so the config does not depend on transport.
 import type { TlsSettings } from '../config/schema';
+import { DEFAULT_TUNING } from '../tuning';
+
+const T = DEFAULT_TUNING.lookups;
 export type { TlsSettings };
 
 const VERSION: Record<string, Tls.SecureVersion> = { 'tlsv1.2': 'TLSv1.2', 'tlsv1.3': 'TLSv1.3' };
@@ -98,7 +101,7 @@ export class TlsMaterial {
         this.log.warn({ reason: (e as Error).message }, `TLS files changed but cannot be used yet; keeping the previous ones: ${(e as Error).message}`);
       }
     };
-    for (const f of files) watchFile(f, { interval: 1000 }, (cur, prev) => cur.mtimeMs !== prev.mtimeMs && onChange());
+    for (const f of files) watchFile(f, { interval: T.tlsWatchIntervalMs }, (cur, prev) => cur.mtimeMs !== prev.mtimeMs && onChange());
   }
 
   unwatch(): void {

@@ -1,0 +1,197 @@
+/**
+ * Every timing and size the agent uses that is not an operator's setting, in one place, each with
+ * why its value (as memberlist's config.go). The operator's settings (probe interval and timeout,
+ * autoclean, ...) are in config/schema.ts; these are the agent's own choices around them.
+ * `DEFAULT_TUNING` is what the agent runs with; classes take a `Tuning` in their constructor, so a
+ * test or a simulator can run the same code with other values.
+ */
+export interface Tuning {
+  readonly gossip: {
+    /** How long a write, leave or removal waits for every member's acknowledgement (the ctl's answer waits this long at most). */
+    readonly ackTimeoutMs: number;
+    /** Each hop answers this much before the hop before it gives up, so a slow branch is cut, not the whole answer. */
+    readonly hopMarginMs: number;
+    /** No hop is given less than this to answer, however deep in the spread. */
+    readonly minHopBudgetMs: number;
+    /** How long a change's id is remembered as seen: far longer than any budget. */
+    readonly seenTtlMs: number;
+  };
+  readonly links: {
+    /** First retry after a failed dial: quick, since a peer that is starting answers moments later. */
+    readonly backoffMinMs: number;
+    /** Retries double up to this: a peer that stays away costs a dial every 2 s at most. */
+    readonly backoffMaxMs: number;
+    /**
+     * How long the larger-named side waits for the smaller one to dial a new member link: both
+     * learn of the link at about the same moment, and two dials would make one handshake wasted.
+     */
+    readonly dialDeferMs: number;
+    /**
+     * Dials in flight at once; the rest wait their turn. A node that learns of a whole cluster at
+     * once (a join, a cluster starting together) would otherwise open a handshake to every member in
+     * the same moment, and on a machine short of CPU those queue up at the other ends until they
+     * time out and are retried, which is work done twice.
+     */
+    readonly maxDials: number;
+    /**
+     * A link to a member that is no longer a neighbour is closed after this long: the ring moves
+     * while a cluster forms, and a link closed at once may be wanted again a moment later.
+     */
+    readonly unneededGraceMs: number;
+    /** Dial delays are spread over this range of their nominal value, so nodes started together do not retry in step. */
+    readonly jitter: readonly [number, number];
+  };
+  readonly overlay: {
+    /** Ring neighbours linked on each side (membership/overlay.ts): up to 2 x 3 + 1 = 7 members is the full mesh. */
+    readonly steps: number;
+    /** Shortcut links per member beyond the ring: 4 hops across at N = 100 instead of 17. */
+    readonly shortcuts: number;
+  };
+  readonly sync: {
+    /** A state changed this recently is sent whole with a sync request, not offered by digest first: likely news to the peer, and a digest would only cost a second round trip. */
+    readonly freshStateMs: number;
+    /** A sync request's answer: a slow peer, not a lost one, when it takes longer (the prober judges that). */
+    readonly requestTimeoutMs: number;
+  };
+  readonly join: {
+    /** A join request's answer: the member asked may itself be busy forming, on a loaded machine. */
+    readonly requestTimeoutMs: number;
+    /** A discovery probe's `info` on a kept link. */
+    readonly infoTimeoutMs: number;
+    /** After `cluster join`, how long the ctl's answer waits for links to the new members before reporting status. */
+    readonly settleMs: number;
+    /** A discovery probe's connection stays open this long: a join through the same node usually follows and then needs no new handshake. */
+    readonly probeLinkKeepMs: number;
+  };
+  readonly maintenance: {
+    /** How often autoclean and tombstone collection look: autoclean is counted in minutes or hours, so a second is precise enough. */
+    readonly intervalMs: number;
+    /** A deleted key's tombstone is kept at least this long, even once every member has seen it: a member that was away for less learns the delete, not the old value. */
+    readonly tombstoneMinAgeMs: number;
+  };
+  readonly autoheal: {
+    /** Attempts to rejoin the former cluster after autoclean removed this node while it was cut off. */
+    readonly rejoinAttempts: number;
+    /** The first wait between rounds of attempts, doubling up to the max. */
+    readonly rejoinBackoffMinMs: number;
+    readonly rejoinBackoffMaxMs: number;
+  };
+  readonly discovery: {
+    /** Between discovery attempts that found nothing or failed: doubling from min to max. */
+    readonly retryMinMs: number;
+    readonly retryMaxMs: number;
+    /** Once settled, discovery keeps running at this pace so later nodes are found. */
+    readonly steadyMs: number;
+    /**
+     * After boot a node that is alone waits for discovered nodes with smaller names that do not
+     * answer yet (still starting), as long as one answered for the first time in the last
+     * stableMarginMs (Akka Cluster Bootstrap's stable margin), and at most startupWaitMaxMs. It only
+     * saves churn; the ranking converges without it.
+     */
+    readonly stableMarginMs: number;
+    readonly startupWaitMaxMs: number;
+    /**
+     * Where nodes appear one by one (etcd registrations), a node alone does not pair up with
+     * another node alone until the found set has stopped changing for this long: pairs formed
+     * around a passing smallest name become islands that merge later, node by node.
+     */
+    readonly foundStableMs: number;
+    /** A node still alone soon after boot (for aloneFastPeriodMs) keeps looking at least this often: its peers are starting too. */
+    readonly aloneRetryMaxMs: number;
+    readonly aloneFastPeriodMs: number;
+    /**
+     * In a cluster of several, each found node outside it is looked at by this many running
+     * members, not all: 100 members probing a starting node at once kept it from answering any.
+     */
+    readonly lookers: number;
+    /** Round delays are spread over this range, so nodes started together do not look in step. */
+    readonly jitter: readonly [number, number];
+  };
+  readonly health: {
+    /** How far back a stall of this process still counts (Lifeguard's local health). */
+    readonly windowMs: number;
+    /** Lateness up to this is ordinary scheduling and GC noise, already covered by the probe timeout. */
+    readonly noiseMs: number;
+    /** However starved, a probe is not given longer than this many timeouts. */
+    readonly maxStretch: number;
+    /** A probe timer this late (ms) means this machine stalled: the answer gets a little longer before the probe counts as failed. */
+    readonly lateProbeMs: number;
+    readonly lateProbeGraceMs: number;
+  };
+  readonly transport: {
+    /**
+     * A handshake that receives nothing for this long is closed. Generous: on a machine starting
+     * many nodes at once a peer may take seconds to answer, and a handshake given up is done again.
+     */
+    readonly handshakeTimeoutMs: number;
+    /** Requests held for a handler not installed yet: the few a peer sends in its first moment, with room to spare. */
+    readonly maxUnserved: number;
+    /** An orderly stop waits this long for each `bye` to be written. */
+    readonly byeWaitMs: number;
+    /** A closed link's socket is destroyed after this long if the peer never closes its end. */
+    readonly closeGraceMs: number;
+  };
+  readonly lookups: {
+    /** Each etcd call and the first connection: etcd answers in milliseconds, and a round that fails is retried by discovery's own backoff. */
+    readonly etcdDeadlineMs: number;
+    /** gRPC's reconnect backoff to etcd, as quick as the link dials (links.backoffMinMs / backoffMaxMs). */
+    readonly etcdReconnectMinMs: number;
+    readonly etcdReconnectMaxMs: number;
+    /** A DNS query and its tries (discovery and host names): 2 s x 2 stays well inside a discovery round. */
+    readonly dnsTimeoutMs: number;
+    readonly dnsTries: number;
+    /** A Kubernetes API request (EndpointSlices): the API server answers in milliseconds when it is well. */
+    readonly k8sRequestTimeoutMs: number;
+    /** How often certificate files are checked for renewal: a renewed certificate is in use within about a second. */
+    readonly tlsWatchIntervalMs: number;
+  };
+  readonly ctl: {
+    /** `muster ctl`'s wait for its node's answer: longer than any operation's own bound (a join's 15 s). */
+    readonly requestTimeoutMs: number;
+  };
+  readonly store: {
+    /** What was learned from other members (they hold it too) is saved within this long: saving after every change was 9 % of CPU while 100 nodes formed. */
+    readonly saveSoonMs: number;
+  };
+  readonly log: {
+    /** Log lines kept in memory while stdout is not read; past this, lines are dropped and counted. */
+    readonly bufferBytes: number;
+    /** How often the count of dropped lines is logged. */
+    readonly dropReportMs: number;
+    /** More members added or seen running at once than this are logged as one line naming them all (a node joining 100 logged 200 lines). */
+    readonly bulkNodes: number;
+  };
+}
+
+export const DEFAULT_TUNING: Tuning = {
+  gossip: { ackTimeoutMs: 5000, hopMarginMs: 250, minHopBudgetMs: 500, seenTtlMs: 120_000 },
+  links: { backoffMinMs: 200, backoffMaxMs: 2000, dialDeferMs: 300, maxDials: 8, unneededGraceMs: 5000, jitter: [0.75, 1.25] },
+  overlay: { steps: 3, shortcuts: 3 },
+  sync: { freshStateMs: 5000, requestTimeoutMs: 5000 },
+  join: { requestTimeoutMs: 15_000, infoTimeoutMs: 5000, settleMs: 5000, probeLinkKeepMs: 2000 },
+  maintenance: { intervalMs: 1000, tombstoneMinAgeMs: 10 * 60_000 },
+  autoheal: { rejoinAttempts: 30, rejoinBackoffMinMs: 500, rejoinBackoffMaxMs: 10_000 },
+  discovery: {
+    retryMinMs: 300,
+    retryMaxMs: 10_000,
+    steadyMs: 5000,
+    stableMarginMs: 3000,
+    startupWaitMaxMs: 60_000,
+    foundStableMs: 1000,
+    aloneRetryMaxMs: 1000,
+    aloneFastPeriodMs: 60_000,
+    lookers: 2,
+    jitter: [0.8, 1.2],
+  },
+  health: { windowMs: 5000, noiseMs: 200, maxStretch: 8, lateProbeMs: 100, lateProbeGraceMs: 200 },
+  transport: { handshakeTimeoutMs: 10_000, maxUnserved: 256, byeWaitMs: 500, closeGraceMs: 3000 },
+  lookups: { etcdDeadlineMs: 3000, etcdReconnectMinMs: 200, etcdReconnectMaxMs: 2000, dnsTimeoutMs: 2000, dnsTries: 2, k8sRequestTimeoutMs: 5000, tlsWatchIntervalMs: 1000 },
+  ctl: { requestTimeoutMs: 30_000 },
+  store: { saveSoonMs: 500 },
+  log: { bufferBytes: 4 * 1024 * 1024, dropReportMs: 5000, bulkNodes: 3 },
+};
+
+/** A delay spread over `[lo, hi]` times its nominal value. */
+export function jittered(ms: number, [lo, hi]: readonly [number, number]): number {
+  return ms * (lo + Math.random() * (hi - lo));
+}

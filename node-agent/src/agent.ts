@@ -15,7 +15,7 @@ export async function runAgent(cfg: Config): Promise<void> {
   const log = createLogger(cfg.node.name, cfg.log.level);
   const tlsSettings = tlsSettingsOf(cfg);
   const material = tlsSettings ? loadTls(tlsSettings, log) : undefined;
-  const node = new ClusterNode(cfg, log, material);
+  const node = ClusterNode.open(cfg, log, material);
   const host = await node.resolver.resolve(parseNodeName(cfg.node.name).host);
 
   const onSocket = (socket: net.Socket) => {

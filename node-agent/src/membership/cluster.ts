@@ -4,8 +4,6 @@ import type { Logger } from 'pino';
 import { familyOf, type Config } from '../config/schema';
 import type { TlsMaterial } from '../transport/tls';
 import { parseNodeName } from '../config/node-name';
-import { HybridClock } from '../clock/hlc';
-import { LwwMap } from '../store/lww-map';
 import { readState, StateWriter, writeState, type PersistedState } from '../store/state-file';
 import { Connection, PeerError } from '../transport/connection';
 import { HostResolver } from '../transport/address';
@@ -30,9 +28,13 @@ import { PeerManager } from './peers';
 import { Liveness, type Transition } from './liveness';
 import { neighbours } from './overlay';
 import { Flood } from './flood';
+import { NodeLog } from './node-log';
+import { Tombstones } from './tombstones';
+import { Replica } from './replica';
+import { ProbeLinks } from '../discovery/probe-links';
 import { Prober } from './prober';
 import { LocalHealth } from './local-health';
-import { collectableTombstones, detectionBoundMs, mayAutoclean, wasPartition, type LinkLoss } from './failure-policy';
+import { detectionBoundMs, mayAutoclean, wasPartition, type LinkLoss } from './failure-policy';
 import { formatDuration } from '../config/duration';
 import { DEFAULT_TUNING, type Tuning } from '../tuning';
 
@@ -82,10 +84,6 @@ function parseReply<S extends z.ZodTypeAny>(schema: S, reply: unknown, op: strin
   return parsed.data;
 }
 
-function newClusterId(): string {
-  return randomBytes(8).toString('hex');
-}
-
 const sorted = (xs: Iterable<string>) => [...xs].sort();
 
 /**
@@ -96,37 +94,28 @@ const sorted = (xs: Iterable<string>) => [...xs].sort();
 export class ClusterNode {
   readonly name: string;
   readonly boot = randomBytes(8).toString('hex');
-  private clusterId: string;
-  private members: LwwMap<MemberEntry>;
-  private data: LwwMap<DataEntry>;
-  private readonly clock: HybridClock;
   readonly peers: PeerManager;
   private readonly prober: Prober;
   private reconcileQueued = false;
-  /** Nodes to log as added or running at the end of this turn (noteNodes). */
-  private readonly loggedAdded = new Set<string>();
-  private readonly loggedRunning = new Set<string>();
-  private nodeLogQueued = false;
+  /** Members added and seen running, logged together at the end of each turn. */
+  private readonly nodeLog: NodeLog;
   private localAddress?: string;
   hooks: ClusterHooks = {};
   private joining = false;
   readonly resolver: HostResolver;
-  /** Not in any cluster nor written to since its first boot (adoptable: a lost data dir). */
-  private fresh = false;
   private firstSyncDone = false;
   private readonly downSince = new Map<string, number>();
   private readonly lastLoss = new Map<string, LinkLoss>();
   private readonly partitions = new Map<string, Partition & { boot: string }>();
   /** Members known to hold each tombstone, and when it arrived here. */
-  private readonly tombstones = new Map<string, { arrived: number; seenBy: Set<string> }>();
+  private readonly tombstones = new Tombstones();
   private maintenance?: NodeJS.Timeout;
   /** Set by stop(): loops of its own (the autoheal rejoin) end. */
   private stopping = false;
   private rejoinWait?: NodeJS.Timeout;
   private readonly writer: StateWriter;
   /** Probe links kept for a moment: the join or the next look that usually follows reuses them. */
-  private readonly probeLinks = new Map<string, { conn: Connection; timer: NodeJS.Timeout }>();
-  private readonly watchedProbeLinks = new WeakSet<Connection>();
+  private readonly probeLinks: ProbeLinks;
   /** When the state last changed: a state that changed moments ago is likely news to a peer. */
   private changedAt = 0;
   /** Joins accepted in this turn of the event loop, announced to the members in one message. */
@@ -135,41 +124,43 @@ export class ClusterNode {
   private readonly liveness: Liveness;
   private readonly flood: Flood;
 
+  /**
+   * The node with its saved state (or a fresh one, written at once: a data dir that cannot be
+   * written stops the start before it listens).
+   */
+  static open(cfg: Config, log: Logger, tls?: TlsMaterial, tuning: Tuning = DEFAULT_TUNING): ClusterNode {
+    const saved = readState(cfg.node.data_dir);
+    if (saved && saved.node !== cfg.node.name) {
+      throw new PeerError('config', `node.data_dir ${cfg.node.data_dir} holds the state of ${saved.node}, not ${cfg.node.name}; node names are fixed once a node has data`);
+    }
+    const replica = new Replica(cfg.node.name, saved);
+    if (saved) {
+      log.info({ cluster_id: replica.clusterId, members: replica.memberNames() }, `restored state from ${cfg.node.data_dir}: ${replica.memberNames().length} member(s), ${replica.data.values().length} key(s)`);
+    } else {
+      writeState(cfg.node.data_dir, replica.persisted());
+    }
+    return new ClusterNode(cfg, log, replica, tls, tuning);
+  }
+
+  /** Does no I/O: `open` reads and writes the state file. */
   constructor(
     private readonly cfg: Config,
     private readonly log: Logger,
+    private readonly replica: Replica,
     private readonly tls?: TlsMaterial,
     private readonly tuning: Tuning = DEFAULT_TUNING,
   ) {
     this.name = cfg.node.name;
     this.flood = new Flood(tuning.gossip);
-    this.clock = new HybridClock(this.name);
+    this.nodeLog = new NodeLog(log, tuning.log.bulkNodes);
+    this.probeLinks = new ProbeLinks(tuning.join.probeLinkKeepMs);
     this.liveness = new Liveness(this.name, this.boot);
     this.resolver = new HostResolver(familyOf(cfg), cfg.cluster.dns.servers);
     this.writer = new StateWriter(cfg.node.data_dir, () => this.persistedState(), (e) =>
       log.error({ err: e.message }, `${e.message}; the change is held in memory and written with the next one`),
     );
-    const saved = readState(cfg.node.data_dir);
-    if (saved && saved.node !== this.name) {
-      throw new PeerError('config', `node.data_dir ${cfg.node.data_dir} holds the state of ${saved.node}, not ${this.name}; node names are fixed once a node has data`);
-    }
-    if (saved) {
-      this.clusterId = saved.cluster_id;
-      this.members = new LwwMap(saved.members);
-      this.data = new LwwMap(saved.data);
-      for (const e of [...saved.members, ...saved.data]) this.clock.observe(e.ts);
-      // Restored tombstones count as arriving now: collected once every member is known to hold them.
-      for (const e of saved.data) if (e.value === null) this.tombstones.set(e.key, { arrived: Date.now(), seenBy: new Set() });
-      this.fresh = saved.fresh ?? false;
-      log.info({ cluster_id: this.clusterId, members: this.memberNames() }, `restored state from ${cfg.node.data_dir}: ${this.memberNames().length} member(s), ${this.data.values().length} key(s)`);
-    } else {
-      this.clusterId = newClusterId();
-      this.members = new LwwMap([{ key: this.name, state: 'member', ts: this.clock.now() }]);
-      this.data = new LwwMap();
-      this.fresh = true;
-      // Written at once, before listening: a data dir that cannot be written stops the start.
-      writeState(cfg.node.data_dir, this.persistedState());
-    }
+    // Restored tombstones count as arriving now: collected once every member is known to hold them.
+    for (const key of replica.tombstoneKeys()) this.tombstones.arrived(key);
     this.peers = new PeerManager({
       tuning: tuning.links,
       self: this.name,
@@ -230,20 +221,20 @@ export class ClusterNode {
   // ---- views -------------------------------------------------------------------------------
 
   memberNames(): string[] {
-    return this.members.values().filter((m) => m.state === 'member').map((m) => m.key);
+    return this.replica.memberNames();
   }
 
   isMember(node: string): boolean {
-    return this.members.get(node)?.state === 'member';
+    return this.replica.isMember(node);
   }
 
   snapshot(): ClusterState {
-    return { cluster_id: this.clusterId, members: [...this.members.values()], data: [...this.data.values()], alive: this.liveness.values() };
+    return { cluster_id: this.replica.clusterId, members: [...this.replica.members.values()], data: [...this.replica.data.values()], alive: this.liveness.values() };
   }
 
   /** Equal on two nodes exactly when they hold the same member list, data and liveness view. */
   private digest(): string {
-    return `${this.members.digest()}${this.data.digest()}${this.liveness.digest()}`;
+    return `${this.replica.members.digest()}${this.replica.data.digest()}${this.liveness.digest()}`;
   }
 
   /** This node and the members its liveness view shows up (less those kept apart). */
@@ -257,7 +248,7 @@ export class ClusterNode {
     return {
       node: this.name,
       cluster_name: this.cfg.cluster.name,
-      cluster_id: this.clusterId,
+      cluster_id: this.replica.clusterId,
       discovery_strategy: this.cfg.cluster.discovery_strategy,
       running_nodes: sorted(running),
       stopped_nodes: sorted(names.filter((n) => !running.includes(n))),
@@ -275,9 +266,7 @@ export class ClusterNode {
   // ---- replication ---------------------------------------------------------------------------
 
   private persistedState(): PersistedState {
-    // Liveness is not kept: after a restart a node learns afresh who is up.
-    const { alive: _, ...state } = this.snapshot();
-    return { format: 1, node: this.name, ...state, fresh: this.fresh || undefined };
+    return this.replica.persisted();
   }
 
   /**
@@ -301,57 +290,19 @@ export class ClusterNode {
   }
 
   private observeAll(entries: { ts: MemberEntry['ts'] }[]): void {
-    for (const e of entries) this.clock.observe(e.ts);
-  }
-
-  /** One line per node (`X is ...`), or past tuning.log.bulkNodes one line naming them all (`N nodes are ...`). */
-  private logNodes(nodes: string[], one: string, many: string): void {
-    if (nodes.length > this.tuning.log.bulkNodes) this.log.info({ peers: nodes }, `${nodes.length} nodes ${many}: ${nodes.join(', ')}`);
-    else for (const peer of nodes) this.log.info({ peer }, `${peer} ${one}`);
-  }
-
-  /**
-   * Members added and members seen coming up are logged at the end of the turn, together: a join
-   * reaches every member with the new member's entry and its liveness record, and logging them apart
-   * made two lines per join on every member (20,000 while 100 nodes formed, each one CPU that a
-   * forming cluster is short of, and read by whoever collects the logs).
-   */
-  private noteNodes(added: readonly string[], running: readonly string[]): void {
-    if (!added.length && !running.length) return;
-    for (const n of added) this.loggedAdded.add(n);
-    for (const n of running) this.loggedRunning.add(n);
-    if (this.nodeLogQueued) return;
-    this.nodeLogQueued = true;
-    setImmediate(() => this.flushNodeLog());
-  }
-
-  /** Logs what noteNodes holds; also called before a node is logged stopped or removed, so the lines keep their order. */
-  private flushNodeLog(): void {
-    this.nodeLogQueued = false;
-    const both = [...this.loggedAdded].filter((n) => this.loggedRunning.has(n));
-    for (const n of both) {
-      this.loggedAdded.delete(n);
-      this.loggedRunning.delete(n);
-    }
-    const added = [...this.loggedAdded];
-    const running = [...this.loggedRunning];
-    this.loggedAdded.clear();
-    this.loggedRunning.clear();
-    this.logNodes(both, 'is a member of the cluster, running', 'are members of the cluster, running');
-    this.logNodes(added, 'is a member of the cluster', 'are members of the cluster');
-    this.logNodes(running, 'is running', 'are running');
+    for (const e of entries) this.replica.clock.observe(e.ts);
   }
 
   /** Merges member entries from a peer and reacts to what changed; returns the changes. */
   private mergeMembers(entries: MemberEntry[]): MemberEntry[] {
     this.observeAll(entries);
-    const changed = this.members.mergeAll(entries);
+    const changed = this.replica.members.mergeAll(entries);
     const added = changed.filter((e) => e.state === 'member' && e.key !== this.name).map((e) => e.key);
-    this.noteNodes(added, []);
+    this.nodeLog.note(added, []);
     for (const e of changed) {
       if (e.state === 'removed' && e.key !== this.name) {
         const why = e.reason === 'leave' ? 'it left' : `${e.reason} by ${e.by ?? 'unknown'}`;
-        this.flushNodeLog();
+        this.nodeLog.flush();
         this.log.info({ peer: e.key, reason: e.reason, by: e.by }, `${e.key} was removed from the cluster: ${why}`);
       }
     }
@@ -361,12 +312,12 @@ export class ClusterNode {
   /** Merges data entries; `from` (a peer) evidently holds the tombstones among them. Returns the changes. */
   private mergeData(entries: DataEntry[], from?: string): DataEntry[] {
     this.observeAll(entries);
-    const changed = this.data.mergeAll(entries);
+    const changed = this.replica.data.mergeAll(entries);
     for (const e of changed) {
-      if (e.value === null) this.tombstones.set(e.key, { arrived: Date.now(), seenBy: new Set() });
-      else this.tombstones.delete(e.key);
+      if (e.value === null) this.tombstones.arrived(e.key);
+      else this.tombstones.forget(e.key);
     }
-    if (from) for (const e of entries) if (e.value === null) this.tombstones.get(e.key)?.seenBy.add(from);
+    if (from) for (const e of entries) if (e.value === null) this.tombstones.heldBy(e.key, from);
     return changed;
   }
 
@@ -391,7 +342,7 @@ export class ClusterNode {
       changed.push(r);
       if (this.isMember(r.node) && this.onTransition(t, reason)) running.push(r.node);
     }
-    this.noteNodes([], running);
+    this.nodeLog.note([], running);
     if (refuted) this.announce({ alive: [this.liveness.ownRecord] });
     return changed;
   }
@@ -418,7 +369,7 @@ export class ClusterNode {
       // from it at once.
       if (record.by === this.name) this.lastLoss.set(node, { boot: record.boot, orderly: !!record.orderly, at: now });
       const why = reason ?? (record.orderly ? `it stopped (seen by ${record.by ?? 'a member'})` : `lost by ${record.by ?? 'a member'}`);
-      this.flushNodeLog();
+      this.nodeLog.flush();
       this.log.warn({ peer: node, reason: why, by: record.by }, `${node} is stopped: ${why}`);
       return false;
     }
@@ -437,7 +388,7 @@ export class ClusterNode {
     this.reconcileQueued = true;
     setImmediate(() => {
       this.reconcileQueued = false;
-      const self = this.members.get(this.name);
+      const self = this.replica.members.get(this.name);
       if (self?.state === 'removed') {
         const why = self.reason === 'leave' ? 'this node left' : `removed by ${self.by ?? 'another member'} (${self.reason ?? 'force-leave'})`;
         const formerMembers = this.memberNames();
@@ -460,20 +411,17 @@ export class ClusterNode {
   }
 
   private becomeStandalone(why: string): void {
-    const old = this.clusterId;
-    this.clusterId = newClusterId();
-    this.members = new LwwMap([{ key: this.name, state: 'member', ts: this.clock.now() }]);
-    this.fresh = false;
+    const { old } = this.replica.becomeStandalone();
     this.forgetPeerHistory();
     this.liveness.reset();
     this.persist();
     this.peers.setWanted([], []);
-    this.log.warn({ old_cluster_id: old, cluster_id: this.clusterId, reason: why }, `now standalone: ${why}; data kept (${this.data.values().length} key(s))`);
+    this.log.warn({ old_cluster_id: old, cluster_id: this.replica.clusterId, reason: why }, `now standalone: ${why}; data kept (${this.replica.data.values().length} key(s))`);
   }
 
   /** A new change of this node's, to spread over its links except `exclude` (the one it came from). */
   private outgoing(change: Pick<GossipBody, 'members' | 'data' | 'alive'>, exclude: Connection | undefined, oneway?: true): { body: GossipBody; links: Connection[] } {
-    const body: GossipBody = { cluster_id: this.clusterId, id: this.flood.newId(), budget_ms: this.tuning.gossip.ackTimeoutMs, oneway, ...change };
+    const body: GossipBody = { cluster_id: this.replica.clusterId, id: this.flood.newId(), budget_ms: this.tuning.gossip.ackTimeoutMs, oneway, ...change };
     return { body, links: this.peers.upLinks().filter((c) => c !== exclude) };
   }
 
@@ -540,20 +488,20 @@ export class ClusterNode {
     const saved = members.length || data.length ? this.persist() : undefined;
     const [{ reached }] = await Promise.all([this.flood.spread(links, b), saved]);
     // The members reached through this node hold the tombstones it passed on.
-    for (const e of b.data ?? []) if (e.value === null) for (const m of reached) this.tombstones.get(e.key)?.seenBy.add(m);
+    for (const e of b.data ?? []) if (e.value === null) for (const m of reached) this.tombstones.heldBy(e.key, m);
     this.queueReconcile();
     return { acked: [this.name, ...reached] };
   }
 
   private checkCluster(clusterId: string, from: string): void {
-    if (clusterId !== this.clusterId) {
-      throw new PeerError('other_cluster', `${from} is in another cluster (id ${clusterId}); this node is in ${this.clusterId}`);
+    if (clusterId !== this.replica.clusterId) {
+      throw new PeerError('other_cluster', `${from} is in another cluster (id ${clusterId}); this node is in ${this.replica.clusterId}`);
     }
   }
 
   /** No state of its own and alone: a cluster that lists this node may take it back. */
   private adoptable(): boolean {
-    return this.fresh && this.memberNames().length <= 1;
+    return this.replica.fresh && this.memberNames().length <= 1;
   }
 
   /**
@@ -563,13 +511,12 @@ export class ClusterNode {
   private adoptIfFresh(state: ClusterState, from: string): void {
     const me = state.members.find((m) => m.key === this.name);
     if (!this.adoptable() || me?.state !== 'member') return;
-    this.clusterId = state.cluster_id;
-    this.members = new LwwMap();
+    this.replica.moveTo(state.cluster_id, true);
     this.mergeMembers(state.members);
     this.mergeData(state.data, from);
-    this.fresh = false;
+    this.replica.fresh = false;
     this.persist();
-    this.log.warn({ peer: from, cluster_id: this.clusterId }, `adopted by the cluster of ${from}: this node had no state (first boot or lost data dir) and the cluster lists it as a member`);
+    this.log.warn({ peer: from, cluster_id: this.replica.clusterId }, `adopted by the cluster of ${from}: this node had no state (first boot or lost data dir) and the cluster lists it as a member`);
     this.queueReconcile();
   }
 
@@ -617,11 +564,8 @@ export class ClusterNode {
       }
     }
     const others = this.memberNames().filter((m) => m !== this.name);
-    const collectable = collectableTombstones(this.tombstones, others, now, this.tuning.maintenance.tombstoneMinAgeMs);
-    for (const key of collectable) {
-      if (this.data.get(key)?.value === null) this.data.delete(key);
-      this.tombstones.delete(key);
-    }
+    const collectable = this.tombstones.collect(others, now, this.tuning.maintenance.tombstoneMinAgeMs);
+    for (const key of collectable) if (this.replica.data.get(key)?.value === null) this.replica.data.delete(key);
     const collected = collectable.length;
     if (collected) {
       this.persist();
@@ -693,16 +637,16 @@ export class ClusterNode {
    */
   private async exchange(conn: Connection): Promise<void> {
     const first = await this.requestSync(conn, Date.now() - this.changedAt < this.tuning.sync.freshStateMs);
-    if (first.cluster_id !== this.clusterId) return conn.dismiss('peer changed cluster');
+    if (first.cluster_id !== this.replica.clusterId) return conn.dismiss('peer changed cluster');
     this.applySync(first, conn);
     if (!first.want) return;
     const second = await this.requestSync(conn, true);
-    if (second.cluster_id !== this.clusterId) return conn.dismiss('peer changed cluster');
+    if (second.cluster_id !== this.replica.clusterId) return conn.dismiss('peer changed cluster');
     this.applySync(second, conn);
   }
 
   private async requestSync(conn: Connection, withEntries: boolean): Promise<SyncBody> {
-    const body: SyncBody = withEntries ? { ...this.snapshot(), digest: this.digest() } : { cluster_id: this.clusterId, digest: this.digest() };
+    const body: SyncBody = withEntries ? { ...this.snapshot(), digest: this.digest() } : { cluster_id: this.replica.clusterId, digest: this.digest() };
     let reply: unknown;
     try {
       reply = await conn.request('sync', body, this.tuning.sync.requestTimeoutMs);
@@ -721,7 +665,7 @@ export class ClusterNode {
    */
   private readonly knownEntries: KnownEntries = {
     member: (e) => {
-      const held = e.key !== this.name ? this.members.get(e.key as string) : undefined;
+      const held = e.key !== this.name ? this.replica.members.get(e.key as string) : undefined;
       return held !== undefined && sameMemberEntry(held, e);
     },
     alive: (r) => {
@@ -731,14 +675,14 @@ export class ClusterNode {
   };
 
   private checkSync(wire: SyncWire, malformed: () => PeerError): SyncBody {
-    const b = checkSyncEntries(wire, wire.cluster_id === this.clusterId ? this.knownEntries : undefined);
+    const b = checkSyncEntries(wire, wire.cluster_id === this.replica.clusterId ? this.knownEntries : undefined);
     if (!b) throw malformed();
     return b;
   }
 
   /** The other side's half: merge what came, answer with a digest, or entries where they differ. */
   private answerSync(b: SyncBody, conn: Connection): SyncBody {
-    if (b.cluster_id !== this.clusterId) {
+    if (b.cluster_id !== this.replica.clusterId) {
       if (!b.members && this.adoptable()) throw new PeerError('want_state', `${this.name} has no state of its own yet: send yours`);
       if (b.members) this.adoptIfFresh({ cluster_id: b.cluster_id, members: b.members, data: b.data ?? [] }, conn.peerName);
     }
@@ -748,7 +692,7 @@ export class ClusterNode {
     }
     this.applySync(b, conn);
     const digest = this.digest();
-    if (digest === b.digest) return { cluster_id: this.clusterId, digest };
+    if (digest === b.digest) return { cluster_id: this.replica.clusterId, digest };
     // They lack entries of ours; if they sent only their digest, we may lack theirs too.
     return { ...this.snapshot(), digest, want: b.members === undefined || undefined };
   }
@@ -762,7 +706,7 @@ export class ClusterNode {
     const alive = state.alive ? this.applyAlive(state.alive) : [];
     if (members.length || data.length) this.persistSoon();
     // After a full exchange the peer holds every tombstone we hold.
-    for (const t of this.tombstones.values()) t.seenBy.add(peer);
+    this.tombstones.allHeldBy(peer);
     this.firstSyncDone = true;
     if (this.isMember(peer)) this.peers.markUp(conn);
     // What the link brought is news here, so likely to this node's side of the cluster too (two
@@ -843,7 +787,7 @@ export class ClusterNode {
 
   /** On the member asked by a joiner: add it (and its data, when it keeps it), tell everyone, hand it the state. */
   private async acceptJoin(joiner: string, body: OpBody<'join'>): Promise<ClusterState> {
-    if (body.ts) this.clock.observe(body.ts);
+    if (body.ts) this.replica.clock.observe(body.ts);
     // While this node is itself moving to another cluster, admitting anyone would strand them.
     if (this.joining) throw new PeerError('busy', `${this.name} is joining another cluster right now; try again`);
     if (body.data?.length) {
@@ -852,14 +796,14 @@ export class ClusterNode {
     }
     // The joiner's own record says it runs; a record about anyone else is not its to give.
     const alive = body.alive?.node === joiner ? [body.alive] : [];
-    if (body.cluster_id === this.clusterId && this.isMember(joiner)) {
+    if (body.cluster_id === this.replica.clusterId && this.isMember(joiner)) {
       await this.persist();
       const changed = this.applyAlive(alive);
       if (changed.length) this.announce({ alive: changed });
       return this.snapshot();
     }
-    const entry: MemberEntry = { key: joiner, state: 'member', ts: this.clock.now() };
-    this.members.merge(entry);
+    const entry: MemberEntry = { key: joiner, state: 'member', ts: this.replica.clock.now() };
+    this.replica.members.merge(entry);
     this.applyAlive(alive);
     // Saved soon, not awaited: the joiner keeps (and saves) the member list it is answered with and
     // syncs it to its neighbours, so the entry outlives this node. Waiting for the disk here put a
@@ -882,11 +826,11 @@ export class ClusterNode {
       this.announcing.alive.push(...alive);
       return;
     }
-    const batch = (this.announcing = { cluster_id: this.clusterId, members: [entry], alive: [...alive] });
+    const batch = (this.announcing = { cluster_id: this.replica.clusterId, members: [entry], alive: [...alive] });
     setImmediate(() => {
       this.announcing = undefined;
       // A batch from a cluster this node has left since is not news to the new one.
-      if (batch.cluster_id === this.clusterId) this.announce({ members: batch.members, alive: batch.alive.length ? batch.alive : undefined });
+      if (batch.cluster_id === this.replica.clusterId) this.announce({ members: batch.members, alive: batch.alive.length ? batch.alive : undefined });
     });
   }
 
@@ -901,7 +845,7 @@ export class ClusterNode {
     this.joining = true;
     let state: ClusterState;
     try {
-      state = await this.requestJoin(target, opts.keepData ? [...this.data.values()] : undefined);
+      state = await this.requestJoin(target, opts.keepData ? [...this.replica.data.values()] : undefined);
     } catch (e) {
       this.joining = false;
       const err = e as PeerError;
@@ -925,9 +869,9 @@ export class ClusterNode {
 
   /** Takes the state the cluster handed over; keeps or drops this node's own data. */
   private async adopt(target: string, state: ClusterState, why: string, keepData: boolean): Promise<void> {
-    this.fresh = false;
+    this.replica.fresh = false;
     this.firstSyncDone = true;
-    if (state.cluster_id === this.clusterId) {
+    if (state.cluster_id === this.replica.clusterId) {
       // Already in that cluster (its link was down): nothing to drop, just merge.
       if (this.mergeMembers(state.members).length + this.mergeData(state.data).length) this.persist();
       this.applyAlive(state.alive ?? []);
@@ -938,14 +882,10 @@ export class ClusterNode {
       const previous = this.memberNames().filter((n) => n !== this.name);
       if (previous.length) await this.leaveCurrent(`joining the cluster of ${target}`);
       this.peers.dismissAll('joined another cluster');
-      const dropped = keepData ? 0 : this.data.values().filter((e) => e.value !== null).length;
-      this.clusterId = state.cluster_id;
-      this.members = new LwwMap();
+      const dropped = keepData ? 0 : this.replica.data.values().filter((e) => e.value !== null).length;
+      this.replica.moveTo(state.cluster_id, keepData);
       this.forgetPeerHistory();
-      if (!keepData) {
-        this.data = new LwwMap();
-        this.tombstones.clear();
-      }
+      if (!keepData) this.tombstones.clear();
       this.liveness.reset();
       this.mergeMembers(state.members);
       this.mergeData(state.data, target);
@@ -954,7 +894,7 @@ export class ClusterNode {
       this.peers.setWanted(this.wantedPeers(), this.memberNames());
       await this.persist();
       this.log.info(
-        { target, cluster_id: this.clusterId, members: this.memberNames(), dropped_keys: dropped },
+        { target, cluster_id: this.replica.clusterId, members: this.memberNames(), dropped_keys: dropped },
         `joined the cluster of ${target} (${why}): ${this.memberNames().length} member(s); ` +
           (keepData ? `kept this node's data, merged with the cluster's` : `dropped ${dropped} local key(s), took ${Object.keys(this.list()).length} from the cluster`),
       );
@@ -980,9 +920,9 @@ export class ClusterNode {
 
   /** Asks `target` to admit this node; nothing changes here until it has answered. */
   private async requestJoin(target: string, data?: DataEntry[]): Promise<ClusterState> {
-    const conn = this.takeProbeLink(target) ?? (await this.dialJoinRole(target));
+    const conn = this.probeLinks.take(target) ?? (await this.dialJoinRole(target));
     try {
-      return parseReply(joinReplySchema, await conn.request('join', { cluster_id: this.clusterId, data, ts: this.clock.now(), alive: this.liveness.ownRecord }, this.tuning.join.requestTimeoutMs), 'join', target);
+      return parseReply(joinReplySchema, await conn.request('join', { cluster_id: this.replica.clusterId, data, ts: this.replica.clock.now(), alive: this.liveness.ownRecord }, this.tuning.join.requestTimeoutMs), 'join', target);
     } finally {
       conn.close('join done');
     }
@@ -993,7 +933,7 @@ export class ClusterNode {
    * moment, since a join through the same node usually follows and then needs no new handshake.
    */
   async probe(target: string): Promise<ClusterInfo> {
-    const kept = this.takeProbeLink(target);
+    const kept = this.probeLinks.take(target);
     const conn = kept ?? (await this.dialJoinRole(target));
     let info: ClusterInfo;
     try {
@@ -1004,35 +944,8 @@ export class ClusterNode {
       conn.close('probe failed');
       throw e;
     }
-    this.keepProbeLink(target, conn);
+    this.probeLinks.keep(target, conn);
     return info;
-  }
-
-  private keepProbeLink(target: string, conn: Connection): void {
-    const timer = setTimeout(() => {
-      if (this.probeLinks.get(target)?.conn === conn) this.probeLinks.delete(target);
-      conn.close('probe done');
-    }, this.tuning.join.probeLinkKeepMs);
-    timer.unref();
-    this.takeProbeLink(target)?.close('probe done');
-    this.probeLinks.set(target, { conn, timer });
-    if (this.watchedProbeLinks.has(conn)) return;
-    this.watchedProbeLinks.add(conn);
-    conn.once('close', () => {
-      const kept = this.probeLinks.get(target);
-      if (kept?.conn !== conn) return;
-      clearTimeout(kept.timer);
-      this.probeLinks.delete(target);
-    });
-  }
-
-  /** Takes a kept probe link out of keeping, so its timer cannot close it under a join in flight. */
-  private takeProbeLink(target: string): Connection | undefined {
-    const kept = this.probeLinks.get(target);
-    if (!kept) return undefined;
-    clearTimeout(kept.timer);
-    this.probeLinks.delete(target);
-    return kept.conn.isClosed ? undefined : kept.conn;
   }
 
   /** The answer to a discovery probe from `peer` (a `join` link's welcome), told to autocluster. */
@@ -1042,7 +955,7 @@ export class ClusterNode {
   }
 
   info(): ClusterInfo {
-    return { cluster_id: this.clusterId, members: this.memberNames(), running: this.status().running_nodes };
+    return { cluster_id: this.replica.clusterId, members: this.memberNames(), running: this.status().running_nodes };
   }
 
   private async waitForLinks(ms: number): Promise<void> {
@@ -1052,8 +965,8 @@ export class ClusterNode {
 
   /** Tells the current members this node leaves; returns who acknowledged. */
   private async leaveCurrent(why: string): Promise<{ acked: string[]; failed: string[] }> {
-    const entry: MemberEntry = { key: this.name, state: 'removed', ts: this.clock.now(), reason: 'leave', by: this.name };
-    this.members.merge(entry);
+    const entry: MemberEntry = { key: this.name, state: 'removed', ts: this.replica.clock.now(), reason: 'leave', by: this.name };
+    this.replica.members.merge(entry);
     await this.persist();
     const result = await this.broadcast({ members: [entry] });
     this.log.info({ acked: result.acked, reason: why }, `left the cluster (${why}); ${result.acked.length} member(s) acknowledged`);
@@ -1078,8 +991,8 @@ export class ClusterNode {
 
   /** Removes a member everywhere (force-leave, autoclean); if it is alive it learns and goes standalone. */
   private async removeMember(node: string, reason: 'force-leave' | 'autoclean'): Promise<{ acked: string[]; failed: string[] }> {
-    const entry: MemberEntry = { key: node, state: 'removed', ts: this.clock.now(), reason, by: this.name };
-    this.members.merge(entry);
+    const entry: MemberEntry = { key: node, state: 'removed', ts: this.replica.clock.now(), reason, by: this.name };
+    this.replica.members.merge(entry);
     this.downSince.delete(node);
     this.partitions.delete(node);
     await this.persist();
@@ -1094,12 +1007,12 @@ export class ClusterNode {
   // ---- data ----------------------------------------------------------------------------------
 
   private async write(key: string, value: string | null): Promise<{ acked: string[]; failed: string[] }> {
-    const entry: DataEntry = { key, value, ts: this.clock.now() };
-    this.fresh = false;
+    const entry: DataEntry = { key, value, ts: this.replica.clock.now() };
+    this.replica.fresh = false;
     this.mergeData([entry]);
     await this.persist();
     const result = await this.broadcast({ data: [entry] });
-    if (value === null) for (const m of result.acked) this.tombstones.get(key)?.seenBy.add(m);
+    if (value === null) for (const m of result.acked) this.tombstones.heldBy(key, m);
     return result;
   }
 
@@ -1113,12 +1026,12 @@ export class ClusterNode {
   }
 
   get(key: string): string | undefined {
-    return this.data.get(key)?.value ?? undefined;
+    return this.replica.data.get(key)?.value ?? undefined;
   }
 
   list(): Record<string, string> {
     const out: Record<string, string> = {};
-    for (const e of this.data.values()) if (e.value !== null) out[e.key] = e.value;
+    for (const e of this.replica.data.values()) if (e.value !== null) out[e.key] = e.value;
     return out;
   }
 
@@ -1127,10 +1040,7 @@ export class ClusterNode {
     clearTimeout(this.rejoinWait);
     clearInterval(this.maintenance);
     this.prober.stop();
-    for (const { conn, timer } of this.probeLinks.values()) {
-      clearTimeout(timer);
-      conn.close('node is stopping');
-    }
+    this.probeLinks.closeAll('node is stopping');
     await this.peers.stop('stopping');
     await this.persist().catch(() => undefined);
   }

@@ -31,10 +31,11 @@ import { Flood } from './flood';
 import { NodeLog } from './node-log';
 import { Tombstones } from './tombstones';
 import { Replica } from './replica';
+import { Partitions, type Partition } from './partitions';
 import { ProbeLinks } from '../discovery/probe-links';
 import { Prober } from './prober';
 import { LocalHealth } from './local-health';
-import { detectionBoundMs, mayAutoclean, wasPartition, type LinkLoss } from './failure-policy';
+import { detectionBoundMs, mayAutoclean } from './failure-policy';
 import { formatDuration } from '../config/duration';
 import { DEFAULT_TUNING, type Tuning } from '../tuning';
 
@@ -56,13 +57,6 @@ export interface DiscoveryStatus {
   found: string[];
   last_error?: string;
   paused?: string;
-}
-
-export interface Partition {
-  node: string;
-  /** When the member came back without having restarted. */
-  seen_at: string;
-  healed: boolean;
 }
 
 export interface Status {
@@ -104,9 +98,8 @@ export class ClusterNode {
   private joining = false;
   readonly resolver: HostResolver;
   private firstSyncDone = false;
-  private readonly downSince = new Map<string, number>();
-  private readonly lastLoss = new Map<string, LinkLoss>();
-  private readonly partitions = new Map<string, Partition & { boot: string }>();
+  /** Absences, partitions and what autoheal and autoclean decide from them. */
+  private readonly partitions: Partitions;
   /** Members known to hold each tombstone, and when it arrived here. */
   private readonly tombstones = new Tombstones();
   private maintenance?: NodeJS.Timeout;
@@ -154,6 +147,7 @@ export class ClusterNode {
     this.flood = new Flood(tuning.gossip);
     this.nodeLog = new NodeLog(log, tuning.log.bulkNodes);
     this.probeLinks = new ProbeLinks(tuning.join.probeLinkKeepMs);
+    this.partitions = new Partitions(cfg.cluster.autoheal, log, () => this.peers.setWanted(this.wantedPeers(), this.memberNames()));
     this.liveness = new Liveness(this.name, this.boot);
     this.resolver = new HostResolver(familyOf(cfg), cfg.cluster.dns.servers);
     this.writer = new StateWriter(cfg.node.data_dir, () => this.persistedState(), (e) =>
@@ -200,7 +194,7 @@ export class ClusterNode {
     this.localAddress = localAddress;
     this.peers.setLocalAddress(localAddress);
     const now = Date.now();
-    for (const m of this.memberNames()) if (m !== this.name) this.downSince.set(m, now);
+    this.partitions.startedWith(this.memberNames().filter((m) => m !== this.name), now);
     this.firstSyncDone = this.memberNames().length === 1;
     this.peers.setWanted(this.wantedPeers(), this.memberNames());
     this.prober.start();
@@ -210,7 +204,7 @@ export class ClusterNode {
 
   /** A member kept apart after a partition (autoheal off): not linked to, not shown running. */
   private apart(m: string): boolean {
-    return this.partitions.get(m)?.healed === false;
+    return this.partitions.isApart(m);
   }
 
   /** Members to keep links to: this node's neighbours in the ring, less those kept apart. */
@@ -253,7 +247,7 @@ export class ClusterNode {
       running_nodes: sorted(running),
       stopped_nodes: sorted(names.filter((n) => !running.includes(n))),
       discovery: this.hooks.discoveryStatus?.(),
-      partitions: [...this.partitions.values()].map(({ node, seen_at, healed }) => ({ node, seen_at, healed })).sort((a, b) => (a.node < b.node ? -1 : 1)),
+      partitions: this.partitions.list(),
       timings: {
         stopped_after_ms: detectionBoundMs(this.cfg.cluster.failure_detector.probe_interval, this.cfg.cluster.failure_detector.probe_timeout),
         autoclean_after_ms: this.cfg.cluster.autoclean,
@@ -362,20 +356,14 @@ export class ClusterNode {
     const wasUp = previous?.up === true;
     if (!record.up) {
       if (!wasUp) return false;
-      const now = Date.now();
-      this.downSince.set(node, now);
-      // Only a loss this node saw itself can make a partition (kept apart with autoheal off): a
-      // claim heard by gossip that its subject then refutes would otherwise split every member
-      // from it at once.
-      if (record.by === this.name) this.lastLoss.set(node, { boot: record.boot, orderly: !!record.orderly, at: now });
+      this.partitions.wentDown(node, record.boot, !!record.orderly, record.by === this.name);
       const why = reason ?? (record.orderly ? `it stopped (seen by ${record.by ?? 'a member'})` : `lost by ${record.by ?? 'a member'}`);
       this.nodeLog.flush();
       this.log.warn({ peer: node, reason: why, by: record.by }, `${node} is stopped: ${why}`);
       return false;
     }
     if (wasUp) return false;
-    this.downSince.delete(node);
-    this.noteReturn(node, record.boot);
+    this.partitions.cameBack(node, record.boot);
     return true;
   }
 
@@ -406,8 +394,6 @@ export class ClusterNode {
   /** What this node remembers about the members of the cluster it was in, dropped when it changes cluster. */
   private forgetPeerHistory(): void {
     this.partitions.clear();
-    this.downSince.clear();
-    this.lastLoss.clear();
   }
 
   private becomeStandalone(why: string): void {
@@ -553,7 +539,7 @@ export class ClusterNode {
     const status = this.status();
     const autoclean = this.cfg.cluster.autoclean;
     if (autoclean > 0 && status.stopped_nodes.length) {
-      const overdue = status.stopped_nodes.filter((m) => now - (this.downSince.get(m) ?? now) >= autoclean);
+      const overdue = this.partitions.downFor(status.stopped_nodes, autoclean, now);
       if (overdue.length && status.timings.autoclean_allowed) {
         for (const m of overdue) {
           // Not awaited (maintenance runs on a timer): a failure is logged, and the next look tries again.
@@ -595,7 +581,7 @@ export class ClusterNode {
   private onLink(conn: Connection): void {
     conn.onRequest((op, body, c) => this.handlePeer(op, body, c), this.seenGossip);
     conn.on('rejected', (code: string) => {
-      if (code === 'partitioned') this.recordApart(conn.peerName, conn.peerBoot);
+      if (code === 'partitioned') this.partitions.keepApart(conn.peerName, conn.peerBoot);
     });
     if (conn.dialer === 'local') this.syncLink(conn);
   }
@@ -605,7 +591,7 @@ export class ClusterNode {
    * back on a kept link (it may have missed writes meanwhile). A partition kept apart ends it.
    */
   private syncLink(conn: Connection): void {
-    if (this.keptApart(conn)) {
+    if (this.partitions.refuses(conn.peerName, conn.peerBoot)) {
       conn.sendReject('partitioned', `${this.name} keeps ${conn.peerName} apart after a partition (autoheal = false)`);
       conn.close('kept apart after a partition (autoheal = false)');
       return;
@@ -619,7 +605,7 @@ export class ClusterNode {
       // A member in another cluster moved away while we could not hear it leave; discovery (or an
       // operator's force-leave) settles it. Removing it here on a possibly stale view could undo a join.
       if (e.code === 'other_cluster') this.log.info({ peer: conn.peerName, reason: e.message }, `not linking to ${conn.peerName}: ${e.message}`);
-      if (e.code === 'partitioned') this.recordApart(conn.peerName, conn.peerBoot);
+      if (e.code === 'partitioned') this.partitions.keepApart(conn.peerName, conn.peerBoot);
       // A sync that timed out means a slow peer, not a lost one: the peer links again, and the
       // prober judges whether it still answers.
       conn.dismiss(e.message);
@@ -687,7 +673,7 @@ export class ClusterNode {
       if (b.members) this.adoptIfFresh({ cluster_id: b.cluster_id, members: b.members, data: b.data ?? [] }, conn.peerName);
     }
     this.checkCluster(b.cluster_id, conn.peerName);
-    if (this.isMember(conn.peerName) && this.keptApart(conn)) {
+    if (this.isMember(conn.peerName) && this.partitions.refuses(conn.peerName, conn.peerBoot)) {
       throw new PeerError('partitioned', `${this.name} keeps ${conn.peerName} apart after a partition (autoheal = false)`);
     }
     this.applySync(b, conn);
@@ -718,49 +704,6 @@ export class ClusterNode {
       this.announce({ members: members.length ? members : undefined, data: data.length ? data : undefined, alive: alive.length ? alive : undefined }, stale ? undefined : conn);
     }
     this.queueReconcile();
-  }
-
-  /**
-   * A member back with the same process after it was lost without an orderly stop was cut off: with
-   * autoheal the partition has healed (log it); without, it is kept apart from now on.
-   */
-  private noteReturn(peer: string, boot: string): void {
-    const loss = this.lastLoss.get(peer);
-    if (!wasPartition(loss, boot)) {
-      this.lastLoss.delete(peer);
-      return;
-    }
-    if (!this.cfg.cluster.autoheal) return this.recordApart(peer, boot);
-    this.lastLoss.delete(peer);
-    this.partitions.set(peer, { node: peer, seen_at: new Date().toISOString(), healed: true, boot });
-    this.log.warn({ peer, down_ms: Date.now() - loss!.at }, `partition with ${peer} ended after ${formatDuration(Date.now() - loss!.at)}: healed (autoheal), state merged, last writer wins`);
-  }
-
-  /**
-   * With autoheal = false, a member that comes back with the same process (boot id) after its link
-   * was lost without an orderly stop was cut off by a partition: the sides stay apart, before any
-   * state is exchanged. A restarted member (new boot id) is let back in.
-   */
-  private keptApart(conn: Connection): boolean {
-    const peer = conn.peerName;
-    const known = this.partitions.get(peer);
-    if (known && !known.healed) {
-      if (known.boot === conn.peerBoot) return true;
-      this.partitions.delete(peer);
-      this.log.info({ peer }, `${peer} restarted: the partition kept apart is over`);
-      this.peers.setWanted(this.wantedPeers(), this.memberNames());
-      return false;
-    }
-    if (this.cfg.cluster.autoheal || !wasPartition(this.lastLoss.get(peer), conn.peerBoot)) return false;
-    this.recordApart(peer, conn.peerBoot);
-    return true;
-  }
-
-  private recordApart(peer: string, boot: string): void {
-    if (this.partitions.get(peer)?.healed === false) return;
-    this.partitions.set(peer, { node: peer, seen_at: new Date().toISOString(), healed: false, boot });
-    this.log.warn({ peer }, `partition with ${peer} ended, but autoheal = false: keeping it apart; restart the nodes of one side to reunite`);
-    this.peers.setWanted(this.wantedPeers(), this.memberNames());
   }
 
   private async handlePeer(op: Op, body: unknown, conn: Connection): Promise<unknown> {
@@ -993,8 +936,7 @@ export class ClusterNode {
   private async removeMember(node: string, reason: 'force-leave' | 'autoclean'): Promise<{ acked: string[]; failed: string[] }> {
     const entry: MemberEntry = { key: node, state: 'removed', ts: this.replica.clock.now(), reason, by: this.name };
     this.replica.members.merge(entry);
-    this.downSince.delete(node);
-    this.partitions.delete(node);
+    this.partitions.removed(node);
     await this.persist();
     const why = reason === 'autoclean' ? `stopped for longer than cluster.autoclean = ${formatDuration(this.cfg.cluster.autoclean)}` : 'force-leave';
     this.log.info({ peer: node, reason }, `removing ${node} from the cluster (${why})`);

@@ -623,8 +623,11 @@ export class ClusterNode {
    */
   private async exchange(conn: Connection): Promise<void> {
     const first = await this.requestSync(conn, Date.now() - this.changedAt < this.tuning.sync.freshStateMs);
-    if (first.cluster_id !== this.replica.clusterId) return conn.dismiss('peer changed cluster');
-    this.applySync(first, conn);
+    // A node with no state of its own, in a cluster of its own, wants ours to see whether our
+    // cluster lists it (an answer in its state, not an error): it gets our entries next.
+    const wantsState = first.cluster_id !== this.replica.clusterId && first.want === true && first.members === undefined;
+    if (first.cluster_id !== this.replica.clusterId && !wantsState) return conn.dismiss('peer changed cluster');
+    if (!wantsState) this.applySync(first, conn);
     if (!first.want) return;
     const second = await this.requestSync(conn, true);
     if (second.cluster_id !== this.replica.clusterId) return conn.dismiss('peer changed cluster');
@@ -633,14 +636,7 @@ export class ClusterNode {
 
   private async requestSync(conn: Connection, withEntries: boolean): Promise<SyncBody> {
     const body: SyncBody = withEntries ? { ...this.snapshot(), digest: this.digest() } : { cluster_id: this.replica.clusterId, digest: this.digest() };
-    let reply: unknown;
-    try {
-      reply = await conn.request('sync', body, this.tuning.sync.requestTimeoutMs);
-    } catch (e) {
-      // A node with no state of its own needs ours to see whether our cluster lists it.
-      if (!withEntries && (e as PeerError).code === 'want_state') return this.requestSync(conn, true);
-      throw e;
-    }
+    const reply = await conn.request('sync', body, this.tuning.sync.requestTimeoutMs);
     return this.checkSync(parseReply(syncSchema, reply, 'sync', conn.peerName), () => new PeerError('protocol', `malformed 'sync' answer from ${conn.peerName}`));
   }
 
@@ -669,7 +665,8 @@ export class ClusterNode {
   /** The other side's half: merge what came, answer with a digest, or entries where they differ. */
   private answerSync(b: SyncBody, conn: Connection): SyncBody {
     if (b.cluster_id !== this.replica.clusterId) {
-      if (!b.members && this.adoptable()) throw new PeerError('want_state', `${this.name} has no state of its own yet: send yours`);
+      // No state of its own yet: ask for the peer's entries, in its own cluster's name (exchange() sends them).
+      if (!b.members && this.adoptable()) return { cluster_id: this.replica.clusterId, digest: this.digest(), want: true };
       if (b.members) this.adoptIfFresh({ cluster_id: b.cluster_id, members: b.members, data: b.data ?? [] }, conn.peerName);
     }
     this.checkCluster(b.cluster_id, conn.peerName);

@@ -21,6 +21,7 @@ import {
   type Role,
 } from './messages';
 import { DEFAULT_TUNING } from '../tuning';
+import { isErrorCode, PeerError } from '../errors';
 
 /** The transport's timings and sizes (tuning.ts), the same for every connection of an agent. */
 const T = DEFAULT_TUNING.transport;
@@ -45,11 +46,7 @@ export function encodeCast(op: Op, body: unknown): Buffer {
 }
 
 /** A failed request or handshake, with a machine-readable code and a sentence for people. */
-export class PeerError extends Error {
-  constructor(readonly code: string, message: string) {
-    super(message);
-  }
-}
+export { PeerError } from '../errors';
 
 interface CommonOptions {
   localName: string;
@@ -342,7 +339,7 @@ export class Connection extends EventEmitter {
         this.pending.delete(msg.id);
         clearTimeout(p.timer);
         if (msg.ok) p.resolve(msg.body ?? {});
-        else p.reject(new PeerError(msg.code ?? 'failed', msg.error ?? 'request failed'));
+        else p.reject(new PeerError(isErrorCode(msg.code) ? msg.code : 'failed', msg.error ?? 'request failed'));
         return;
       }
       case 'req':

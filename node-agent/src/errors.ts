@@ -1,0 +1,47 @@
+/**
+ * Why an operation with a peer or a node failed, as a code a caller can act on (and the ctl maps
+ * to an exit code). Codes cross the wire in a `res` frame; one this agent does not know (a newer
+ * peer) arrives as `failed`.
+ */
+export const ERROR_CODES = [
+  // The handshake (also the reject frame's codes).
+  'bad_cookie',
+  'wrong_node',
+  'protocol',
+  'duplicate',
+  'not_member',
+  'partitioned',
+  'tls',
+  // Reaching a peer.
+  'unreachable',
+  'timeout',
+  'closed',
+  // A request's answer.
+  'bad_request',
+  'busy',
+  'refused',
+  'other_cluster',
+  'already_member',
+  'not_in_cluster',
+  'unknown_node',
+  'not_found',
+  'not_ready',
+  // Configuration found wrong at run time (exit 2).
+  'config',
+  'failed',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && (ERROR_CODES as readonly string[]).includes(code);
+}
+
+/** The one error type of peer operations, with a typed code. */
+export class PeerError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}

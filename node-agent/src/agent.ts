@@ -5,6 +5,7 @@ import type { Config } from './config/schema';
 import { parseNodeName } from './config/node-name';
 import { handleCtl } from './ctl/handler';
 import { createLogger, flushLog } from './log';
+import { SHORT_COOKIE } from './config/load';
 import { ClusterNode } from './membership/cluster';
 import { Autocluster } from './membership/autocluster';
 import { createDiscovery } from './discovery';
@@ -13,6 +14,9 @@ import { Connection } from './transport/connection';
 /** `muster agent`: listens on the node's host at cluster.port, links to the members, serves ctl. */
 export async function runAgent(cfg: Config): Promise<void> {
   const log = createLogger(cfg.node.name, cfg.log.level);
+  if (cfg.node.cookie.length < SHORT_COOKIE) {
+    log.warn({ length: cfg.node.cookie.length }, `the cookie is ${cfg.node.cookie.length} characters long: anyone who guesses it is a member of the cluster; use ${SHORT_COOKIE} or more (openssl rand -base64 32)`);
+  }
   const tlsSettings = tlsSettingsOf(cfg);
   const material = tlsSettings ? loadTls(tlsSettings, log) : undefined;
   const node = ClusterNode.open(cfg, log, material);

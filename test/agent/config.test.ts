@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { parseHocon, parseHoconValue } from '../../node-agent/src/config/hocon';
 import { loadConfig } from '../../node-agent/src/config/load';
-import { Fleet, muster } from '../support/agents';
+import { Fleet, muster, waitFor } from '../support/agents';
 
 describe('HOCON subset', () => {
   it('reads the shapes of the seed page', () => {
@@ -81,9 +81,20 @@ describe('configuration', () => {
     }
   });
   it('accepts IPv4, IPv6 and FQDN hosts in node names', () => {
-    for (const name of ['muster@10.0.0.2', 'muster@::1', 'node_1-a@s1.emqx.io', 'm@node1.example.com.']) {
+    for (const name of ['muster@10.0.0.2', 'node_1-a@s1.emqx.io', 'm@node1.example.com.']) {
       assert.equal(loadConfig({ env: { ...base, MUSTER_NODE__NAME: name } }).node.name, name);
     }
+    assert.equal(loadConfig({ env: { ...base, MUSTER_NODE__NAME: 'muster@::1', MUSTER_CLUSTER__PROTO_DIST: 'inet6_tcp' } }).node.name, 'muster@::1');
+  });
+  it('takes MUSTER_NODE_NAME and MUSTER_NODE_COOKIE as EMQX takes EMQX_NODE_NAME; the double-underscore form wins', () => {
+    const one = loadConfig({ env: { MUSTER_NODE_NAME: 'muster@10.0.0.9', MUSTER_NODE_COOKIE: 'a-cookie-from-the-quick-start' } });
+    assert.equal(one.node.name, 'muster@10.0.0.9');
+    assert.equal(one.node.cookie, 'a-cookie-from-the-quick-start');
+    const both = loadConfig({ env: { MUSTER_NODE_NAME: 'muster@10.0.0.9', MUSTER_NODE__NAME: 'muster@10.0.0.10', MUSTER_NODE__COOKIE: 'the-double-underscore-one' } });
+    assert.equal(both.node.name, 'muster@10.0.0.10');
+  });
+  it('reads a file with a byte-order mark and CRLF line ends, as editors on other systems write it', () => {
+    assert.deepEqual(parseHocon('\uFEFFnode.name = muster@10.0.0.2\r\ncluster {\r\n  port = 4371\r\n}\r\n'), { node: { name: 'muster@10.0.0.2' }, cluster: { port: 4371 } });
   });
 });
 
@@ -125,6 +136,14 @@ describe('muster agent refuses bad configuration with exit code 2', { timeout: 6
     ['a TLS file that cannot be read', { ...ok, MUSTER_CLUSTER__PROTO_DIST: 'inet_tls', MUSTER_CLUSTER__SSL__CERTFILE: '/nonexistent.crt', MUSTER_CLUSTER__SSL__KEYFILE: '/nonexistent.key', MUSTER_CLUSTER__SSL__CACERTFILE: '/nonexistent-ca.crt' }, /cluster\.ssl\.certfile \/nonexistent\.crt: cannot be read \(ENOENT\)/],
     ['env value that is not HOCON', { ...ok, MUSTER_CLUSTER__STATIC: '{ seeds = [' }, /cluster\.static \(from MUSTER_CLUSTER__STATIC\): value is not valid HOCON/],
     ['both a cookie and a cookie file', { ...ok, MUSTER_NODE__COOKIE_FILE: '/etc/hostname' }, /node\.cookie_file \(from MUSTER_NODE__COOKIE_FILE\): set either node\.cookie or node\.cookie_file, not both/],
+    ['a duration past what the key allows', { ...ok, MUSTER_CLUSTER__FAILURE_DETECTOR__PROBE_INTERVAL: '99999999999999999h' }, /cluster\.failure_detector\.probe_interval \(from MUSTER_CLUSTER__FAILURE_DETECTOR__PROBE_INTERVAL\): '99999999999999999h' is too long: at most 1m/],
+    ['an autoclean past a year', { ...ok, MUSTER_CLUSTER__AUTOCLEAN: '400d' }, /cluster\.autoclean .*'400d' is too long: at most 365d/],
+    ['20,000-deep nesting', { ...ok, MUSTER_CLUSTER__STATIC__SEEDS: '['.repeat(20_000) }, /cluster\.static\.seeds \(from MUSTER_CLUSTER__STATIC__SEEDS\): value is not valid HOCON: .*nest deeper than 64 levels/],
+    ['an IPv6 node name with inet_tcp', { ...ok, MUSTER_NODE__NAME: 'muster@::1' }, /node\.name \(from MUSTER_NODE__NAME\): 'muster@::1' has an IPv6 address, but cluster\.proto_dist = inet_tcp: use inet6_tcp/],
+    ['a 400-character node name', { ...ok, MUSTER_NODE__NAME: `${'n'.repeat(390)}@10.0.0.2` }, /node\.name \(from MUSTER_NODE__NAME\): 'n+\.\.\.' is 399 bytes long: a node name is at most 255/],
+    ['a well-known default cookie', { ...ok, MUSTER_NODE__COOKIE: 'emqxsecretcookie' }, /node\.cookie \(from MUSTER_NODE__COOKIE\): 'emqxsecretcookie' is a well-known default anyone would guess/],
+    ['the name of the product as the cookie', { ...ok, MUSTER_NODE__COOKIE: 'Muster' }, /node\.cookie .*'Muster' is a well-known default/],
+    ['a cookie of spaces', { ...ok, MUSTER_NODE__COOKIE: '"   "' }, /node\.cookie \(from MUSTER_NODE__COOKIE\): is only whitespace/],
     ['a cookie file that cannot be read', { MUSTER_NODE__NAME: 'muster@127.0.4.2', MUSTER_NODE__COOKIE_FILE: '/nonexistent/cookie' }, /node\.cookie_file \(from MUSTER_NODE__COOKIE_FILE\): \/nonexistent\/cookie cannot be read \(ENOENT\)/],
   ];
   for (const [what, env, re] of cases) {
@@ -135,6 +154,13 @@ describe('muster agent refuses bad configuration with exit code 2', { timeout: 6
       assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
     });
   }
+  it('a short cookie starts, with a warning that says how to make a good one', async () => {
+    const a = fleet.agent('muster@127.0.4.9', { MUSTER_NODE__COOKIE: 'short' });
+    await a.start();
+    await waitFor(() => a.logged(/the cookie is 5 characters long: anyone who guesses it is a member of the cluster; use 16 or more \(openssl rand -base64 32\)/), 5000, 'the warning');
+    await a.signal('SIGTERM');
+  });
+
   it('reports every problem at once, one line each', async () => {
     const r = await muster(['agent'], { MUSTER_NODE__NAME: 'bad', MUSTER_CLUSTER__PORT: '0' });
     assert.equal(r.code, 2);

@@ -23,8 +23,12 @@ export class HoconError extends Error {
 
 const UNQUOTED_STOP = new Set(['\n', ',', ']', '}', '#', '{', '[', '"']);
 
+/** Objects and lists nested deeper than this are refused: a real configuration nests 4 levels, and recursion without a bound overflows the stack. */
+const MAX_DEPTH = 64;
+
 class Parser {
   private pos = 0;
+  private depth = 0;
   constructor(private readonly src: string, private readonly comments: boolean) {}
 
   private fail(message: string, at = this.pos): never {
@@ -146,13 +150,15 @@ class Parser {
 
   private parseValue(): HoconValue {
     const c = this.peek();
-    if (c === '{') {
+    if (c === '{' || c === '[') {
+      if (this.depth >= MAX_DEPTH) this.fail(`objects and lists nest deeper than ${MAX_DEPTH} levels`);
       this.pos++;
-      return this.parseObjectBody('}');
-    }
-    if (c === '[') {
-      this.pos++;
-      return this.parseArray();
+      this.depth++;
+      try {
+        return c === '{' ? this.parseObjectBody('}') : this.parseArray();
+      } finally {
+        this.depth--;
+      }
     }
     if (c === '"') {
       if (this.src.startsWith('"""', this.pos)) this.fail('triple-quoted strings are not supported');
@@ -243,7 +249,8 @@ export function setPath(obj: HoconObject, path: string[], value: HoconValue): vo
 
 /** Parses a whole configuration document. */
 export function parseHocon(text: string): HoconObject {
-  return new Parser(text, true).parseDocument();
+  // A byte-order mark and CRLF line ends, as editors on other systems write them.
+  return new Parser(text.replace(/^\uFEFF/, '').replace(/\r\n/g, '\n'), true).parseDocument();
 }
 
 /**

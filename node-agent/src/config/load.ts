@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIPv4, isIPv6 } from 'node:net';
 import path from 'node:path';
 import type { z } from 'zod/v3';
 import { HoconError, parseHocon, parseHoconValue, setPath, type HoconObject } from './hocon';
@@ -14,6 +15,25 @@ export class ConfigError extends Error {
 export const ENV_PREFIX = 'MUSTER_';
 /** Variables with the prefix that are not config keys. */
 const NOT_KEYS = new Set(['MUSTER_CONFIG_FILE']);
+
+/**
+ * One-underscore forms EMQX accepts beside the double-underscore ones (the seed page's Docker quick
+ * start sets EMQX_NODE_NAME); the double-underscore form wins when both are set.
+ */
+const ALIASES: Readonly<Record<string, string>> = { MUSTER_NODE_NAME: 'MUSTER_NODE__NAME', MUSTER_NODE_COOKIE: 'MUSTER_NODE__COOKIE' };
+
+/** Cookies anyone would try first: EMQX's and Erlang's defaults and the obvious words. */
+const KNOWN_COOKIES = new Set(['muster', 'emqxsecretcookie', 'emqx', 'secret', 'secretcookie', 'cookie', 'changeme', 'password']);
+
+/** Shorter cookies start with a warning: a guessed cookie is a member of the cluster. */
+export const SHORT_COOKIE = 16;
+
+/** Why a cookie is refused (exit 2), or undefined. */
+export function cookieProblem(cookie: string): string | undefined {
+  if (!cookie.trim()) return 'is only whitespace: make one with `openssl rand -base64 32`';
+  if (KNOWN_COOKIES.has(cookie.trim().toLowerCase())) return `'${cookie}' is a well-known default anyone would guess: make one with \`openssl rand -base64 32\``;
+  return undefined;
+}
 
 /** `MUSTER_CLUSTER__STATIC__SEEDS` -> `cluster.static.seeds`. */
 export function envVarToPath(name: string): string[] {
@@ -55,7 +75,9 @@ export function loadConfig(opts: LoadOptions): Config {
   const fromEnv = new Map<string, string>();
   for (const name of Object.keys(env).sort()) {
     if (!name.startsWith(ENV_PREFIX) || NOT_KEYS.has(name)) continue;
-    const p = envVarToPath(name);
+    const alias = ALIASES[name];
+    if (alias !== undefined && env[alias] !== undefined) continue;
+    const p = envVarToPath(alias ?? name);
     if (p.some((s) => s === '')) {
       problems.push(`${name}: not a config key (use '__' between levels, e.g. MUSTER_NODE__NAME)`);
       continue;
@@ -91,6 +113,14 @@ export function loadConfig(opts: LoadOptions): Config {
     }
     if (!cookie) throw new ConfigError([`${key}: ${cfg.node.cookie_file} is empty`]);
   }
+  const late: string[] = [];
+  const weak = cookieProblem(cookie);
+  if (weak) late.push(`${cfg.node.cookie_file !== undefined ? 'node.cookie_file' : 'node.cookie'}${origin(cfg.node.cookie_file !== undefined ? 'node.cookie_file' : 'node.cookie', fromEnv)}: ${weak}`);
+  const host = cfg.node.name.slice(cfg.node.name.indexOf('@') + 1);
+  const v6 = cfg.cluster.proto_dist.startsWith('inet6');
+  if (isIPv6(host) && !v6) late.push(`node.name${origin('node.name', fromEnv)}: '${cfg.node.name}' has an IPv6 address, but cluster.proto_dist = ${cfg.cluster.proto_dist}: use inet6_tcp (or inet6_tls)`);
+  if (isIPv4(host) && v6) late.push(`node.name${origin('node.name', fromEnv)}: '${cfg.node.name}' has an IPv4 address, but cluster.proto_dist = ${cfg.cluster.proto_dist}: use inet_tcp (or inet_tls)`);
+  if (late.length) throw new ConfigError(late);
   return {
     ...cfg,
     node: { ...cfg.node, cookie, data_dir: path.resolve(cfg.node.data_dir ?? path.join('data', cfg.node.name)) },

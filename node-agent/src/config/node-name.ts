@@ -11,6 +11,9 @@ export interface NodeName {
   readonly host: string;
 }
 
+/** At most this many bytes: a file name's limit on common file systems. */
+export const MAX_NODE_NAME = 255;
+
 const LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
 
 export function isFqdn(host: string): boolean {
@@ -25,6 +28,8 @@ export function isFqdn(host: string): boolean {
 /** Why `text` is not a valid node name, or undefined when it is. */
 export function nodeNameProblem(text: string): string | undefined {
   const at = text.indexOf('@');
+  // The name is the data directory's name by default (data/<node name>): one path component, at most 255 bytes.
+  if (Buffer.byteLength(text) > MAX_NODE_NAME) return `'${text.slice(0, 40)}...' is ${Buffer.byteLength(text)} bytes long: a node name is at most ${MAX_NODE_NAME} (it names the node's data directory)`;
   if (at < 0 || text.indexOf('@', at + 1) >= 0) return `'${text}' ${NODE_NAME_RULE}`;
   const name = text.slice(0, at);
   const host = text.slice(at + 1);

@@ -1,7 +1,7 @@
 // zod's v3 API: the agent's schemas need nothing newer, and it costs each agent ~1.8 MB of memory
 // where v4 costs ~11 MB (the kit, a short-lived process, uses v4).
 import { z } from 'zod/v3';
-import { DURATION_RULE, parseDuration } from './duration';
+import { DURATION_RULE, formatDuration, parseDuration } from './duration';
 import { isIP } from 'node:net';
 import { nodeNameProblem } from './node-name';
 import { DEFAULT_CLUSTER_PORT } from './defaults';
@@ -17,8 +17,14 @@ export const DNS_RECORD_TYPES = ['a', 'aaaa', 'srv'] as const;
 export const K8S_ADDRESS_TYPES = ['ip', 'dns', 'hostname'] as const;
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
-/** A duration string turned into milliseconds; `min` guards against values that would spin. */
-function duration(min = 0) {
+/** The longest timer Node.js keeps (2^31 - 1 ms, about 24.8 days); a longer one fires at once. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * A duration string turned into milliseconds, within [min, max]: `min` guards against values that
+ * would spin, `max` against ones that make no sense for the key (and never past what a timer holds).
+ */
+function duration(min = 0, max = MAX_TIMER_MS) {
   return z.string().transform((v, ctx) => {
     const ms = parseDuration(v);
     if (ms === undefined) {
@@ -27,6 +33,10 @@ function duration(min = 0) {
     }
     if (ms < min) {
       ctx.addIssue({ code: 'custom', message: `'${v}' is too short: at least ${min}ms` });
+      return z.NEVER;
+    }
+    if (ms > max) {
+      ctx.addIssue({ code: 'custom', message: `'${v}' is too long: at most ${formatDuration(max)}` });
       return z.NEVER;
     }
     return ms;
@@ -96,16 +106,20 @@ export function configSchema() {
       ctx.addIssue({ code: 'custom', message: `'${v}' must be a duration such as 24h or 30s, or 0 / off to disable` });
       return z.NEVER;
     }
+    if (ms > 365 * 86_400_000) {
+      ctx.addIssue({ code: 'custom', message: `'${v}' is too long: at most 365d (or 0 / off to disable)` });
+      return z.NEVER;
+    }
     return ms;
   });
 
   const failureDetectorSchema = z.strictObject({
     /** Each node probes one member per interval. Lower detects sooner; the cost per node stays constant in N. */
-    probe_interval: duration(50).default('1s'),
+    probe_interval: duration(50, 60_000).default('1s'),
     /** How long a probe, and then each member's own check, may go unanswered. A member must be silent
      *  through both windows to show stopped, so together they cover GC pauses, CPU starvation and stalls
      *  of up to 2 x this; a dead member shows stopped within about interval + 2 x this. */
-    probe_timeout: duration(200).default('1s'),
+    probe_timeout: duration(200, 60_000).default('1s'),
   });
 
   return z.strictObject({
@@ -165,7 +179,7 @@ export function configSchema() {
           .strictObject({
             server: etcdServers.optional(),
             prefix: z.string().min(1).default('muster'),
-            node_ttl: duration(1000).default('60s'),
+            node_ttl: duration(1000, 86_400_000).default('60s'),
             username: z.string().optional(),
             password: z.string().optional(),
             ssl: z

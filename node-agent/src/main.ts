@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { runAgent } from './agent';
 import { callNode, type CtlTarget } from './ctl/client';
@@ -70,6 +71,34 @@ function ctlTarget(opts: GlobalOpts): CtlTarget {
     dnsServers: cfg.cluster.dns.servers,
     tls: tlsSettings ? loadTls(tlsSettings, pino({ enabled: false })) : undefined,
   };
+}
+
+/** The data's limits, as the node's request schema has them (transport/messages.ts). */
+const MAX_KEY = 1024;
+const MAX_VALUE = 1024 * 1024;
+
+function keyArg(key: string): string {
+  if (key.length < 1 || key.length > MAX_KEY) throw new UsageError(`<key>: must be 1-${MAX_KEY} characters, not ${key.length}`);
+  return key;
+}
+
+/** The value from the argument, standard input ('-') or a file: exactly one of them. */
+async function valueArg(value: string | undefined, file: string | undefined): Promise<string> {
+  if ((value === undefined) === (file === undefined)) throw new UsageError('give the value as an argument, as - (standard input) or with --file, exactly one of them');
+  let v: string;
+  if (file !== undefined) {
+    try {
+      v = readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new UsageError(`--file: ${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    }
+  } else if (value === '-') {
+    const chunks: Buffer[] = [];
+    for await (const c of process.stdin) chunks.push(c as Buffer);
+    v = Buffer.concat(chunks).toString('utf8');
+  } else v = value!;
+  if (v.length > MAX_VALUE) throw new UsageError(`<value>: ${v.length} characters; at most ${MAX_VALUE} (1 MiB)`);
+  return v;
 }
 
 function nodeArg(node: string): string {
@@ -195,15 +224,20 @@ function buildProgram(): Command {
     });
 
   const data = ctl.command('data').description('the cluster\'s replicated key-value data');
-  data.command('put <key> <value>').action(async (key: string, value: string) => {
-    reportSpread((await call('data-put', { key, value })) as Spread, 'OK', `the write of '${key}'`);
-  });
+  data
+    .command('put <key> [value]')
+    .description(`store VALUE under KEY on every member; VALUE '-' reads standard input (keys 1-${MAX_KEY} characters, values up to ${MAX_VALUE} characters)`)
+    .option('-f, --file <path>', 'read the value from a file')
+    .action(async (key: string, value: string | undefined, o: { file?: string }) => {
+      const v = await valueArg(value, o.file);
+      reportSpread((await call('data-put', { key: keyArg(key), value: v })) as Spread, 'OK', `the write of '${key}'`);
+    });
   data.command('get <key>').action(async (key: string) => {
-    const r = (await call('data-get', { key })) as { value: string };
+    const r = (await call('data-get', { key: keyArg(key) })) as { value: string };
     console.log(r.value);
   });
   data.command('del <key>').action(async (key: string) => {
-    reportSpread((await call('data-del', { key })) as Spread, 'OK', `the delete of '${key}'`);
+    reportSpread((await call('data-del', { key: keyArg(key) })) as Spread, 'OK', `the delete of '${key}'`);
   });
   data
     .command('list')

@@ -969,7 +969,8 @@ export class ClusterNode {
   }
 
   list(): Record<string, string> {
-    const out: Record<string, string> = {};
+    // No prototype: a key is data, never an object property ('__proto__' is a key like any other).
+    const out: Record<string, string> = Object.create(null);
     for (const e of this.replica.data.values()) if (e.value !== null) out[e.key] = e.value;
     return out;
   }

@@ -947,9 +947,23 @@ export class ClusterNode {
 
   private async write(key: string, value: string | null): Promise<{ acked: string[]; failed: string[] }> {
     const entry: DataEntry = { key, value, ts: this.replica.clock.now() };
+    const previous = this.replica.data.get(key);
+    const wasFresh = this.replica.fresh;
     this.replica.fresh = false;
     this.mergeData([entry]);
-    await this.persist();
+    try {
+      await this.persist();
+    } catch (e) {
+      // Not on this node's disk, so not acknowledged to anyone: it must not be read here, nor
+      // leave this node with a sync. Undone unless a newer write to the key came meanwhile.
+      if (this.replica.data.get(key) === entry) {
+        this.replica.data.delete(key);
+        if (previous) this.mergeData([previous]);
+        else this.tombstones.forget(key);
+        this.replica.fresh = wasFresh;
+      }
+      throw e;
+    }
     const result = await this.broadcast({ data: [entry] });
     if (value === null) for (const m of result.acked) this.tombstones.heldBy(key, m);
     return result;

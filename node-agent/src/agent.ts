@@ -23,7 +23,7 @@ export async function runAgent(cfg: Config): Promise<void> {
   const host = await node.resolver.resolve(parseNodeName(cfg.node.name).host);
 
   const onSocket = (socket: net.Socket) => {
-    void Connection.accept(socket, { localName: node.name, cookie: cfg.node.cookie, boot: node.boot, log, welcomeInfo: (role, peer) => (role === 'join' ? node.probedBy(peer) : undefined) }).then((conn) => {
+    void Connection.accept(socket, { localName: node.name, cookie: cfg.node.cookie, boot: node.boot, clusterName: cfg.cluster.name, log, welcomeInfo: (role, peer) => (role === 'join' ? node.probedBy(peer) : undefined) }).then((conn) => {
       if (!conn) return;
       if (conn.role === 'node' || conn.role === 'join') node.acceptLink(conn);
       else conn.onRequest((op, body) => handleCtl(node, op, body));

@@ -7,6 +7,7 @@ export const ERROR_CODES = [
   // The handshake (also the reject frame's codes).
   'bad_cookie',
   'wrong_node',
+  'wrong_cluster',
   'protocol',
   'duplicate',
   'not_member',

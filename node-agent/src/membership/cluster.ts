@@ -157,6 +157,7 @@ export class ClusterNode {
     for (const key of replica.tombstoneKeys()) this.tombstones.arrived(key);
     this.peers = new PeerManager({
       tuning: tuning.links,
+      clusterName: cfg.cluster.name,
       self: this.name,
       cookie: cfg.node.cookie,
       boot: this.boot,
@@ -848,6 +849,7 @@ export class ClusterNode {
       host: address,
       port: this.peers.ports.get(target) ?? this.cfg.cluster.port,
       role: 'join',
+      clusterName: this.cfg.cluster.name,
       expectedPeer: target,
       localAddress: this.localAddress,
       tls: this.tls,

@@ -10,6 +10,8 @@ export interface PeerManagerOptions {
   cookie: string;
   boot: string;
   port: number;
+  /** cluster.name, agreed on in every handshake. */
+  clusterName: string;
   resolver: HostResolver;
   /** Mutual TLS for every link (inet_tls, inet6_tls). */
   tls?: TlsMaterial;
@@ -259,6 +261,7 @@ export class PeerManager {
         host: address,
         port: this.ports.get(peer) ?? this.o.port,
         role: 'node',
+        clusterName: this.o.clusterName,
         expectedPeer: peer,
         localAddress: this.o.localAddress,
         tls: this.o.tls,
@@ -279,7 +282,7 @@ export class PeerManager {
       const r = this.retry.get(peer) ?? { delay: this.t.backoffMinMs / 2 };
       // Each distinct cause is logged once; repeats of it are debug noise.
       if (r.lastError !== err.message) {
-        const level = err.code === 'bad_cookie' || err.code === 'wrong_node' ? 'warn' : 'info';
+        const level = err.code === 'bad_cookie' || err.code === 'wrong_node' || err.code === 'wrong_cluster' ? 'warn' : 'info';
         this.o.log[level]({ peer, reason: err.message, code: err.code }, `cannot link to ${peer}: ${err.message}`);
         r.lastError = err.message;
       } else {
@@ -287,7 +290,7 @@ export class PeerManager {
       }
       this.retry.set(peer, r);
       if (this.wanted.has(peer) && !this.stopped) this.o.onUnreachable(peer, err.message);
-      if (this.wanted.has(peer)) this.schedule(peer, err.code === 'bad_cookie' ? this.t.backoffMaxMs : 0);
+      if (this.wanted.has(peer)) this.schedule(peer, err.code === 'bad_cookie' || err.code === 'wrong_cluster' ? this.t.backoffMaxMs : 0);
     }
   }
 

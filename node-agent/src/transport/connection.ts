@@ -53,6 +53,12 @@ interface CommonOptions {
   cookie: string;
   /** Identifies this process run, so a peer can tell a restarted node from a stale link. */
   boot: string;
+  /**
+   * This node's cluster.name: a node or joiner of another cluster is refused on both sides after
+   * the cookie proof (a shared cookie, a copy-paste outcome, must not merge two clusters). A ctl
+   * dials without it.
+   */
+  clusterName?: string;
   log: Logger;
   handshakeTimeoutMs?: number;
   /**
@@ -74,6 +80,12 @@ export interface DialOptions extends CommonOptions {
   localAddress?: string;
   /** Mutual TLS (inet_tls, inet6_tls); the peer's certificate must match `expectedPeer`'s host. */
   tls?: TlsMaterial;
+}
+
+/** Why two cluster names do not go together, or undefined (a ctl, or a peer too old to say its name). */
+function otherCluster(mine: string | undefined, theirs: string | undefined): string | undefined {
+  if (mine === undefined || theirs === undefined || mine === theirs) return undefined;
+  return 'cluster.name must be the same on every node of a cluster (they share a cookie, but are different clusters)';
 }
 
 export type RequestHandler = (op: Op, body: unknown, conn: Connection) => Promise<unknown>;
@@ -199,7 +211,7 @@ export class Connection extends EventEmitter {
 
   private async clientHandshake(opts: DialOptions): Promise<void> {
     const clientNonce = newNonce();
-    this.send({ t: 'hello', role: opts.role, name: opts.localName, nonce: clientNonce, boot: opts.boot });
+    this.send({ t: 'hello', role: opts.role, name: opts.localName, nonce: clientNonce, boot: opts.boot, cluster: opts.role === 'ctl' ? undefined : opts.clusterName });
     const challenge = await this.expect(challengeSchema, opts.handshakeTimeoutMs);
     if (opts.expectedPeer && challenge.name !== opts.expectedPeer) {
       this.sendReject('wrong_node', `expected ${opts.expectedPeer}, reached ${challenge.name}`);
@@ -213,6 +225,11 @@ export class Connection extends EventEmitter {
     if (!verifyProof(opts.cookie, 'server', params, welcome.proof)) {
       this.sendReject('bad_cookie', 'your cookie proof does not match this node\'s cookie');
       throw new PeerError('bad_cookie', `${challenge.name} (${this.remote}) does not hold our cookie`);
+    }
+    const other = otherCluster(opts.role === 'ctl' ? undefined : opts.clusterName, challenge.cluster);
+    if (other) {
+      this.sendReject('wrong_cluster', `${opts.localName} is in cluster '${opts.clusterName}', ${challenge.name} in '${challenge.cluster}': ${other}`);
+      throw new PeerError('wrong_cluster', `${challenge.name} is in cluster '${challenge.cluster}', this node in '${opts.clusterName}': ${other}`);
     }
     this.infoInWelcome = welcome.info;
     this.startSession();
@@ -237,12 +254,17 @@ export class Connection extends EventEmitter {
       throw new PeerError('protocol', `peer claims this node's own name ${hello.name}`);
     }
     const serverNonce = newNonce();
-    this.send({ t: 'challenge', name: opts.localName, nonce: serverNonce, boot: opts.boot });
+    this.send({ t: 'challenge', name: opts.localName, nonce: serverNonce, boot: opts.boot, cluster: opts.clusterName });
     const auth = await this.expect(authSchema, opts.handshakeTimeoutMs);
     const params: HandshakeParams = { clientName: hello.name, serverName: opts.localName, clientNonce: hello.nonce, serverNonce };
     if (!verifyProof(opts.cookie, 'client', params, auth.proof)) {
       this.sendReject('bad_cookie', 'cookie proof does not match this node\'s cookie');
       throw new PeerError('bad_cookie', `${hello.name} failed the cookie check (wrong cookie)`);
+    }
+    const other = otherCluster(hello.role === 'ctl' ? undefined : opts.clusterName, hello.cluster);
+    if (other) {
+      this.sendReject('wrong_cluster', `${opts.localName} is in cluster '${opts.clusterName}', ${hello.name} in '${hello.cluster}': ${other}`);
+      throw new PeerError('wrong_cluster', `${hello.name} is in cluster '${hello.cluster}', this node in '${opts.clusterName}': ${other}`);
     }
     this.send({ t: 'welcome', proof: computeProof(opts.cookie, 'server', params), info: opts.welcomeInfo?.(hello.role, hello.name) });
     this.startSession();

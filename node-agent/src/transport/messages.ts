@@ -14,12 +14,13 @@ export const ROLES = ['node', 'join', 'ctl'] as const;
 export type Role = (typeof ROLES)[number];
 
 // Handshake (before the cookie is proved).
-export const helloSchema = z.object({ t: z.literal('hello'), role: z.enum(ROLES), name, nonce, boot: z.string().max(64) });
-export const challengeSchema = z.object({ t: z.literal('challenge'), name, nonce, boot: z.string().max(64) });
+/** `cluster`: the sender's cluster.name, agreed on before a link, a join or a sync (absent from a ctl). */
+export const helloSchema = z.object({ t: z.literal('hello'), role: z.enum(ROLES), name, nonce, boot: z.string().max(64), cluster: z.string().max(300).optional() });
+export const challengeSchema = z.object({ t: z.literal('challenge'), name, nonce, boot: z.string().max(64), cluster: z.string().max(300).optional() });
 export const authSchema = z.object({ t: z.literal('auth'), proof });
 /** `info`: on a `join` link, the answer to `info` (checked by who asked): a probe needs no request of its own. */
 export const welcomeSchema = z.object({ t: z.literal('welcome'), proof, info: z.unknown().optional() });
-export const REJECT_CODES = ['bad_cookie', 'wrong_node', 'protocol', 'duplicate', 'not_member', 'partitioned'] as const;
+export const REJECT_CODES = ['bad_cookie', 'wrong_node', 'wrong_cluster', 'protocol', 'duplicate', 'not_member', 'partitioned'] as const;
 export const rejectSchema = z.object({ t: z.literal('reject'), code: z.enum(REJECT_CODES), reason: z.string().max(1000) });
 export type RejectCode = (typeof REJECT_CODES)[number];
 

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parseHocon, parseHoconValue } from '../../node-agent/src/config/hocon';
 import { loadConfig } from '../../node-agent/src/config/load';
@@ -86,6 +87,13 @@ describe('configuration', () => {
     }
     assert.equal(loadConfig({ env: { ...base, MUSTER_NODE__NAME: 'muster@::1', MUSTER_CLUSTER__PROTO_DIST: 'inet6_tcp' } }).node.name, 'muster@::1');
   });
+  it('a node whose host is a full 253-character domain name gets a data directory a file system takes', () => {
+    const host = `${Array.from({ length: 3 }, () => 'a'.repeat(63)).join('.')}.${'a'.repeat(57)}.io`;
+    const cfg = loadConfig({ env: { ...base, MUSTER_NODE__NAME: `muster@${host}` } });
+    assert.equal(cfg.node.name, `muster@${host}`);
+    assert.ok(Buffer.byteLength(path.basename(cfg.node.data_dir)) <= 255, path.basename(cfg.node.data_dir));
+    assert.match(path.basename(cfg.node.data_dir), /^muster@a+\.a+\.a+\.a+-[0-9a-f]{16}$/);
+  });
   it('takes MUSTER_NODE_NAME and MUSTER_NODE_COOKIE as EMQX takes EMQX_NODE_NAME; the double-underscore form wins', () => {
     const one = loadConfig({ env: { MUSTER_NODE_NAME: 'muster@10.0.0.9', MUSTER_NODE_COOKIE: 'a-cookie-from-the-quick-start' } });
     assert.equal(one.node.name, 'muster@10.0.0.9');
@@ -140,7 +148,7 @@ describe('muster agent refuses bad configuration with exit code 2', { timeout: 6
     ['an autoclean past a year', { ...ok, MUSTER_CLUSTER__AUTOCLEAN: '400d' }, /cluster\.autoclean .*'400d' is too long: at most 365d/],
     ['20,000-deep nesting', { ...ok, MUSTER_CLUSTER__STATIC__SEEDS: '['.repeat(20_000) }, /cluster\.static\.seeds \(from MUSTER_CLUSTER__STATIC__SEEDS\): value is not valid HOCON: .*nest deeper than 64 levels/],
     ['an IPv6 node name with inet_tcp', { ...ok, MUSTER_NODE__NAME: 'muster@::1' }, /node\.name \(from MUSTER_NODE__NAME\): 'muster@::1' has an IPv6 address, but cluster\.proto_dist = inet_tcp: use inet6_tcp/],
-    ['a 400-character node name', { ...ok, MUSTER_NODE__NAME: `${'n'.repeat(390)}@10.0.0.2` }, /node\.name \(from MUSTER_NODE__NAME\): 'n+\.\.\.' is 399 bytes long: a node name is at most 255/],
+    ['a 400-character node name', { ...ok, MUSTER_NODE__NAME: `${'n'.repeat(390)}@10.0.0.2` }, /node\.name \(from MUSTER_NODE__NAME\): 'n+\.\.\.' has a name part of 390 characters: at most 64/],
     ['a well-known default cookie', { ...ok, MUSTER_NODE__COOKIE: 'emqxsecretcookie' }, /node\.cookie \(from MUSTER_NODE__COOKIE\): 'emqxsecretcookie' is a well-known default anyone would guess/],
     ['the name of the product as the cookie', { ...ok, MUSTER_NODE__COOKIE: 'Muster' }, /node\.cookie .*'Muster' is a well-known default/],
     ['a cookie of spaces', { ...ok, MUSTER_NODE__COOKIE: '"   "' }, /node\.cookie \(from MUSTER_NODE__COOKIE\): is only whitespace/],

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 import path from 'node:path';
 import type { z } from 'zod/v3';
@@ -114,7 +115,9 @@ export function loadConfig(opts: LoadOptions): Config {
     if (!cookie) throw new ConfigError([`${key}: ${cfg.node.cookie_file} is empty`]);
   }
   const late: string[] = [];
-  const weak = cookieProblem(cookie);
+  // The kit's synth-time check does not read the cookie file: there is no cookie to judge then.
+  const cookieKnown = cfg.node.cookie_file === undefined || opts.readCookieFile !== false;
+  const weak = cookieKnown ? cookieProblem(cookie) : undefined;
   if (weak) late.push(`${cfg.node.cookie_file !== undefined ? 'node.cookie_file' : 'node.cookie'}${origin(cfg.node.cookie_file !== undefined ? 'node.cookie_file' : 'node.cookie', fromEnv)}: ${weak}`);
   const host = cfg.node.name.slice(cfg.node.name.indexOf('@') + 1);
   const v6 = cfg.cluster.proto_dist.startsWith('inet6');
@@ -123,8 +126,17 @@ export function loadConfig(opts: LoadOptions): Config {
   if (late.length) throw new ConfigError(late);
   return {
     ...cfg,
-    node: { ...cfg.node, cookie, data_dir: path.resolve(cfg.node.data_dir ?? path.join('data', cfg.node.name)) },
+    node: { ...cfg.node, cookie, data_dir: path.resolve(cfg.node.data_dir ?? path.join('data', dataDirName(cfg.node.name))) },
   };
+}
+
+/**
+ * The default data directory's name: the node name, or, past a file name's 255 bytes (a long
+ * domain name), its first 200 bytes and a hash of the whole, so every valid name has a directory.
+ */
+export function dataDirName(nodeName: string): string {
+  if (Buffer.byteLength(nodeName) <= 255) return nodeName;
+  return `${nodeName.slice(0, 200)}-${createHash('sha256').update(nodeName).digest('hex').slice(0, 16)}`;
 }
 
 function describe(v: unknown): string {

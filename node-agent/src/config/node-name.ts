@@ -11,8 +11,8 @@ export interface NodeName {
   readonly host: string;
 }
 
-/** At most this many bytes: a file name's limit on common file systems. */
-export const MAX_NODE_NAME = 255;
+/** The name part before '@', at most this long (the host part is bounded by DNS, 253). */
+export const MAX_NAME_PART = 64;
 
 const LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
 
@@ -28,8 +28,7 @@ export function isFqdn(host: string): boolean {
 /** Why `text` is not a valid node name, or undefined when it is. */
 export function nodeNameProblem(text: string): string | undefined {
   const at = text.indexOf('@');
-  // The name is the data directory's name by default (data/<node name>): one path component, at most 255 bytes.
-  if (Buffer.byteLength(text) > MAX_NODE_NAME) return `'${text.slice(0, 40)}...' is ${Buffer.byteLength(text)} bytes long: a node name is at most ${MAX_NODE_NAME} (it names the node's data directory)`;
+  if (at > MAX_NAME_PART) return `'${text.slice(0, 40)}...' has a name part of ${at} characters: at most ${MAX_NAME_PART} (the host part may be a full 253-character domain name)`;
   if (at < 0 || text.indexOf('@', at + 1) >= 0) return `'${text}' ${NODE_NAME_RULE}`;
   const name = text.slice(0, at);
   const host = text.slice(at + 1);

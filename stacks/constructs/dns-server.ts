@@ -50,12 +50,13 @@ export class DnsServer extends Construct {
   constructor(scope: Construct, id: string, props: DnsServerProps) {
     super(scope, id);
     const p = parseProps(this, propsSchema, props, { address: '', zone: 'invalid.internal' });
-    if (!inSubnet(p.address, props.network.subnet)) reportProblem(this, `address: ${p.address} is outside the network's subnet ${props.network.subnet}`);
+    const inside = inSubnet(p.address, props.network.subnet);
+    if (!inside) reportProblem(this, `address: ${p.address} is outside the network's subnet ${props.network.subnet}`);
     this.address = p.address;
     this.zone = p.zone;
     this.recordList.push(...(props.records ?? []));
     this.image = p.image;
-    if (inSubnet(p.address, props.network.subnet)) props.network.claim(p.address, this.node.path);
+    if (inside) props.network.claim(p.address, this.node.path);
     this.namedConf = renderNamedConf(p.zone);
     const image = new DockerImage(this, 'image', { name: p.image, keepLocally: true });
     this.containerName = p.containerName ?? `${p.zone.replace(/\./g, '-')}-dns`;

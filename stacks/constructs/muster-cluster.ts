@@ -400,7 +400,6 @@ export class MusterCluster extends Construct {
       });
     }
     const problems: string[] = [];
-    const seenContainers = new Set<string>();
     const byHostNumber = new Map<number, string>();
     const byContainer = new Map<string, string>();
     const fixed = new Set(Object.values(s.addresses));
@@ -416,12 +415,12 @@ export class MusterCluster extends Construct {
       const containerName = `${s.clusterName}-${key}`;
       const same = byContainer.get(containerName);
       if (same) problems.push(`nodes: ${same} and ${nodeName} would both be container ${containerName} (named after the host's first label); use distinct first labels`);
-      byContainer.set(containerName, nodeName);
+      else byContainer.set(containerName, nodeName);
       return { nodeName, host, address, address6: v6(hostNumber), containerName };
     });
     for (const p of problems) reportProblem(this, p);
     // Reported above; building on, a second node of one container name would be a second construct of one id.
-    return nodes.filter((n) => !seenContainers.has(n.containerName) && seenContainers.add(n.containerName));
+    return nodes.filter((n) => byContainer.get(n.containerName) === n.nodeName);
   }
 
   /**

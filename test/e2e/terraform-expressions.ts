@@ -41,7 +41,7 @@ class Parser {
     this.space();
     const c = this.s[this.i];
     if (c === '"') return this.string();
-    if (c === '[') return this.list();
+    if (c === '[') return this.items(']', 'a list');
     const id = /^[A-Za-z_][A-Za-z0-9_]*/.exec(this.s.slice(this.i))?.[0];
     if (!id) throw new ExpressionError(`unexpected '${this.s.slice(this.i, this.i + 20)}'`);
     this.i += id.length;
@@ -55,18 +55,7 @@ class Parser {
     }
     this.space();
     if (this.s[this.i] !== '(') throw new ExpressionError(`reference '${id}' is not modelled`);
-    this.i++;
-    const args: Value[] = [];
-    this.space();
-    while (this.s[this.i] !== ')') {
-      args.push(this.expression());
-      this.space();
-      if (this.s[this.i] === ',') this.i++;
-      else if (this.s[this.i] !== ')') throw new ExpressionError(`expected ',' or ')' in ${id}(...)`);
-      this.space();
-    }
-    this.i++;
-    return this.call(id, args);
+    return this.call(id, this.items(')', `${id}(...)`));
   }
 
   private call(name: string, args: Value[]): Value {
@@ -120,15 +109,16 @@ class Parser {
     return JSON.parse(`"${m[1]}"`) as string;
   }
 
-  private list(): Value[] {
+  /** Comma-separated expressions from the opening bracket at `i` to `close`: a call's arguments or a list. */
+  private items(close: ')' | ']', what: string): Value[] {
     this.i++;
     const out: Value[] = [];
     this.space();
-    while (this.s[this.i] !== ']') {
+    while (this.s[this.i] !== close) {
       out.push(this.expression());
       this.space();
       if (this.s[this.i] === ',') this.i++;
-      else if (this.s[this.i] !== ']') throw new ExpressionError("expected ',' or ']' in a list");
+      else if (this.s[this.i] !== close) throw new ExpressionError(`expected ',' or '${close}' in ${what}`);
       this.space();
     }
     this.i++;

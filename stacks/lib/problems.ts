@@ -42,10 +42,14 @@ function entry(scope: IConstruct): Found {
   return f;
 }
 
+/** The app-wide result, kept for the tree it was found in (the next stack's validation reuses it). */
+const lastFound = new WeakMap<IConstruct, { constructs: number; problems: KitProblem[] }>();
+
 /**
  * The whole app's problems are reported by one validation on each stack holding a kit construct.
  * cdktf validates a stack before writing it, and a stack's own validations before its children's,
- * so the first stack validated throws the full list and nothing is written.
+ * so the first stack validated throws the full list and nothing is written. The checks run once
+ * per app, not once per stack: the next stacks reuse the result while the tree is the same size.
  */
 function watchStack(scope: IConstruct): void {
   const stack = TerraformStack.of(scope);
@@ -53,8 +57,14 @@ function watchStack(scope: IConstruct): void {
   watched.add(stack);
   stack.node.addValidation({
     validate: () => {
-      const problems = kitProblems(stack.node.root);
-      if (problems.length) throw new KitValidationError(problems);
+      const root = stack.node.root;
+      const constructs = root.node.findAll().length;
+      let found = lastFound.get(root);
+      if (found?.constructs !== constructs) {
+        found = { constructs, problems: kitProblems(root) };
+        lastFound.set(root, found);
+      }
+      if (found.problems.length) throw new KitValidationError(found.problems);
       return [];
     },
   });

@@ -3,13 +3,12 @@ import { tlsSettingsOf } from './config/schema';
 import { describeTlsError, loadTls, verifyServerSide } from './transport/tls';
 import type { Config } from './config/schema';
 import { parseNodeName } from './config/node-name';
-import { handleCtl } from './ctl/handler';
 import { createLogger, flushLog } from './log';
 import { SHORT_COOKIE } from './config/load';
 import { ClusterNode } from './membership/cluster';
 import { Autocluster } from './membership/autocluster';
 import { createDiscovery } from './discovery';
-import { Connection } from './transport/connection';
+import { serveSocket } from './serve-socket';
 
 /** `muster agent`: listens on the node's host at cluster.port, links to the members, serves ctl. */
 export async function runAgent(cfg: Config): Promise<void> {
@@ -22,13 +21,7 @@ export async function runAgent(cfg: Config): Promise<void> {
   const node = ClusterNode.open(cfg, log, material);
   const host = await node.resolver.resolve(parseNodeName(cfg.node.name).host);
 
-  const onSocket = (socket: net.Socket) => {
-    void Connection.accept(socket, { localName: node.name, cookie: cfg.node.cookie, boot: node.boot, clusterName: cfg.cluster.name, log, welcomeInfo: (role, peer) => (role === 'join' ? node.probedBy(peer) : undefined) }).then((conn) => {
-      if (!conn) return;
-      if (conn.role === 'node' || conn.role === 'join') node.acceptLink(conn);
-      else conn.onRequest((op, body) => handleCtl(node, op, body));
-    });
-  };
+  const onSocket = (socket: net.Socket) => serveSocket(node, cfg, log, socket);
   const server = net.createServer((raw) => {
     if (!material) return onSocket(raw);
     const peer = `${raw.remoteAddress}:${raw.remotePort}`;

@@ -27,6 +27,8 @@ export const ERROR_CODES = [
   'unknown_node',
   'not_found',
   'not_ready',
+  // This node could not save a change (a full or failing disk): not acknowledged.
+  'disk',
   // Configuration found wrong at run time (exit 2).
   'config',
   'failed',

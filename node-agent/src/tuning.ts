@@ -191,7 +191,7 @@ export const DEFAULT_TUNING: Tuning = {
   log: { bufferBytes: 4 * 1024 * 1024, dropReportMs: 5000, bulkNodes: 3 },
 };
 
-/** A delay spread over `[lo, hi]` times its nominal value. */
-export function jittered(ms: number, [lo, hi]: readonly [number, number]): number {
-  return ms * (lo + Math.random() * (hi - lo));
+/** A delay spread over `[lo, hi]` times its nominal value; `fraction` is the runtime's randomness. */
+export function jittered(ms: number, [lo, hi]: readonly [number, number], fraction: () => number = Math.random): number {
+  return ms * (lo + fraction() * (hi - lo));
 }

@@ -1,18 +1,22 @@
 import type { Connection } from '../transport/connection';
+import { systemClock, type Clock, type Timer } from '../runtime/clock';
 
 /**
  * Connections of discovery probes ("which cluster are you in?"), kept open for a moment: the join
  * through the same node that usually follows, or the next look, then needs no new handshake.
  */
 export class ProbeLinks {
-  private readonly kept = new Map<string, { conn: Connection; timer: NodeJS.Timeout }>();
+  private readonly kept = new Map<string, { conn: Connection; timer: Timer }>();
   private readonly watched = new WeakSet<Connection>();
 
-  constructor(private readonly keepMs: number) {}
+  constructor(
+    private readonly keepMs: number,
+    private readonly clock: Clock = systemClock,
+  ) {}
 
   /** Keeps the probe connection to `target` for keepMs, replacing (closing) one kept before. */
   keep(target: string, conn: Connection): void {
-    const timer = setTimeout(() => {
+    const timer = this.clock.setTimeout(() => {
       if (this.kept.get(target)?.conn === conn) this.kept.delete(target);
       conn.close('probe done');
     }, this.keepMs);
@@ -24,7 +28,7 @@ export class ProbeLinks {
     conn.once('close', () => {
       const k = this.kept.get(target);
       if (k?.conn !== conn) return;
-      clearTimeout(k.timer);
+      this.clock.clearTimeout(k.timer);
       this.kept.delete(target);
     });
   }
@@ -33,14 +37,14 @@ export class ProbeLinks {
   take(target: string): Connection | undefined {
     const k = this.kept.get(target);
     if (!k) return undefined;
-    clearTimeout(k.timer);
+    this.clock.clearTimeout(k.timer);
     this.kept.delete(target);
     return k.conn.isClosed ? undefined : k.conn;
   }
 
   closeAll(reason: string): void {
     for (const { conn, timer } of this.kept.values()) {
-      clearTimeout(timer);
+      this.clock.clearTimeout(timer);
       conn.close(reason);
     }
     this.kept.clear();

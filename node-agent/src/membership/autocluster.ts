@@ -4,6 +4,7 @@ import type { PeerError } from '../transport/connection';
 import type { ClusterInfo, ClusterNode, DiscoveryStatus } from './cluster';
 import { pairScore } from './pair-hash';
 import { DEFAULT_TUNING, jittered, type Tuning } from '../tuning';
+import { systemRuntime, type Runtime, type Timer } from '../runtime';
 
 interface Candidate {
   cluster_id: string;
@@ -41,16 +42,16 @@ export function looksAt(self: string, found: string, running: readonly string[],
 
 /** Runs a discovery strategy at boot and in the background, and joins where the ranking says. */
 export class Autocluster {
-  private timer?: NodeJS.Timeout;
+  private timer?: Timer;
   private delay: number;
   private stopped = false;
   private running = false;
   private lastLogged = new Map<string, string>();
   private readonly status: DiscoveryStatus;
-  private readonly startedAt = Date.now();
+  private readonly startedAt: number;
   /** Found nodes that have answered a probe, and when one did for the first time. */
   private readonly answered = new Set<string>();
-  private lastNewAnswerAt = Date.now();
+  private lastNewAnswerAt: number;
   /** When the found set last changed after the first round (never, with a fixed seed list). */
   private foundChangedAt = 0;
   private foundOnce = false;
@@ -61,7 +62,9 @@ export class Autocluster {
     strategy: string,
     private readonly log: Logger,
     private readonly t: Tuning['discovery'] = DEFAULT_TUNING.discovery,
+    private readonly rt: Pick<Runtime, 'clock' | 'random'> = systemRuntime,
   ) {
+    this.startedAt = this.lastNewAnswerAt = rt.clock.now();
     this.delay = t.retryMinMs;
     this.status = { strategy, found: [] };
     node.hooks.discoveryStatus = () => ({ ...this.status });
@@ -96,18 +99,18 @@ export class Autocluster {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.timer);
+    this.rt.clock.clearTimeout(this.timer);
     await this.discovery.close?.();
   }
 
   private schedule(ms: number): void {
     if (this.stopped) return;
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.round(), jittered(ms, this.t.jitter));
+    this.rt.clock.clearTimeout(this.timer);
+    this.timer = this.rt.clock.setTimeout(() => void this.round(), jittered(ms, this.t.jitter, this.rt.random.fraction));
   }
 
   private retry(): void {
-    const fast = this.node.memberNames().length === 1 && Date.now() - this.startedAt < this.t.aloneFastPeriodMs;
+    const fast = this.node.memberNames().length === 1 && this.rt.clock.now() - this.startedAt < this.t.aloneFastPeriodMs;
     this.delay = Math.min(fast ? this.t.aloneRetryMaxMs : this.t.retryMaxMs, this.delay);
     this.schedule(this.delay);
     this.delay = Math.min(this.t.retryMaxMs, this.delay * 2);
@@ -140,16 +143,16 @@ export class Autocluster {
       try {
         found = await this.discovery.discover();
       } catch (e) {
-        this.status.last_run = new Date().toISOString();
+        this.status.last_run = new Date(this.rt.clock.now()).toISOString();
         this.status.last_error = (e as Error).message;
         this.logOnce('discover', `discovery attempt failed: ${(e as Error).message}`, { strategy: this.status.strategy });
         return this.retry();
       }
       this.lastLogged.delete('discover');
-      this.status.last_run = new Date().toISOString();
+      this.status.last_run = new Date(this.rt.clock.now()).toISOString();
       this.status.last_error = undefined;
       const names = found.map((n) => n.name).sort();
-      if (this.foundOnce && names.join() !== this.status.found.join()) this.foundChangedAt = Date.now();
+      if (this.foundOnce && names.join() !== this.status.found.join()) this.foundChangedAt = this.rt.clock.now();
       this.foundOnce = true;
       this.status.found = names;
       for (const n of found) if (n.port) this.node.peers.ports.set(n.name, n.port);
@@ -186,9 +189,9 @@ export class Autocluster {
       .sort();
     if (!others.length) return info.members.length > 1 || found.some((n) => n.name !== self) ? 'settled' : 'waiting';
     const covered = new Set(running);
-    const inStartup = () => Date.now() - this.startedAt < this.t.startupWaitMaxMs;
-    const smallerStillComing = () => inStartup() && Date.now() - this.lastNewAnswerAt < this.t.stableMarginMs;
-    const foundUnsettled = () => inStartup() && Date.now() - this.foundChangedAt < this.t.foundStableMs;
+    const inStartup = () => this.rt.clock.now() - this.startedAt < this.t.startupWaitMaxMs;
+    const smallerStillComing = () => inStartup() && this.rt.clock.now() - this.lastNewAnswerAt < this.t.stableMarginMs;
+    const foundUnsettled = () => inStartup() && this.rt.clock.now() - this.foundChangedAt < this.t.foundStableMs;
     let smallestUnreachable: string | undefined;
     for (const name of others) {
       if (covered.has(name)) continue;
@@ -198,7 +201,7 @@ export class Autocluster {
         this.lastLogged.delete(`probe:${name}`);
         if (!this.answered.has(name)) {
           this.answered.add(name);
-          this.lastNewAnswerAt = Date.now();
+          this.lastNewAnswerAt = this.rt.clock.now();
         }
       } catch (e) {
         // An unreachable node, or one with another cookie, is skipped, never fatal.

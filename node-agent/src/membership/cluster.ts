@@ -1,10 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import type { z } from 'zod/v3';
 import type { Logger } from 'pino';
 import { familyOf, type Config } from '../config/schema';
 import type { TlsMaterial } from '../transport/tls';
 import { parseNodeName } from '../config/node-name';
-import { readState, StateWriter, writeState, type PersistedState } from '../store/state-file';
+import { StateWriter, type PersistedState } from '../store/state-file';
 import { Connection, PeerError } from '../transport/connection';
 import { HostResolver } from '../transport/address';
 import {
@@ -38,6 +37,8 @@ import { LocalHealth } from './local-health';
 import { detectionBoundMs, mayAutoclean } from './failure-policy';
 import { formatDuration } from '../config/duration';
 import { DEFAULT_TUNING, type Tuning } from '../tuning';
+import { systemRuntime, type Runtime, type Timer } from '../runtime';
+import { sleep } from '../runtime/clock';
 
 
 export type ClusterInfo = InfoReply;
@@ -87,7 +88,8 @@ const sorted = (xs: Iterable<string>) => [...xs].sort();
  */
 export class ClusterNode {
   readonly name: string;
-  readonly boot = randomBytes(8).toString('hex');
+  /** This process run's id: a peer tells a restarted node from a stale link by it. */
+  readonly boot: string;
   readonly peers: PeerManager;
   private readonly prober: Prober;
   private reconcileQueued = false;
@@ -102,10 +104,10 @@ export class ClusterNode {
   private readonly partitions: Partitions;
   /** Members known to hold each tombstone, and when it arrived here. */
   private readonly tombstones = new Tombstones();
-  private maintenance?: NodeJS.Timeout;
+  private maintenance?: Timer;
   /** Set by stop(): loops of its own (the autoheal rejoin) end. */
   private stopping = false;
-  private rejoinWait?: NodeJS.Timeout;
+  private rejoinWait?: Timer;
   private readonly writer: StateWriter;
   /** Probe links kept for a moment: the join or the next look that usually follows reuses them. */
   private readonly probeLinks: ProbeLinks;
@@ -116,23 +118,25 @@ export class ClusterNode {
   /** Which members' processes are up: heard from them, or from the neighbours that lost them. */
   private readonly liveness: Liveness;
   private readonly flood: Flood;
+  /** This process's own stalls (Lifeguard): the prober's and the links' timeouts stretch with them. */
+  private readonly health: LocalHealth;
 
   /**
    * The node with its saved state (or a fresh one, written at once: a data dir that cannot be
    * written stops the start before it listens).
    */
-  static open(cfg: Config, log: Logger, tls?: TlsMaterial, tuning: Tuning = DEFAULT_TUNING): ClusterNode {
-    const saved = readState(cfg.node.data_dir);
+  static open(cfg: Config, log: Logger, tls?: TlsMaterial, tuning: Tuning = DEFAULT_TUNING, rt: Runtime = systemRuntime): ClusterNode {
+    const saved = rt.disk.read(cfg.node.data_dir);
     if (saved && saved.node !== cfg.node.name) {
       throw new PeerError('config', `node.data_dir ${cfg.node.data_dir} holds the state of ${saved.node}, not ${cfg.node.name}; node names are fixed once a node has data`);
     }
-    const replica = new Replica(cfg.node.name, saved);
+    const replica = new Replica(cfg.node.name, saved, rt);
     if (saved) {
       log.info({ cluster_id: replica.clusterId, members: replica.memberNames() }, `restored state from ${cfg.node.data_dir}: ${replica.memberNames().length} member(s), ${replica.data.values().length} key(s)`);
     } else {
-      writeState(cfg.node.data_dir, replica.persisted());
+      rt.disk.writeNow(cfg.node.data_dir, replica.persisted());
     }
-    return new ClusterNode(cfg, log, replica, tls, tuning);
+    return new ClusterNode(cfg, log, replica, tls, tuning, rt);
   }
 
   /** Does no I/O: `open` reads and writes the state file. */
@@ -142,21 +146,30 @@ export class ClusterNode {
     private readonly replica: Replica,
     private readonly tls?: TlsMaterial,
     private readonly tuning: Tuning = DEFAULT_TUNING,
+    private readonly rt: Runtime = systemRuntime,
   ) {
     this.name = cfg.node.name;
-    this.flood = new Flood(tuning.gossip);
-    this.nodeLog = new NodeLog(log, tuning.log.bulkNodes);
-    this.probeLinks = new ProbeLinks(tuning.join.probeLinkKeepMs);
-    this.partitions = new Partitions(cfg.cluster.autoheal, log, () => this.peers.setWanted(this.wantedPeers(), this.memberNames()));
-    this.liveness = new Liveness(this.name, this.boot);
+    this.boot = rt.random.hex(8);
+    this.health = new LocalHealth(tuning.health);
+    this.flood = new Flood(tuning.gossip, rt);
+    this.nodeLog = new NodeLog(log, tuning.log.bulkNodes, rt.clock);
+    this.probeLinks = new ProbeLinks(tuning.join.probeLinkKeepMs, rt.clock);
+    this.partitions = new Partitions(cfg.cluster.autoheal, log, () => this.peers.setWanted(this.wantedPeers(), this.memberNames()), rt.clock);
+    this.liveness = new Liveness(this.name, this.boot, () => rt.clock.now());
     this.resolver = new HostResolver(familyOf(cfg), cfg.cluster.dns.servers);
-    this.writer = new StateWriter(cfg.node.data_dir, () => this.persistedState(), (e) =>
-      log.error({ err: e.message }, `${e.message}; the change is held in memory and written with the next one`),
+    this.writer = new StateWriter(
+      cfg.node.data_dir,
+      () => this.persistedState(),
+      (e) => log.error({ err: e.message }, `${e.message}; the change is held in memory and written with the next one`),
+      tuning.store.saveSoonMs,
+      rt.clock,
+      rt.disk,
     );
     // Restored tombstones count as arriving now: collected once every member is known to hold them.
-    for (const key of replica.tombstoneKeys()) this.tombstones.arrived(key);
+    for (const key of replica.tombstoneKeys()) this.tombstones.arrived(key, rt.clock.now());
     this.peers = new PeerManager({
       tuning: tuning.links,
+      runtime: rt,
       clusterName: cfg.cluster.name,
       self: this.name,
       cookie: cfg.node.cookie,
@@ -169,21 +182,30 @@ export class ClusterNode {
       onDown: (peer, reason, conn, neighbour) => {
         // Only a neighbour's loss says the member is down: a link kept only until it is closed as
         // unneeded says nothing (its other end may have closed it for the same reason).
-        if (neighbour) this.claimDown(peer, conn.peerBoot, conn.saidBye, reason);
+        // A process that stalled itself (just thawed, or starved) reads links closed by peers that
+        // gave up waiting for it: that says nothing about them (Lifeguard's rule). A goodbye does.
+        if (neighbour && (conn.saidBye || this.health.stallMs(rt.clock.now()) === 0)) this.claimDown(peer, conn.peerBoot, conn.saidBye, reason);
       },
-      onUnreachable: (peer, reason) => {
+      onUnreachable: (peer, reason, code) => {
         // Shown running by gossip, but this neighbour cannot link to it: with no link up, no one
         // would ever probe it. A member that runs after all answers the claim once it hears it.
+        // A peer that closed the handshake runs (it closed it): no claim (a node just thawed
+        // from a stop found its own stalled dials closed by peers that had given up on it).
+        if (code === 'closed') return;
+        // A process that stalled itself (just thawed, or starved) finds its links given up by
+        // peers that waited for it: that says nothing about them (Lifeguard's rule).
+        if (this.health.stallMs(rt.clock.now()) > 0) return;
         const known = this.liveness.get(peer);
         if (known?.up) this.claimDown(peer, known.boot, false, `cannot link to it: ${reason}`);
       },
+      handshakeTimeoutMs: () => 2 * this.health.timeoutMs(cfg.cluster.failure_detector.probe_timeout, rt.clock.now()),
       onRevive: (conn) => {
         this.log.info({ peer: conn.peerName }, `${conn.peerName} answered after all: syncing again on the same link`);
         this.syncLink(conn);
       },
     });
     const fd = cfg.cluster.failure_detector;
-    this.prober = new Prober(this.peers, { self: this.name, intervalMs: fd.probe_interval, timeoutMs: fd.probe_timeout, running: () => this.runningNodes() }, new LocalHealth(tuning.health), log, tuning.health);
+    this.prober = new Prober(this.peers, { self: this.name, intervalMs: fd.probe_interval, timeoutMs: fd.probe_timeout, running: () => this.runningNodes() }, this.health, log, tuning.health, rt.clock);
   }
 
   get family(): 4 | 6 {
@@ -194,12 +216,12 @@ export class ClusterNode {
   start(localAddress: string): void {
     this.localAddress = localAddress;
     this.peers.setLocalAddress(localAddress);
-    const now = Date.now();
+    const now = this.rt.clock.now();
     this.partitions.startedWith(this.memberNames().filter((m) => m !== this.name), now);
     this.firstSyncDone = this.memberNames().length === 1;
     this.peers.setWanted(this.wantedPeers(), this.memberNames());
     this.prober.start();
-    this.maintenance = setInterval(() => this.maintain(), this.tuning.maintenance.intervalMs);
+    this.maintenance = this.rt.clock.setInterval(() => this.maintain(), this.tuning.maintenance.intervalMs);
     this.maintenance.unref();
   }
 
@@ -269,8 +291,12 @@ export class ClusterNode {
    * await it; the others only start it (a failed write is logged by the writer).
    */
   private persist(): Promise<void> {
-    this.changedAt = Date.now();
-    const done = this.writer.save();
+    this.changedAt = this.rt.clock.now();
+    // A failing disk is this node's trouble, not a bug: the writer logged it; the request that
+    // waited for the save fails with a code its asker understands (a relay: not acknowledged).
+    const done = this.writer.save().catch((e: Error) => {
+      throw new PeerError('disk', e.message);
+    });
     done.catch(() => undefined);
     return done;
   }
@@ -280,7 +306,7 @@ export class ClusterNode {
    * no one: they hold it too, and a node that restarts without it learns it again at its first sync.
    */
   private persistSoon(): void {
-    this.changedAt = Date.now();
+    this.changedAt = this.rt.clock.now();
     this.writer.saveSoon();
   }
 
@@ -309,7 +335,7 @@ export class ClusterNode {
     this.observeAll(entries);
     const changed = this.replica.data.mergeAll(entries);
     for (const e of changed) {
-      if (e.value === null) this.tombstones.arrived(e.key);
+      if (e.value === null) this.tombstones.arrived(e.key, this.rt.clock.now());
       else this.tombstones.forget(e.key);
     }
     if (from) for (const e of entries) if (e.value === null) this.tombstones.heldBy(e.key, from);
@@ -375,7 +401,7 @@ export class ClusterNode {
   private queueReconcile(): void {
     if (this.reconcileQueued) return;
     this.reconcileQueued = true;
-    setImmediate(() => {
+    this.rt.clock.setImmediate(() => {
       this.reconcileQueued = false;
       const self = this.replica.members.get(this.name);
       if (self?.state === 'removed') {
@@ -389,6 +415,7 @@ export class ClusterNode {
       }
       for (const r of this.liveness.values()) if (!this.isMember(r.node)) this.liveness.delete(r.node);
       this.peers.setWanted(this.wantedPeers(), this.memberNames());
+      this.prober.replan();
     });
   }
 
@@ -523,7 +550,7 @@ export class ClusterNode {
         }
       }
       await new Promise<void>((r) => {
-        this.rejoinWait = setTimeout(r, Math.min(rejoinBackoffMaxMs, rejoinBackoffMinMs * 2 ** attempt));
+        this.rejoinWait = this.rt.clock.setTimeout(r, Math.min(rejoinBackoffMaxMs, rejoinBackoffMinMs * 2 ** attempt));
       });
       this.rejoinWait = undefined;
       if (this.memberNames().length > 1) return;
@@ -534,7 +561,7 @@ export class ClusterNode {
 
   /** Autoclean and tombstone collection. */
   private maintain(): void {
-    const now = Date.now();
+    const now = this.rt.clock.now();
     this.peers.sweep(now);
     this.flood.prune(now);
     const status = this.status();
@@ -623,7 +650,7 @@ export class ClusterNode {
    * and the digest alone would only cost a second round trip.
    */
   private async exchange(conn: Connection): Promise<void> {
-    const first = await this.requestSync(conn, Date.now() - this.changedAt < this.tuning.sync.freshStateMs);
+    const first = await this.requestSync(conn, this.rt.clock.now() - this.changedAt < this.tuning.sync.freshStateMs);
     // A node with no state of its own, in a cluster of its own, wants ours to see whether our
     // cluster lists it (an answer in its state, not an error): it gets our entries next.
     const wantsState = first.cluster_id !== this.replica.clusterId && first.want === true && first.members === undefined;
@@ -768,7 +795,7 @@ export class ClusterNode {
       return;
     }
     const batch = (this.announcing = { cluster_id: this.replica.clusterId, members: [entry], alive: [...alive] });
-    setImmediate(() => {
+    this.rt.clock.setImmediate(() => {
       this.announcing = undefined;
       // A batch from a cluster this node has left since is not news to the new one.
       if (batch.cluster_id === this.replica.clusterId) this.announce({ members: batch.members, alive: batch.alive.length ? batch.alive : undefined });
@@ -857,6 +884,8 @@ export class ClusterNode {
       cookie: this.cfg.node.cookie,
       boot: this.boot,
       log: this.log,
+      clock: this.rt.clock,
+      net: this.rt.net,
     });
   }
 
@@ -901,8 +930,8 @@ export class ClusterNode {
   }
 
   private async waitForLinks(ms: number): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (Date.now() < deadline && this.status().stopped_nodes.length) await new Promise((r) => setTimeout(r, 50));
+    const deadline = this.rt.clock.now() + ms;
+    while (this.rt.clock.now() < deadline && this.status().stopped_nodes.length) await sleep(this.rt.clock, 50);
   }
 
   /** Tells the current members this node leaves; returns who acknowledged. */
@@ -993,8 +1022,8 @@ export class ClusterNode {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    clearTimeout(this.rejoinWait);
-    clearInterval(this.maintenance);
+    this.rt.clock.clearTimeout(this.rejoinWait);
+    this.rt.clock.clearInterval(this.maintenance);
     this.prober.stop();
     this.probeLinks.closeAll('node is stopping');
     await this.peers.stop('stopping');

@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { gossipReplySchema, type GossipBody } from '../transport/messages';
 import { encodeCast, type Connection } from '../transport/connection';
 import { DEFAULT_TUNING, type Tuning } from '../tuning';
+import { systemRuntime, type Runtime } from '../runtime';
 
 
 /**
@@ -15,11 +15,14 @@ import { DEFAULT_TUNING, type Tuning } from '../tuning';
 export class Flood {
   private readonly seen = new Map<string, number>();
 
-  constructor(private readonly t: Tuning['gossip'] = DEFAULT_TUNING.gossip) {}
+  constructor(
+    private readonly t: Tuning['gossip'] = DEFAULT_TUNING.gossip,
+    private readonly rt: Pick<Runtime, 'clock' | 'random'> = systemRuntime,
+  ) {}
 
   newId(): string {
-    const id = randomBytes(8).toString('hex');
-    this.seen.set(id, Date.now());
+    const id = this.rt.random.hex(8);
+    this.seen.set(id, this.rt.clock.now());
     return id;
   }
 
@@ -30,7 +33,7 @@ export class Flood {
 
   /** Marks an id seen; the caller applies and passes on the change only the first time. */
   markSeen(id: string): void {
-    this.seen.set(id, Date.now());
+    this.seen.set(id, this.rt.clock.now());
   }
 
   /**
@@ -62,7 +65,7 @@ export class Flood {
     return { reached, unanswered };
   }
 
-  prune(now = Date.now()): void {
+  prune(now = this.rt.clock.now()): void {
     for (const [id, at] of this.seen) if (now - at > this.t.seenTtlMs) this.seen.delete(id);
   }
 }

@@ -30,9 +30,13 @@ export class Liveness {
   private readonly records = new Map<string, Alive>();
   private own: Alive;
 
-  constructor(readonly self: string, boot: string) {
+  constructor(
+    readonly self: string,
+    boot: string,
+    private readonly wall: () => number = Date.now,
+  ) {
     // Wall-clock milliseconds: a restarted node starts above every incarnation of its last run.
-    this.own = { node: self, boot, inc: Date.now(), up: true };
+    this.own = { node: self, boot, inc: wall(), up: true };
     this.records.set(self, this.own);
   }
 
@@ -65,7 +69,7 @@ export class Liveness {
     if (r.node === this.self) {
       if (!supersedes(r, this.own)) return undefined;
       const previous = this.own;
-      this.own = { node: this.self, boot: this.own.boot, inc: Math.max(r.inc + 1, this.own.inc + 1, Date.now()), up: true };
+      this.own = { node: this.self, boot: this.own.boot, inc: Math.max(r.inc + 1, this.own.inc + 1, this.wall()), up: true };
       this.records.set(this.self, this.own);
       return { record: this.own, previous };
     }

@@ -27,8 +27,8 @@ export class LocalHealth {
   }
 
   /** The probe timeout to use now: the configured one, stretched by this process's recent stalls. */
-  timeoutMs(configuredMs: number): number {
-    return stretchedTimeout(configuredMs, this.stallMs(), this.t);
+  timeoutMs(configuredMs: number, now = Date.now()): number {
+    return stretchedTimeout(configuredMs, this.stallMs(now), this.t);
   }
 
   private prune(now: number): void {

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { systemClock, type Clock } from '../runtime/clock';
 
 /**
  * Members added and members seen coming up are logged at the end of the turn, together: a join
@@ -15,6 +16,7 @@ export class NodeLog {
   constructor(
     private readonly log: Logger,
     private readonly bulk: number,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   /** Nodes to log as added to the member list, or as running again, at the end of this turn. */
@@ -24,7 +26,7 @@ export class NodeLog {
     for (const n of running) this.running.add(n);
     if (this.queued) return;
     this.queued = true;
-    setImmediate(() => this.flush());
+    this.clock.setImmediate(() => this.flush());
   }
 
   /** Logs what is held; called too before a node is logged stopped or removed, so the lines keep their order. */

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { formatDuration } from '../config/duration';
 import { wasPartition, type LinkLoss } from './failure-policy';
+import { systemClock, type Clock } from '../runtime/clock';
 
 /** A member that came back without having restarted: a partition ended (healed, or kept apart). */
 export interface Partition {
@@ -26,15 +27,16 @@ export class Partitions {
     private readonly autoheal: boolean,
     private readonly log: Logger,
     private readonly onApartChanged: () => void,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   /** Members restored from disk count as down from the start until they are heard from. */
-  startedWith(others: readonly string[], now = Date.now()): void {
+  startedWith(others: readonly string[], now = this.clock.now()): void {
     for (const m of others) this.downSince.set(m, now);
   }
 
   /** `node` went down; `seenHere`: this node lost it itself (only such a loss can make a partition). */
-  wentDown(node: string, boot: string, orderly: boolean, seenHere: boolean, now = Date.now()): void {
+  wentDown(node: string, boot: string, orderly: boolean, seenHere: boolean, now = this.clock.now()): void {
     this.downSince.set(node, now);
     // A claim heard by gossip that its subject then refutes would otherwise split every member from it at once.
     if (seenHere) this.lastLoss.set(node, { boot, orderly, at: now });
@@ -50,8 +52,9 @@ export class Partitions {
     }
     if (!this.autoheal) return this.keepApart(node, boot);
     this.lastLoss.delete(node);
-    this.ended.set(node, { node, seen_at: new Date().toISOString(), healed: true, boot });
-    this.log.warn({ peer: node, down_ms: Date.now() - loss!.at }, `partition with ${node} ended after ${formatDuration(Date.now() - loss!.at)}: healed (autoheal), state merged, last writer wins`);
+    const now = this.clock.now();
+    this.ended.set(node, { node, seen_at: new Date(now).toISOString(), healed: true, boot });
+    this.log.warn({ peer: node, down_ms: now - loss!.at }, `partition with ${node} ended after ${formatDuration(now - loss!.at)}: healed (autoheal), state merged, last writer wins`);
   }
 
   /** Whether `node` is kept apart (autoheal off): not linked to, not shown running. */
@@ -81,13 +84,13 @@ export class Partitions {
   /** Keeps `node` apart from now on (it, or this side, saw the partition end with autoheal off). */
   keepApart(node: string, boot: string): void {
     if (this.isApart(node)) return;
-    this.ended.set(node, { node, seen_at: new Date().toISOString(), healed: false, boot });
+    this.ended.set(node, { node, seen_at: new Date(this.clock.now()).toISOString(), healed: false, boot });
     this.log.warn({ peer: node }, `partition with ${node} ended, but autoheal = false: keeping it apart; restart the nodes of one side to reunite`);
     this.onApartChanged();
   }
 
   /** The stopped members down for at least `afterMs` (autoclean's candidates). */
-  downFor(stopped: readonly string[], afterMs: number, now = Date.now()): string[] {
+  downFor(stopped: readonly string[], afterMs: number, now = this.clock.now()): string[] {
     return stopped.filter((m) => now - (this.downSince.get(m) ?? now) >= afterMs);
   }
 

@@ -4,6 +4,7 @@ import type { HostResolver } from '../transport/address';
 import type { TlsMaterial } from '../transport/tls';
 import { parseNodeName } from '../config/node-name';
 import { DEFAULT_TUNING, jittered, type Tuning } from '../tuning';
+import { systemRuntime, type Runtime, type Timer } from '../runtime';
 
 export interface PeerManagerOptions {
   self: string;
@@ -29,11 +30,20 @@ export interface PeerManagerOptions {
    * Called when a neighbour could not be linked: a dial failed, or a link closed before its first
    * sync. Its other members may still show it running, having heard so by gossip.
    */
-  onUnreachable: (peer: string, reason: string) => void;
+  onUnreachable: (peer: string, reason: string, code?: PeerError['code']) => void;
+  /**
+   * How long a member link's handshake may wait for the peer's answers: as long as a probe of a
+   * linked member may go unanswered (2 x probe_timeout, stretched while this process stalls). A
+   * member frozen before any link to it came up answers no handshake, and with the transport's
+   * 10 s it was found stopped only then (docs/decisions/0006). @default the transport's
+   */
+  handshakeTimeoutMs?: () => number;
   /** Called when a suspended peer answered after all, on the same link: the state is to be synced again. */
   onRevive: (conn: Connection) => void;
   /** Timings and sizes of links (tuning.ts). @default DEFAULT_TUNING.links */
   tuning?: Tuning['links'];
+  /** Time, network and randomness (runtime/). @default the system's */
+  runtime?: Runtime;
 }
 
 
@@ -53,15 +63,17 @@ export class PeerManager {
   private readonly dialing = new Set<string>();
   /** Peers waiting for a dial slot, in order. */
   private readonly dialQueue = new Set<string>();
-  private readonly retry = new Map<string, { delay: number; timer?: NodeJS.Timeout; lastError?: string }>();
+  private readonly retry = new Map<string, { delay: number; timer?: Timer; lastError?: string }>();
   /** Extra ports learned for peers (e.g. from SRV records); default is cluster.port. */
   readonly ports = new Map<string, number>();
   private stopped = false;
 
   private readonly t: Tuning['links'];
+  private readonly rt: Runtime;
 
   constructor(private readonly o: PeerManagerOptions) {
     this.t = o.tuning ?? DEFAULT_TUNING.links;
+    this.rt = o.runtime ?? systemRuntime;
   }
 
   /** Outgoing links leave from this node's own address, known once it listens. */
@@ -92,11 +104,11 @@ export class PeerManager {
     for (const [peer, conn] of this.links) {
       if (!this.members.has(peer)) conn.dismiss('no longer a member');
       else if (this.wanted.has(peer)) this.unneededSince.delete(peer);
-      else if (!this.unneededSince.has(peer)) this.unneededSince.set(peer, Date.now());
+      else if (!this.unneededSince.has(peer)) this.unneededSince.set(peer, this.rt.clock.now());
     }
     for (const [peer, r] of this.retry) {
       if (!this.wanted.has(peer)) {
-        clearTimeout(r.timer);
+        this.rt.clock.clearTimeout(r.timer);
         this.retry.delete(peer);
       }
     }
@@ -112,7 +124,7 @@ export class PeerManager {
   }
 
   /** Closes the links that have not been wanted for a grace period. */
-  sweep(now = Date.now()): void {
+  sweep(now = this.rt.clock.now()): void {
     for (const [peer, since] of this.unneededSince) {
       const conn = this.links.get(peer);
       if (!conn || this.wanted.has(peer)) this.unneededSince.delete(peer);
@@ -124,11 +136,11 @@ export class PeerManager {
   }
 
   private defer(peer: string): void {
-    const r = { delay: this.t.backoffMinMs / 2, timer: undefined as NodeJS.Timeout | undefined };
-    r.timer = setTimeout(() => {
+    const r = { delay: this.t.backoffMinMs / 2, timer: undefined as Timer | undefined };
+    r.timer = this.rt.clock.setTimeout(() => {
       r.timer = undefined;
       if (this.wanted.has(peer) && !this.links.has(peer) && !this.dialing.has(peer)) this.requestDial(peer);
-    }, jittered(this.t.dialDeferMs, this.t.jitter));
+    }, jittered(this.t.dialDeferMs, this.t.jitter, this.rt.random.fraction));
     r.timer.unref();
     this.retry.set(peer, r);
   }
@@ -155,12 +167,22 @@ export class PeerManager {
     );
   }
 
+  /**
+   * A link in its first sync whose peer answers no probe: closed, and the peer reported
+   * unreachable (`onUnreachable`), as a dial that failed.
+   */
+  abandon(conn: Connection, reason: string): void {
+    if (this.links.get(conn.peerName) !== conn || conn.isClosed || this.up.has(conn.peerName)) return;
+    // Told, so that the peer, if it only stalled, does not take the closing for this node's loss.
+    conn.dismiss(reason);
+  }
+
   markUp(conn: Connection): void {
     if (this.links.get(conn.peerName) !== conn || conn.isClosed) return;
     this.suspended.delete(conn);
     const r = this.retry.get(conn.peerName);
     if (r) {
-      clearTimeout(r.timer);
+      this.rt.clock.clearTimeout(r.timer);
       this.retry.delete(conn.peerName);
     }
     if (!this.up.has(conn.peerName)) {
@@ -197,7 +219,7 @@ export class PeerManager {
     }
     this.links.set(peer, conn);
     // A member that links to us counts us among its neighbours; until the views agree, keep it a while.
-    if (!this.wanted.has(peer) && !this.unneededSince.has(peer)) this.unneededSince.set(peer, Date.now());
+    if (!this.wanted.has(peer) && !this.unneededSince.has(peer)) this.unneededSince.set(peer, this.rt.clock.now());
     conn.on('close', (reason: string) => this.onClose(conn, reason));
     this.o.onLink(conn);
     return true;
@@ -221,10 +243,10 @@ export class PeerManager {
 
   private schedule(peer: string, minDelay = 0): void {
     const r = this.retry.get(peer) ?? { delay: this.t.backoffMinMs / 2 };
-    clearTimeout(r.timer);
+    this.rt.clock.clearTimeout(r.timer);
     r.delay = Math.min(this.t.backoffMaxMs, Math.max(minDelay, r.delay * 2));
-    const delay = jittered(r.delay, this.t.jitter);
-    r.timer = setTimeout(() => {
+    const delay = jittered(r.delay, this.t.jitter, this.rt.random.fraction);
+    r.timer = this.rt.clock.setTimeout(() => {
       r.timer = undefined;
       if (this.wanted.has(peer) && !this.links.has(peer)) this.requestDial(peer);
     }, delay);
@@ -269,6 +291,9 @@ export class PeerManager {
         cookie: this.o.cookie,
         boot: this.o.boot,
         log: this.o.log,
+        handshakeTimeoutMs: this.o.handshakeTimeoutMs?.(),
+        clock: this.rt.clock,
+        net: this.rt.net,
       });
       this.dialing.delete(peer);
       if (!this.wanted.has(peer) || this.stopped) {
@@ -289,7 +314,7 @@ export class PeerManager {
         this.o.log.debug({ peer, reason: err.message }, `still cannot link to ${peer}`);
       }
       this.retry.set(peer, r);
-      if (this.wanted.has(peer) && !this.stopped) this.o.onUnreachable(peer, err.message);
+      if (this.wanted.has(peer) && !this.stopped) this.o.onUnreachable(peer, err.message, err.code);
       if (this.wanted.has(peer)) this.schedule(peer, err.code === 'bad_cookie' || err.code === 'wrong_cluster' ? this.t.backoffMaxMs : 0);
     }
   }
@@ -297,7 +322,7 @@ export class PeerManager {
   /** Tells every peer this node is stopping (so it shows stopped, not removed) and closes. */
   async stop(reason: string): Promise<void> {
     this.stopped = true;
-    for (const r of this.retry.values()) clearTimeout(r.timer);
+    for (const r of this.retry.values()) this.rt.clock.clearTimeout(r.timer);
     await Promise.all([...this.links.values()].map((c) => c.goodbye(reason)));
   }
 

@@ -1,12 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { HybridClock } from '../clock/hlc';
 import type { DataEntry, MemberEntry } from '../domain/state';
 import { LwwMap } from '../store/lww-map';
 import type { PersistedState } from '../store/state-file';
-
-export function newClusterId(): string {
-  return randomBytes(8).toString('hex');
-}
+import { systemRuntime, type Runtime } from '../runtime';
 
 /**
  * One node's copy of its cluster's replicated state: the cluster id, the member list and the data
@@ -26,8 +22,9 @@ export class Replica {
   constructor(
     readonly self: string,
     saved?: PersistedState,
+    private readonly rt: Pick<Runtime, 'clock' | 'random'> = systemRuntime,
   ) {
-    this.clock = new HybridClock(self);
+    this.clock = new HybridClock(self, () => rt.clock.now());
     if (saved) {
       this.clusterId = saved.cluster_id;
       this.members = new LwwMap(saved.members);
@@ -35,11 +32,15 @@ export class Replica {
       for (const e of [...saved.members, ...saved.data]) this.clock.observe(e.ts);
       this.fresh = saved.fresh ?? false;
     } else {
-      this.clusterId = newClusterId();
+      this.clusterId = this.newClusterId();
       this.members = new LwwMap([{ key: self, state: 'member', ts: this.clock.now() }]);
       this.data = new LwwMap();
       this.fresh = true;
     }
+  }
+
+  private newClusterId(): string {
+    return this.rt.random.hex(8);
   }
 
   memberNames(): string[] {
@@ -58,7 +59,7 @@ export class Replica {
   /** A new cluster of one (after a leave or a removal); the data is kept. */
   becomeStandalone(): { old: string } {
     const old = this.clusterId;
-    this.clusterId = newClusterId();
+    this.clusterId = this.newClusterId();
     this.members = new LwwMap([{ key: this.self, state: 'member', ts: this.clock.now() }]);
     this.fresh = false;
     return { old };

@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { z } from 'zod/v3';
 import { memberEntrySchema, dataEntrySchema } from '../domain/state';
 import { DEFAULT_TUNING } from '../tuning';
+import { systemClock, type Clock, type Timer } from '../runtime/clock';
 
 /** What a node keeps in `node.data_dir` across restarts. */
 export const persistedStateSchema = z.object({
@@ -86,6 +87,18 @@ async function writeStateAsync(dir: string, state: PersistedState): Promise<void
   await fsAsync.rename(tmp, file);
 }
 
+/**
+ * Where a node's state lives: the files in `node.data_dir` for an agent, memory for the simulator
+ * (which makes a disk slow or failing on demand). `read` and `writeNow` run once, at start.
+ */
+export interface StateDisk {
+  read(dir: string): PersistedState | undefined;
+  writeNow(dir: string, state: PersistedState): void;
+  /** Saves off the event loop; rejects with an errno-style error (`code`) when the disk fails. */
+  write(dir: string, state: PersistedState): Promise<void>;
+}
+
+export const fileDisk: StateDisk = { read: readState, writeNow: writeState, write: writeStateAsync };
 
 /**
  * Writes the state off the event loop (fsync takes milliseconds, and a forming cluster changes its
@@ -96,18 +109,20 @@ async function writeStateAsync(dir: string, state: PersistedState): Promise<void
 export class StateWriter {
   private waiting: { resolve: () => void; reject: (e: Error) => void }[] = [];
   private writing = false;
-  private soon?: NodeJS.Timeout;
+  private soon?: Timer;
 
   constructor(
     private readonly dir: string,
     private readonly state: () => PersistedState,
     private readonly onError: (e: Error) => void,
     private readonly soonMs = DEFAULT_TUNING.store.saveSoonMs,
+    private readonly clock: Clock = systemClock,
+    private readonly disk: StateDisk = fileDisk,
   ) {}
 
   save(): Promise<void> {
     // This write takes the state as it is then, so it holds whatever a pending saveSoon was for.
-    clearTimeout(this.soon);
+    this.clock.clearTimeout(this.soon);
     this.soon = undefined;
     const done = new Promise<void>((resolve, reject) => this.waiting.push({ resolve, reject }));
     if (!this.writing) {
@@ -124,7 +139,7 @@ export class StateWriter {
    */
   saveSoon(): void {
     if (this.soon) return;
-    this.soon = setTimeout(() => {
+    this.soon = this.clock.setTimeout(() => {
       this.soon = undefined;
       this.save().catch(() => undefined);
     }, this.soonMs);
@@ -134,10 +149,10 @@ export class StateWriter {
   private async drain(): Promise<void> {
     while (this.waiting.length) {
       // Let the rest of this turn's changes join the write.
-      await new Promise((r) => setImmediate(r));
+      await new Promise<void>((r) => this.clock.setImmediate(r));
       const batch = this.waiting.splice(0);
       try {
-        await writeStateAsync(this.dir, this.state());
+        await this.disk.write(this.dir, this.state());
         for (const w of batch) w.resolve();
       } catch (e) {
         const err = new StateFileError(`cannot write ${path.join(this.dir, STATE_FILE)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);

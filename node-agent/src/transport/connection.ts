@@ -1,6 +1,5 @@
 import { EventEmitter } from 'node:events';
-import net from 'node:net';
-import type * as Tls from 'node:tls';
+import type net from 'node:net';
 import type { Logger } from 'pino';
 import { z } from 'zod/v3';
 import { encodeFrame, FrameDecoder, FrameError, FRAME_LIMIT, HANDSHAKE_FRAME_LIMIT } from './frame';
@@ -22,6 +21,8 @@ import {
 } from './messages';
 import { DEFAULT_TUNING } from '../tuning';
 import { isErrorCode, PeerError } from '../errors';
+import { systemClock, type Clock, type Timer } from '../runtime/clock';
+import { systemNetwork, type Network, type StreamSocket } from '../runtime/network';
 
 /** The transport's timings and sizes (tuning.ts), the same for every connection of an agent. */
 const T = DEFAULT_TUNING.transport;
@@ -67,6 +68,8 @@ interface CommonOptions {
    * round trip is a wait for the CPU: sent with the welcome, it costs none.
    */
   welcomeInfo?: (role: Role, peer: string) => unknown;
+  /** The runtime's clock (runtime/clock.ts). @default the system's */
+  clock?: Clock;
 }
 
 export interface DialOptions extends CommonOptions {
@@ -80,6 +83,8 @@ export interface DialOptions extends CommonOptions {
   localAddress?: string;
   /** Mutual TLS (inet_tls, inet6_tls); the peer's certificate must match `expectedPeer`'s host. */
   tls?: TlsMaterial;
+  /** The runtime's network (runtime/network.ts). @default the system's TCP */
+  net?: Network;
 }
 
 /** Why two cluster names do not go together, or undefined (a ctl, or a peer too old to say its name). */
@@ -109,7 +114,7 @@ export class Connection extends EventEmitter {
   readonly remote: string;
   private readonly decoder = new FrameDecoder(HANDSHAKE_FRAME_LIMIT);
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: Timer }>();
   private handler?: RequestHandler;
   private known?: KnownAnswer;
   /**
@@ -128,7 +133,12 @@ export class Connection extends EventEmitter {
   /** The peer dropped this link but runs on (see `dismiss`). */
   dismissed = false;
 
-  private constructor(private readonly socket: net.Socket, readonly dialer: 'local' | 'remote', private readonly log: Logger) {
+  private constructor(
+    private readonly socket: StreamSocket,
+    readonly dialer: 'local' | 'remote',
+    private readonly log: Logger,
+    private readonly clock: Clock,
+  ) {
     super();
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
     socket.setNoDelay(true);
@@ -141,11 +151,14 @@ export class Connection extends EventEmitter {
   static dial(opts: DialOptions): Promise<Connection> {
     return new Promise((resolve, reject) => {
       const expectedHost = opts.expectedPeer ? opts.expectedPeer.slice(opts.expectedPeer.indexOf('@') + 1) : undefined;
-      const raw = net.connect({ host: opts.host, port: opts.port, localAddress: opts.localAddress });
+      const network = opts.net ?? systemNetwork;
+      const clock = opts.clock ?? systemClock;
+      if (opts.tls && !network.tls) return reject(new PeerError('tls', 'TLS runs over the system network only'));
+      const raw = network.connect({ host: opts.host, port: opts.port, localAddress: opts.localAddress });
       // TLS runs over the TCP socket, so outgoing links keep the node's own source address.
-      const socket = opts.tls ? nodeTls().connect({ ...opts.tls.clientOptions(opts.host, opts.port, expectedHost), socket: raw }) : raw;
+      const socket: StreamSocket = opts.tls ? nodeTls().connect({ ...opts.tls.clientOptions(opts.host, opts.port, expectedHost), socket: raw as net.Socket }) : raw;
       let connected = false;
-      const connectTimer = setTimeout(() => {
+      const connectTimer = clock.setTimeout(() => {
         socket.destroy();
         fail(new PeerError('unreachable', `cannot connect to ${opts.host}:${opts.port}: timed out`));
       }, opts.connectTimeoutMs ?? 3000);
@@ -153,7 +166,7 @@ export class Connection extends EventEmitter {
       const fail = (err: PeerError) => {
         if (failed || connected) return;
         failed = true;
-        clearTimeout(connectTimer);
+        clock.clearTimeout(connectTimer);
         reject(err);
       };
       // Errors before the connection is up reject the dial; both sockets may report the same one.
@@ -170,12 +183,12 @@ export class Connection extends EventEmitter {
       socket.once(opts.tls ? 'secureConnect' : 'connect', () => {
         if (failed) return;
         connected = true;
-        clearTimeout(connectTimer);
+        clock.clearTimeout(connectTimer);
         raw.off('error', onError);
         socket.off('error', onError);
         // Under TLS the TLS socket reports failures; the TCP socket's own error must not go unhandled.
         if (socket !== raw) raw.on('error', () => undefined);
-        const conn = new Connection(socket, 'local', opts.log);
+        const conn = new Connection(socket, 'local', opts.log, clock);
         const problem = isTlsSocket(socket) ? peerCertProblem(socket, expectedHost) : undefined;
         if (problem) {
           const who = opts.expectedPeer ?? `${opts.host}:${opts.port}`;
@@ -196,8 +209,8 @@ export class Connection extends EventEmitter {
   }
 
   /** Authenticates an accepted socket; resolves with the connection or undefined (already logged). */
-  static async accept(socket: net.Socket | Tls.TLSSocket, opts: CommonOptions): Promise<Connection | undefined> {
-    const conn = new Connection(socket, 'remote', opts.log);
+  static async accept(socket: StreamSocket, opts: CommonOptions): Promise<Connection | undefined> {
+    const conn = new Connection(socket, 'remote', opts.log, opts.clock ?? systemClock);
     try {
       await conn.serverHandshake(opts);
       return conn;
@@ -273,17 +286,17 @@ export class Connection extends EventEmitter {
   /** Waits for the next handshake message; a reject, a wrong message or a timeout fails it. */
   private expect<S extends z.ZodType>(schema: S, timeoutMs = T.handshakeTimeoutMs): Promise<z.infer<S>> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const timer = this.clock.setTimeout(() => {
         this.waiter = undefined;
         reject(new PeerError('protocol', `handshake stalled: nothing received for ${timeoutMs}ms`));
       }, timeoutMs);
       const onClose = (reason: string) => {
-        clearTimeout(timer);
+        this.clock.clearTimeout(timer);
         reject(new PeerError('closed', `${reason} during the handshake (if only one side uses TLS: cluster.proto_dist must be the same on every node)`));
       };
       this.once('close', onClose);
       this.waiter = (msg) => {
-        clearTimeout(timer);
+        this.clock.clearTimeout(timer);
         this.off('close', onClose);
         this.waiter = undefined;
         const t = (msg as { t?: unknown })?.t;
@@ -359,7 +372,7 @@ export class Connection extends EventEmitter {
         const p = this.pending.get(msg.id);
         if (!p) return;
         this.pending.delete(msg.id);
-        clearTimeout(p.timer);
+        this.clock.clearTimeout(p.timer);
         if (msg.ok) p.resolve(msg.body ?? {});
         else p.reject(new PeerError(isErrorCode(msg.code) ? msg.code : 'failed', msg.error ?? 'request failed'));
         return;
@@ -419,7 +432,7 @@ export class Connection extends EventEmitter {
     if (this.closed || this.socket.writableEnded) return Promise.reject(new PeerError('closed', `connection to ${this.peerName} is closed`));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const timer = this.clock.setTimeout(() => {
         this.pending.delete(id);
         reject(new PeerError('timeout', `${this.peerName} did not answer '${op}' within ${timeoutMs}ms`));
       }, timeoutMs);
@@ -448,7 +461,7 @@ export class Connection extends EventEmitter {
     return new Promise((resolve) => {
       if (this.closed) return resolve();
       this.socket.end(encodeFrame({ t: 'bye', reason }), () => resolve());
-      setTimeout(resolve, T.byeWaitMs).unref();
+      this.clock.setTimeout(resolve, T.byeWaitMs).unref();
     });
   }
 
@@ -469,7 +482,7 @@ export class Connection extends EventEmitter {
     if (this.closed) return;
     this.closed = true;
     for (const p of this.pending.values()) {
-      clearTimeout(p.timer);
+      this.clock.clearTimeout(p.timer);
       p.reject(new PeerError('closed', `connection to ${this.peerName || this.remote} closed: ${reason}`));
     }
     this.pending.clear();
@@ -477,7 +490,7 @@ export class Connection extends EventEmitter {
     // its end. Destroying early, with the peer's frames still unread here, would send a reset that
     // can discard the bye at the peer before it is read; a peer that never closes is cut off later.
     this.socket.end();
-    setTimeout(() => this.socket.destroy(), T.closeGraceMs).unref();
+    this.clock.setTimeout(() => this.socket.destroy(), T.closeGraceMs).unref();
     this.emit('close', reason);
   }
 }

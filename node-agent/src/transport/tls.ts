@@ -13,7 +13,7 @@ export function nodeTls(): typeof Tls {
 }
 
 /** Whether a socket is a TLS socket, without loading node:tls for plain ones. */
-export function isTlsSocket(socket: import('node:net').Socket): socket is Tls.TLSSocket {
+export function isTlsSocket(socket: unknown): socket is Tls.TLSSocket {
   return (socket as Partial<Tls.TLSSocket>).encrypted === true;
 }
 

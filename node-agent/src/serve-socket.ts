@@ -1,0 +1,26 @@
+import type { Logger } from 'pino';
+import type { Config } from './config/schema';
+import { handleCtl } from './ctl/handler';
+import type { ClusterNode } from './membership/cluster';
+import type { Clock, StreamSocket } from './runtime';
+import { Connection } from './transport/connection';
+
+/**
+ * An accepted socket: the cookie handshake, then a member link, a join or discovery probe, or a
+ * `muster ctl` session. The simulator (test/sim) hands its in-memory sockets to the same function.
+ */
+export function serveSocket(node: ClusterNode, cfg: Config, log: Logger, socket: StreamSocket, clock?: Clock): void {
+  void Connection.accept(socket, {
+    localName: node.name,
+    cookie: cfg.node.cookie,
+    boot: node.boot,
+    clusterName: cfg.cluster.name,
+    log,
+    clock,
+    welcomeInfo: (role, peer) => (role === 'join' ? node.probedBy(peer) : undefined),
+  }).then((conn) => {
+    if (!conn) return;
+    if (conn.role === 'node' || conn.role === 'join') node.acceptLink(conn);
+    else conn.onRequest((op, body) => handleCtl(node, op, body));
+  });
+}

@@ -1,0 +1,319 @@
+import { EventEmitter } from 'node:events';
+import type { Network, StreamSocket } from '../../node-agent/src/runtime';
+import type { Process, Scheduler } from './scheduler';
+
+/**
+ * An in-memory network with TCP's behaviour as the agent sees it through node:net: connects that
+ * are refused (nothing listens) or hang (a cut path drops the SYN); bytes in order per direction,
+ * each link with its own delay; a cut path holds bytes and delivers them when it heals (TCP
+ * retransmits), so a partition shows as silence, not as a closed link; FIN on `end` and on a
+ * crashed process's sockets (the kernel closes them); a reset when a connection is dropped. A
+ * frozen process's kernel still completes handshakes and buffers bytes; the process reads them
+ * when it is thawed. Read from Node.js's net.Socket (events 'connect', 'data', 'error', 'close';
+ * allowHalfOpen false: a FIN received ends this side too) and Linux TCP.
+ */
+
+interface Listener {
+  process: Process;
+  onSocket: (s: SimSocket) => void;
+}
+
+/** One direction of a link: bytes leave in order and arrive in order. */
+interface Direction {
+  lastAt: number;
+  /** Segments held while the path is cut, delivered in order when it heals. */
+  held: Array<() => void>;
+}
+
+interface Link {
+  a: SimSocket;
+  b: SimSocket;
+  ab: Direction;
+  ba: Direction;
+}
+
+const pairKey = (x: string, y: string) => (x < y ? `${x}|${y}` : `${y}|${x}`);
+
+export class SimSocket extends EventEmitter implements StreamSocket {
+  remoteAddress?: string;
+  remotePort?: number;
+  writableEnded = false;
+  destroyed = false;
+  private closeEmitted = false;
+  link?: Link;
+  constructor(
+    private readonly net: SimNetwork,
+    readonly owner: Process,
+    readonly localAddress: string,
+  ) {
+    super();
+  }
+
+  setNoDelay(): this {
+    return this;
+  }
+
+  write(chunk: Buffer): boolean {
+    if (this.writableEnded || this.destroyed || !this.link) return false;
+    this.net.send(this, 'data', Buffer.from(chunk));
+    return true;
+  }
+
+  end(chunk?: Buffer | (() => void), cb?: () => void): this {
+    if (typeof chunk === 'function') [chunk, cb] = [undefined, chunk];
+    if (chunk) this.write(chunk);
+    if (!this.writableEnded && !this.destroyed) {
+      this.writableEnded = true;
+      if (this.link) this.net.send(this, 'fin');
+    }
+    if (cb) this.net.sched.after(0, cb, this.owner);
+    return this;
+  }
+
+  destroy(): this {
+    if (this.destroyed) return this;
+    if (!this.writableEnded && this.link) this.net.send(this, 'fin');
+    this.writableEnded = true;
+    this.destroyed = true;
+    this.net.sched.after(0, () => this.emitClose(), this.owner);
+    return this;
+  }
+
+  /** Delivered from the network: runs as an event of this socket's process. */
+  receive(kind: 'data' | 'fin' | 'rst', chunk?: Buffer): void {
+    if (this.closeEmitted) return;
+    if (kind === 'data') {
+      if (!this.destroyed) this.emit('data', chunk);
+      return;
+    }
+    if (kind === 'rst') {
+      this.writableEnded = true;
+      this.destroyed = true;
+      const e = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+      this.emit('error', e);
+      this.emitClose();
+      return;
+    }
+    // FIN: no more bytes from the peer; this side ends too (allowHalfOpen false), then closes.
+    if (!this.writableEnded) {
+      this.writableEnded = true;
+      this.net.send(this, 'fin');
+    }
+    this.destroyed = true;
+    this.emitClose();
+  }
+
+  emitClose(): void {
+    if (this.closeEmitted) return;
+    this.closeEmitted = true;
+    this.emit('close', false);
+  }
+
+  /** The kernel of a crashed process closes this socket: the peer sees a FIN, nobody here hears of it. */
+  crash(): void {
+    if (!this.writableEnded && this.link) this.net.send(this, 'fin');
+    this.writableEnded = true;
+    this.destroyed = true;
+    this.closeEmitted = true;
+  }
+}
+
+export class SimNetwork {
+  private readonly listeners = new Map<string, Listener>();
+  private readonly links = new Set<Link>();
+  private readonly socketsOf = new Map<Process, Set<SimSocket>>();
+  /** Connects whose SYN met a cut path: they go on when it heals (SYN retransmission). */
+  private pendingSyns: Array<{ from: string; to: string; go: () => void }> = [];
+  private group = new Map<string, number>();
+  private readonly cutPairs = new Set<string>();
+  private readonly slowPairs = new Map<string, number>();
+  private nextPort = 40000;
+  /** Bytes and segments carried, per source address: the cost figures of a run. */
+  readonly sentBytes = new Map<string, number>();
+  readonly sentFrames = new Map<string, number>();
+
+  constructor(
+    readonly sched: Scheduler,
+    /** One-way delay of a link between two hosts, in ms (seeded per pair by the caller). */
+    private readonly baseDelay: (a: string, b: string) => number,
+  ) {}
+
+  listen(address: string, process: Process, onSocket: (s: SimSocket) => void): void {
+    this.listeners.set(address, { process, onSocket });
+  }
+
+  /** A process ends: it listens no more, and its kernel closes its sockets. */
+  crash(address: string, process: Process): void {
+    if (this.listeners.get(address)?.process === process) this.listeners.delete(address);
+    for (const s of this.socketsOf.get(process) ?? []) s.crash();
+    this.socketsOf.delete(process);
+  }
+
+  // ---- faults ------------------------------------------------------------------------------
+
+  isCut(a: string, b: string): boolean {
+    if (a === b) return false;
+    const ga = this.group.get(a);
+    const gb = this.group.get(b);
+    if (ga !== undefined && gb !== undefined && ga !== gb) return true;
+    return this.cutPairs.has(pairKey(a, b));
+  }
+
+  /** Splits the hosts into groups that cannot reach each other (hosts not named stay with group 0). */
+  partition(groups: string[][]): void {
+    this.group = new Map();
+    groups.forEach((g, i) => g.forEach((h) => this.group.set(h, i)));
+    for (const [h] of this.listeners) if (!this.group.has(h)) this.group.set(h, 0);
+  }
+
+  healPartition(): void {
+    this.group = new Map();
+    this.flush();
+  }
+
+  cutLink(a: string, b: string): void {
+    this.cutPairs.add(pairKey(a, b));
+  }
+
+  restoreLink(a: string, b: string): void {
+    this.cutPairs.delete(pairKey(a, b));
+    this.flush();
+  }
+
+  /** Every link between a and b gets `ms` one-way delay (undefined: back to the base delay). */
+  slowLink(a: string, b: string, ms: number | undefined): void {
+    if (ms === undefined) this.slowPairs.delete(pairKey(a, b));
+    else this.slowPairs.set(pairKey(a, b), ms);
+  }
+
+  /** Drops every connection of `address` (a reset, as from a firewall or a NAT table flushed). */
+  resetAll(address: string): number {
+    let n = 0;
+    for (const l of [...this.links]) {
+      if (l.a.localAddress !== address && l.b.localAddress !== address) continue;
+      this.links.delete(l);
+      n++;
+      for (const s of [l.a, l.b]) this.sched.after(0, () => s.receive('rst'), s.owner);
+    }
+    return n;
+  }
+
+  healAll(): void {
+    this.group = new Map();
+    this.cutPairs.clear();
+    this.slowPairs.clear();
+    this.flush();
+  }
+
+  private delay(a: string, b: string): number {
+    return this.slowPairs.get(pairKey(a, b)) ?? this.baseDelay(a, b);
+  }
+
+  /** Delivers what cut paths held, now that some healed. */
+  private flush(): void {
+    const syns = this.pendingSyns;
+    this.pendingSyns = [];
+    for (const p of syns) {
+      if (this.isCut(p.from, p.to)) this.pendingSyns.push(p);
+      else p.go();
+    }
+    for (const l of this.links) {
+      for (const [from, to, dir] of [[l.a, l.b, l.ab], [l.b, l.a, l.ba]] as const) {
+        if (!dir.held.length || this.isCut(from.localAddress, to.localAddress)) continue;
+        const held = dir.held;
+        dir.held = [];
+        const at = Math.max(this.sched.now + this.delay(from.localAddress, to.localAddress), dir.lastAt);
+        dir.lastAt = at;
+        this.sched.at(at, () => held.forEach((f) => f()), to.owner);
+      }
+    }
+  }
+
+  // ---- carrying bytes ----------------------------------------------------------------------
+
+  send(from: SimSocket, kind: 'data' | 'fin', chunk?: Buffer): void {
+    const l = from.link;
+    if (!l) return;
+    const to = l.a === from ? l.b : l.a;
+    const dir = l.a === from ? l.ab : l.ba;
+    if (chunk) {
+      this.sentBytes.set(from.localAddress, (this.sentBytes.get(from.localAddress) ?? 0) + chunk.length + 40);
+      this.sentFrames.set(from.localAddress, (this.sentFrames.get(from.localAddress) ?? 0) + 1);
+    }
+    const at = Math.max(this.sched.now + this.delay(from.localAddress, to.localAddress), dir.lastAt);
+    dir.lastAt = at;
+    const deliver = () => {
+      if (kind === 'fin') this.links.delete(l);
+      to.receive(kind, chunk);
+    };
+    this.sched.at(
+      at,
+      () => {
+        // In flight when the path was cut, or behind segments held: held too, in order.
+        if (dir.held.length || this.isCut(from.localAddress, to.localAddress)) dir.held.push(deliver);
+        else deliver();
+      },
+      to.owner,
+    );
+  }
+
+  private track(s: SimSocket): void {
+    let set = this.socketsOf.get(s.owner);
+    if (!set) this.socketsOf.set(s.owner, (set = new Set()));
+    set.add(s);
+    s.once('close', () => set!.delete(s));
+  }
+
+  /** The network as one process sees it. */
+  forProcess(process: Process, address: string): Network {
+    return {
+      tls: false,
+      connect: (opts) => {
+        const from = opts.localAddress ?? address;
+        const client = new SimSocket(this, process, from);
+        client.remoteAddress = opts.host;
+        client.remotePort = opts.port;
+        this.track(client);
+        const syn = () => {
+          if (client.destroyed) return;
+          const d = this.delay(from, opts.host);
+          this.sched.after(
+            d,
+            () => {
+              if (client.destroyed) return;
+              if (this.isCut(from, opts.host)) return void this.pendingSyns.push({ from, to: opts.host, go: syn });
+              const listener = this.listeners.get(opts.host);
+              if (!listener || listener.process.dead) {
+                // A RST back: nothing listens there.
+                this.sched.after(d, () => {
+                  if (client.destroyed) return;
+                  client.destroyed = true;
+                  client.emit('error', Object.assign(new Error(`connect ECONNREFUSED ${opts.host}:${opts.port}`), { code: 'ECONNREFUSED' }));
+                  client.emitClose();
+                }, process);
+                return;
+              }
+              const server = new SimSocket(this, listener.process, opts.host);
+              server.remoteAddress = from;
+              server.remotePort = this.nextPort++;
+              this.track(server);
+              const link: Link = { a: client, b: server, ab: { lastAt: 0, held: [] }, ba: { lastAt: 0, held: [] } };
+              client.link = server.link = link;
+              this.links.add(link);
+              // The kernel completes the handshake even when the process is frozen; the process
+              // accepts when it runs.
+              this.sched.after(0, () => listener.onSocket(server), listener.process);
+              link.ba.lastAt = this.sched.now + d;
+              this.sched.after(d, () => {
+                if (!client.destroyed) client.emit('connect');
+              }, process);
+            },
+            undefined,
+          );
+        };
+        syn();
+        return client;
+      },
+    };
+  }
+}

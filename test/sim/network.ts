@@ -32,6 +32,17 @@ interface Link {
   ba: Direction;
 }
 
+/** A frame (`[u32 length][u8 version][JSON]`, transport/frame.ts) carrying a gossip request or cast. */
+function isGossip(frame: Buffer): boolean {
+  if (frame.length < 5) return false;
+  try {
+    const m = JSON.parse(frame.subarray(5).toString('utf8')) as { t?: string; op?: string };
+    return (m.t === 'req' || m.t === 'cast') && m.op === 'gossip';
+  } catch {
+    return false;
+  }
+}
+
 const pairKey = (x: string, y: string) => (x < y ? `${x}|${y}` : `${y}|${x}`);
 
 export class SimSocket extends EventEmitter implements StreamSocket {
@@ -53,8 +64,27 @@ export class SimSocket extends EventEmitter implements StreamSocket {
     return this;
   }
 
+  /** The events modelled; a listener for any other ('end', 'timeout', 'drain', ...) is refused, not ignored. */
+  private static readonly EVENTS = new Set(['connect', 'data', 'error', 'close']);
+
+  override on(event: string, listener: (...args: any[]) => void): this {
+    if (!SimSocket.EVENTS.has(event)) throw new Error(`SimSocket: the '${event}' event is not modelled (network.ts models ${[...SimSocket.EVENTS].join(', ')})`);
+    return super.on(event, listener);
+  }
+
+  override once(event: string, listener: (...args: any[]) => void): this {
+    if (!SimSocket.EVENTS.has(event)) throw new Error(`SimSocket: the '${event}' event is not modelled (network.ts models ${[...SimSocket.EVENTS].join(', ')})`);
+    return super.once(event, listener);
+  }
+
   write(chunk: Buffer): boolean {
-    if (this.writableEnded || this.destroyed || !this.link) return false;
+    if (this.writableEnded || this.destroyed) {
+      // As net.Socket: a write after end is an error, emitted on the next tick.
+      const e = Object.assign(new Error('write after end'), { code: 'ERR_STREAM_WRITE_AFTER_END' });
+      this.net.sched.after(0, () => this.emit('error', e), this.owner);
+      return false;
+    }
+    if (!this.link) throw new Error('SimSocket: write before connect is not modelled');
     this.net.send(this, 'data', Buffer.from(chunk));
     return true;
   }
@@ -128,6 +158,12 @@ export class SimNetwork {
   private readonly cutPairs = new Set<string>();
   private readonly slowPairs = new Map<string, number>();
   private nextPort = 40000;
+  /**
+   * Hosts that lose the gossip they are sent (whole frames: the agent writes one frame per write).
+   * This stands for news a node received on a link that stays up but did not apply: the protocol
+   * does not send a one-way change twice, and a member that missed one waited for a new link.
+   */
+  readonly losesGossip = new Set<string>();
   /** Bytes and segments carried, per source address: the cost figures of a run. */
   readonly sentBytes = new Map<string, number>();
   readonly sentFrames = new Map<string, number>();
@@ -136,6 +172,8 @@ export class SimNetwork {
     readonly sched: Scheduler,
     /** One-way delay of a link between two hosts, in ms (seeded per pair by the caller). */
     private readonly baseDelay: (a: string, b: string) => number,
+    /** Seeded: 0 keeps a write whole, else where (as a fraction) to split it (about 1 in 5 writes). */
+    private readonly split: () => number = () => 0,
   ) {}
 
   listen(address: string, process: Process, onSocket: (s: SimSocket) => void): void {
@@ -242,9 +280,17 @@ export class SimNetwork {
     }
     const at = Math.max(this.sched.now + this.delay(from.localAddress, to.localAddress), dir.lastAt);
     dir.lastAt = at;
+    const lost = () => !!chunk && this.losesGossip.has(to.localAddress) && isGossip(chunk);
+    // TCP keeps no write boundaries: a write arrives now and then in two reads, as on a real link.
+    const x = chunk && chunk.length > 1 ? this.split() : 0;
+    const cut = x ? 1 + Math.floor(x * (chunk!.length - 1)) : 0;
     const deliver = () => {
       if (kind === 'fin') this.links.delete(l);
-      to.receive(kind, chunk);
+      if (lost()) return;
+      if (cut) {
+        to.receive('data', chunk!.subarray(0, cut));
+        to.receive('data', chunk!.subarray(cut));
+      } else to.receive(kind, chunk);
     };
     this.sched.at(
       at,

@@ -14,9 +14,11 @@ export type Fault =
   | { kind: 'freeze-on-join'; at: number; ms: number; node: number; afterMs: number }
   | { kind: 'crash'; at: number; ms: number; node: number }
   | { kind: 'slow-disk'; at: number; ms: number; node: number; writeMs: number }
+  /** The node loses the gossip it is sent, its links staying up (network.ts `losesGossip`). */
+  | { kind: 'lost-gossip'; at: number; ms: number; node: number }
   | { kind: 'failing-disk'; at: number; ms: number; node: number };
 
-export const FAULT_KINDS = ['partition', 'flap', 'slow-link', 'reset', 'freeze', 'freeze-on-join', 'crash', 'slow-disk', 'failing-disk'] as const;
+export const FAULT_KINDS = ['partition', 'flap', 'slow-link', 'reset', 'freeze', 'freeze-on-join', 'crash', 'slow-disk', 'failing-disk', 'lost-gossip'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface Scenario {
@@ -100,6 +102,7 @@ export function makeScenario(o: ScenarioOptions): Scenario {
         faults.push({ kind, at, ms, node, writeMs: int(r, 100, 2000) });
         break;
       case 'failing-disk':
+      case 'lost-gossip':
         faults.push({ kind, at, ms, node });
         break;
     }
@@ -134,5 +137,7 @@ export function describeFault(f: Fault, name: (i: number) => string): string {
       return `${t}: ${name(f.node)}'s disk takes ${f.writeMs} ms a save${span}`;
     case 'failing-disk':
       return `${t}: ${name(f.node)}'s disk fails every save (ENOSPC)${span}`;
+    case 'lost-gossip':
+      return `${t}: ${name(f.node)} loses the gossip it is sent, its links up${span}`;
   }
 }

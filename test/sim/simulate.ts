@@ -106,6 +106,7 @@ export async function simulate(sc: Scenario, o: SimulateOptions = {}): Promise<S
 
     // ---- heal ----
     w.net.healAll();
+    w.net.losesGossip.clear();
     for (const n of w.nodes) {
       if (n.frozen) w.sched.thaw(n.process!);
       n.disk.failing = false;
@@ -139,7 +140,7 @@ export async function simulate(sc: Scenario, o: SimulateOptions = {}): Promise<S
       // An observer that was frozen reads, once thawed, the news of the whole time it was stopped:
       // a fault during its freeze counts for what it logs right after.
       const observer = w.nodes.findIndex((n) => n.name === l.node);
-      const stoppedSince = sc.faults.find((f) => f.kind === 'freeze' && f.node === observer && f.at <= t && t <= end(f) + grace)?.at ?? t;
+      const stoppedSince = sc.faults.find((f) => (f.kind === 'freeze' || f.kind === 'freeze-on-join') && f.node === observer && f.at <= t && t <= end(f) + grace)?.at ?? t;
       const touched = sc.faults.some((f) => touches(f, i) && overlaps(f, stoppedSince - grace, t) && t <= end(f) + grace + (t - stoppedSince));
       if (!touched) violations.push(`down claim without a fault: ${l.node} logged ${l.peer} stopped at ${rel(w, l.at)} (${l.msg})`);
     }
@@ -177,6 +178,7 @@ function summary(w: World): string {
 
 const end = (f: Fault) => f.at + ('ms' in f ? f.ms : 0);
 const overlaps = (f: Fault, from: number, to: number) => f.at <= to && end(f) >= from;
+/** Faults that change what members hear of each other (a lost gossip loses the news of a loss too). */
 const touchesNetwork = (f: Fault) => f.kind !== 'slow-disk' && f.kind !== 'failing-disk';
 
 /** Whether a fault may rightly make members see node `i` stopped. */
@@ -195,6 +197,7 @@ function touches(f: Fault, i: number): boolean {
       return f.node === i;
     case 'slow-disk':
     case 'failing-disk':
+    case 'lost-gossip':
       return false;
   }
 }
@@ -256,6 +259,10 @@ function schedule(w: World, f: Fault, f0: number): void {
     case 'slow-disk':
       w.sched.at(at, () => (node(f.node).disk.writeMs = f.writeMs));
       w.sched.at(at + f.ms, () => (node(f.node).disk.writeMs = 2));
+      return;
+    case 'lost-gossip':
+      w.sched.at(at, () => w.net.losesGossip.add(addr(f.node)));
+      w.sched.at(at + f.ms, () => w.net.losesGossip.delete(addr(f.node)));
       return;
     case 'failing-disk':
       w.sched.at(at, () => (node(f.node).disk.failing = true));

@@ -128,7 +128,7 @@ export class World {
       let d = delays.get(k);
       if (d === undefined) delays.set(k, (d = 0.1 + Math.floor(this.random.fraction() * 9) / 10));
       return d;
-    });
+    }, () => (this.random.fraction() < 0.2 ? this.random.fraction() : 0));
     const width = String(o.nodes).length;
     const names: string[] = [];
     for (let i = 0; i < o.nodes; i++) names.push(`m${String(i + 1).padStart(width, '0')}@10.0.${Math.floor(i / 250)}.${(i % 250) + 1}`);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { z } from 'zod/v3';
 import type { Logger } from 'pino';
 import { familyOf, type Config } from '../config/schema';
@@ -33,6 +34,7 @@ import { Replica } from './replica';
 import { Partitions, type Partition } from './partitions';
 import { ProbeLinks } from '../discovery/probe-links';
 import { Prober } from './prober';
+import { AntiEntropy } from './anti-entropy';
 import { LocalHealth } from './local-health';
 import { detectionBoundMs, mayAutoclean } from './failure-policy';
 import { formatDuration } from '../config/duration';
@@ -118,6 +120,8 @@ export class ClusterNode {
   /** Which members' processes are up: heard from them, or from the neighbours that lost them. */
   private readonly liveness: Liveness;
   private readonly flood: Flood;
+  /** Digest offers on one link at a time, so a change missed on a link that stayed up is repaired. */
+  private readonly antiEntropy: AntiEntropy;
   /** This process's own stalls (Lifeguard): the prober's and the links' timeouts stretch with them. */
   private readonly health: LocalHealth;
 
@@ -205,6 +209,7 @@ export class ClusterNode {
       },
     });
     const fd = cfg.cluster.failure_detector;
+    this.antiEntropy = new AntiEntropy(() => this.peers.upLinks(), (conn) => this.syncLink(conn, true), tuning.sync, rt.clock, rt.random);
     this.prober = new Prober(this.peers, { self: this.name, intervalMs: fd.probe_interval, timeoutMs: fd.probe_timeout, running: () => this.runningNodes() }, this.health, log, tuning.health, rt.clock);
   }
 
@@ -221,6 +226,7 @@ export class ClusterNode {
     this.firstSyncDone = this.memberNames().length === 1;
     this.peers.setWanted(this.wantedPeers(), this.memberNames());
     this.prober.start();
+    this.antiEntropy.start();
     this.maintenance = this.rt.clock.setInterval(() => this.maintain(), this.tuning.maintenance.intervalMs);
     this.maintenance.unref();
   }
@@ -249,9 +255,12 @@ export class ClusterNode {
     return { cluster_id: this.replica.clusterId, members: [...this.replica.members.values()], data: [...this.replica.data.values()], alive: this.liveness.values() };
   }
 
-  /** Equal on two nodes exactly when they hold the same member list, data and liveness view. */
+  /**
+   * Equal on two nodes exactly when they hold the same member list, data and liveness view; one
+   * 128-bit hash of the three, so a digest offer (anti-entropy's, every link's first) stays small.
+   */
   private digest(): string {
-    return `${this.replica.members.digest()}${this.replica.data.digest()}${this.liveness.digest()}`;
+    return createHash('sha256').update(`${this.replica.members.digest()}${this.replica.data.digest()}${this.liveness.digest()}`).digest('hex').slice(0, 32);
   }
 
   /** This node and the members its liveness view shows up (less those kept apart). */
@@ -618,13 +627,13 @@ export class ClusterNode {
    * Syncs the states on a link: the dialer of a new link does, and the side that saw a peer come
    * back on a kept link (it may have missed writes meanwhile). A partition kept apart ends it.
    */
-  private syncLink(conn: Connection): void {
+  private syncLink(conn: Connection, digestFirst = false): void {
     if (this.partitions.refuses(conn.peerName, conn.peerBoot)) {
       conn.sendReject('partitioned', `${this.name} keeps ${conn.peerName} apart after a partition (autoheal = false)`);
       conn.close('kept apart after a partition (autoheal = false)');
       return;
     }
-    this.exchange(conn).catch((e: Error) => {
+    this.exchange(conn, digestFirst).catch((e: Error) => {
       if (!(e instanceof PeerError)) {
         // Not the peer's doing (a failed disk write while merging, a bug): say so, then drop the link.
         this.log.error({ peer: conn.peerName, err: e.message }, `sync with ${conn.peerName} failed here: ${e.message}`);
@@ -649,8 +658,8 @@ export class ClusterNode {
    * few seconds (a cluster forming) goes with the first request: it is likely news to the peer,
    * and the digest alone would only cost a second round trip.
    */
-  private async exchange(conn: Connection): Promise<void> {
-    const first = await this.requestSync(conn, this.rt.clock.now() - this.changedAt < this.tuning.sync.freshStateMs);
+  private async exchange(conn: Connection, digestFirst: boolean): Promise<void> {
+    const first = await this.requestSync(conn, !digestFirst && this.rt.clock.now() - this.changedAt < this.tuning.sync.freshStateMs);
     // A node with no state of its own, in a cluster of its own, wants ours to see whether our
     // cluster lists it (an answer in its state, not an error): it gets our entries next.
     const wantsState = first.cluster_id !== this.replica.clusterId && first.want === true && first.members === undefined;
@@ -1025,6 +1034,7 @@ export class ClusterNode {
     this.rt.clock.clearTimeout(this.rejoinWait);
     this.rt.clock.clearInterval(this.maintenance);
     this.prober.stop();
+    this.antiEntropy.stop();
     this.probeLinks.closeAll('node is stopping');
     await this.peers.stop('stopping');
     await this.persist().catch(() => undefined);

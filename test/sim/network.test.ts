@@ -1,0 +1,145 @@
+import { describe, it, after } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { Process, Scheduler } from './scheduler';
+import { SimNetwork } from './network';
+import type { StreamSocket } from '../../node-agent/src/runtime';
+
+/**
+ * The simulator's network is a stand-in for TCP through node:net: the same steps run on loopback
+ * and on the in-memory network must show the same events on both ends (the events the agent uses:
+ * connect, data, error with its code, close).
+ */
+interface Driver {
+  listen(onSocket: (s: StreamSocket) => void): Promise<void>;
+  connect(to: 'listening' | 'nothing'): StreamSocket;
+  until(cond: () => boolean): Promise<void>;
+  close(): Promise<void>;
+}
+
+function record(s: StreamSocket, log: string[]): void {
+  s.on('connect', () => log.push('connect'));
+  s.on('data', (d: Buffer) => {
+    // TCP keeps no write boundaries: consecutive data is one entry.
+    if (log.at(-1)?.startsWith('data:')) log[log.length - 1] += d.toString();
+    else log.push(`data:${d.toString()}`);
+  });
+  s.on('error', (e: NodeJS.ErrnoException) => log.push(`error:${e.code}`));
+  s.on('close', () => log.push('close'));
+}
+
+function realDriver(): Driver {
+  const host = '127.0.45.1';
+  let server: net.Server | undefined;
+  let port = 0;
+  return {
+    listen: (onSocket) =>
+      new Promise((resolve) => {
+        server = net.createServer((s) => onSocket(s));
+        server.listen(0, host, () => {
+          port = (server!.address() as net.AddressInfo).port;
+          resolve();
+        });
+      }),
+    connect: (to) => net.connect({ host, port: to === 'listening' ? port : 1 }),
+    until: async (cond) => {
+      const deadline = Date.now() + 3000;
+      while (!cond()) {
+        if (Date.now() > deadline) throw new Error('condition not met on loopback within 3 s');
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    },
+    close: () => new Promise((resolve) => (server ? server.close(() => resolve()) : resolve())),
+  };
+}
+
+function simDriver(): Driver {
+  const sched = new Scheduler();
+  const sim = new SimNetwork(sched, () => 0.5);
+  const serverProcess = new Process('server');
+  const clientNet = sim.forProcess(new Process('client'), '10.9.0.2');
+  return {
+    listen: async (onSocket) => sim.listen('10.9.0.1', serverProcess, onSocket),
+    connect: (to) => clientNet.connect({ host: to === 'listening' ? '10.9.0.1' : '10.9.0.3', port: 4370 }),
+    until: async (cond) => {
+      const deadline = sched.now + 3000;
+      while (!cond()) {
+        if (sched.now > deadline) throw new Error('condition not met in the simulator within 3 s (virtual)');
+        await sched.runUntil(sched.now + 1);
+      }
+    },
+    close: async () => undefined,
+  };
+}
+
+type Scenario = (d: Driver) => Promise<{ client: string[]; server: string[] }>;
+
+const scenarios: Record<string, Scenario> = {
+  'a connect to where nothing listens is refused': async (d) => {
+    const client: string[] = [];
+    record(d.connect('nothing'), client);
+    await d.until(() => client.includes('close'));
+    return { client, server: [] };
+  },
+  'bytes both ways, then the client ends: both ends close': async (d) => {
+    const client: string[] = [];
+    const server: string[] = [];
+    await d.listen((s) => {
+      record(s, server);
+      s.on('data', () => s.write(Buffer.from('pong')));
+    });
+    const c = d.connect('listening');
+    record(c, client);
+    c.on('connect', () => c.write(Buffer.from('ping')));
+    await d.until(() => client.includes('data:pong'));
+    c.end();
+    await d.until(() => client.includes('close') && server.includes('close'));
+    return { client, server };
+  },
+  'the server destroys its socket: the client sees it close': async (d) => {
+    const client: string[] = [];
+    const server: string[] = [];
+    await d.listen((s) => {
+      record(s, server);
+      s.destroy();
+    });
+    record(d.connect('listening'), client);
+    await d.until(() => client.includes('close') && server.includes('close'));
+    return { client, server };
+  },
+  'a write after end is an error': async (d) => {
+    const client: string[] = [];
+    await d.listen(() => undefined);
+    const c = d.connect('listening');
+    record(c, client);
+    await d.until(() => client.includes('connect'));
+    c.end();
+    c.write(Buffer.from('late'));
+    await d.until(() => client.some((e) => e.startsWith('error:')));
+    return { client: client.filter((e) => e !== 'close'), server: [] };
+  },
+};
+
+describe('simulator network: the same events as node:net on loopback', () => {
+  const drivers: Driver[] = [];
+  after(async () => {
+    for (const d of drivers) await d.close();
+  });
+  for (const [name, run] of Object.entries(scenarios)) {
+    it(name, async () => {
+      const real = realDriver();
+      const sim = simDriver();
+      drivers.push(real, sim);
+      const a = await run(real);
+      await real.close();
+      const b = await run(sim);
+      assert.deepEqual(b, a);
+    });
+  }
+
+  it('refuses a listener for an event it does not model', () => {
+    const sched = new Scheduler();
+    const s = new SimNetwork(sched, () => 1).forProcess(new Process('p'), '10.9.0.5').connect({ host: '10.9.0.6', port: 1 });
+    assert.throws(() => s.on('end', () => undefined), /'end' event is not modelled/);
+  });
+});

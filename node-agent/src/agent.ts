@@ -9,6 +9,9 @@ import { ClusterNode } from './membership/cluster';
 import { Autocluster } from './membership/autocluster';
 import { createDiscovery } from './discovery';
 import { serveSocket } from './serve-socket';
+import { HandshakeGuard } from './transport/handshake-guard';
+import { DEFAULT_TUNING } from './tuning';
+import { systemClock } from './runtime/clock';
 
 /** `muster agent`: listens on the node's host at cluster.port, links to the members, serves ctl. */
 export async function runAgent(cfg: Config): Promise<void> {
@@ -21,7 +24,8 @@ export async function runAgent(cfg: Config): Promise<void> {
   const node = ClusterNode.open(cfg, log, material);
   const host = await node.resolver.resolve(parseNodeName(cfg.node.name).host);
 
-  const onSocket = (socket: net.Socket) => serveSocket(node, cfg, log, socket);
+  const guard = new HandshakeGuard(log, DEFAULT_TUNING.guard, systemClock);
+  const onSocket = (socket: net.Socket) => serveSocket(node, cfg, log, socket, undefined, guard);
   const server = net.createServer((raw) => {
     if (!material) return onSocket(raw);
     const peer = `${raw.remoteAddress}:${raw.remotePort}`;

@@ -4,13 +4,20 @@ import { handleCtl } from './ctl/handler';
 import type { ClusterNode } from './membership/cluster';
 import type { Clock, StreamSocket } from './runtime';
 import { Connection } from './transport/connection';
+import type { HandshakeGuard } from './transport/handshake-guard';
 
 /**
  * An accepted socket: the cookie handshake, then a member link, a join or discovery probe, or a
  * `muster ctl` session. The simulator (test/sim) hands its in-memory sockets to the same function.
  */
-export function serveSocket(node: ClusterNode, cfg: Config, log: Logger, socket: StreamSocket, clock?: Clock): void {
+export function serveSocket(node: ClusterNode, cfg: Config, log: Logger, socket: StreamSocket, clock?: Clock, guard?: HandshakeGuard): void {
+  const source = socket.remoteAddress ?? '';
+  if (guard && !guard.admit(source)) {
+    socket.destroy();
+    return;
+  }
   void Connection.accept(socket, {
+    guard,
     localName: node.name,
     cookie: cfg.node.cookie,
     boot: node.boot,
@@ -19,6 +26,7 @@ export function serveSocket(node: ClusterNode, cfg: Config, log: Logger, socket:
     clock,
     welcomeInfo: (role, peer) => (role === 'join' ? node.probedBy(peer) : undefined),
   }).then((conn) => {
+    guard?.release(source);
     if (!conn) return;
     if (conn.role === 'node' || conn.role === 'join') node.acceptLink(conn);
     else conn.onRequest((op, body) => handleCtl(node, op, body));

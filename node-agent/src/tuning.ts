@@ -54,8 +54,9 @@ export interface Tuning {
     readonly requestTimeoutMs: number;
     /**
      * How often a node offers its digest on one of its links (anti-entropy): a change missed on a
-     * link that stayed up is repaired within this (times the jitter's top). At 15 s an idle node
-     * sends about 270 bytes an interval, 18 B/s.
+     * link that stayed up is repaired within this (times the jitter's top, 18.7 s). An exchange is
+     * about 320 bytes on the wire (request and answer, TCP/IP headers included); one per node and
+     * interval is 19 B/s, within the 20 B/s an idle node may spend on it.
      */
     readonly antiEntropyIntervalMs: number;
     /** Spread of that interval: nodes started together do not offer in step. */
@@ -126,6 +127,23 @@ export interface Tuning {
     readonly lateProbeMs: number;
     readonly lateProbeGraceMs: number;
   };
+  /** Online cookie guessing (transport/handshake-guard.ts): what a source that fails proofs gets. */
+  readonly guard: {
+    /** Failed proofs a source may make before it is slowed: a node with a stale cookie retries a few times. */
+    readonly freeFailures: number;
+    /** The first delay before answering such a source; it doubles with each further failure... */
+    readonly baseDelayMs: number;
+    /** ...up to this. With `maxHandshakesFailing` at once, one source gets at most 2 proofs answered per 10 s. */
+    readonly maxDelayMs: number;
+    /** A source's failures are forgotten after this long without one. */
+    readonly forgetAfterMs: number;
+    /** Handshakes at once from a source that has failed proofs (honest sources are not capped by this). */
+    readonly maxHandshakesFailing: number;
+    /** Handshakes at once from any one source: 32 ctl clients of a load test fit; a flood of them does not. */
+    readonly maxHandshakesPerSource: number;
+    /** Refusals from a source already logged are counted and logged together this often. */
+    readonly reportEveryMs: number;
+  };
   readonly transport: {
     /**
      * A handshake that receives nothing for this long is closed. Generous: on a machine starting
@@ -175,7 +193,7 @@ export const DEFAULT_TUNING: Tuning = {
   gossip: { ackTimeoutMs: 5000, hopMarginMs: 250, minHopBudgetMs: 500, seenTtlMs: 120_000 },
   links: { backoffMinMs: 200, backoffMaxMs: 2000, dialDeferMs: 300, maxDials: 8, unneededGraceMs: 5000, jitter: [0.75, 1.25] },
   overlay: { steps: 3, shortcuts: 3 },
-  sync: { freshStateMs: 5000, requestTimeoutMs: 5000, antiEntropyIntervalMs: 15_000, antiEntropyJitter: [0.8, 1.2] },
+  sync: { freshStateMs: 5000, requestTimeoutMs: 5000, antiEntropyIntervalMs: 17_000, antiEntropyJitter: [0.9, 1.1] },
   join: { requestTimeoutMs: 15_000, infoTimeoutMs: 5000, settleMs: 5000, probeLinkKeepMs: 2000 },
   maintenance: { intervalMs: 1000, tombstoneMinAgeMs: 10 * 60_000 },
   autoheal: { rejoinAttempts: 30, rejoinBackoffMinMs: 500, rejoinBackoffMaxMs: 10_000 },
@@ -192,6 +210,7 @@ export const DEFAULT_TUNING: Tuning = {
     jitter: [0.8, 1.2],
   },
   health: { windowMs: 5000, noiseMs: 200, maxStretch: 8, lateProbeMs: 100, lateProbeGraceMs: 200 },
+  guard: { freeFailures: 3, baseDelayMs: 100, maxDelayMs: 10_000, forgetAfterMs: 600_000, maxHandshakesFailing: 2, maxHandshakesPerSource: 64, reportEveryMs: 60_000 },
   transport: { handshakeTimeoutMs: 10_000, maxUnserved: 256, byeWaitMs: 500, closeGraceMs: 3000 },
   lookups: { etcdDeadlineMs: 3000, etcdReconnectMinMs: 200, etcdReconnectMaxMs: 2000, dnsTimeoutMs: 2000, dnsTries: 2, k8sRequestTimeoutMs: 5000, tlsWatchIntervalMs: 1000 },
   ctl: { requestTimeoutMs: 30_000 },

@@ -59,8 +59,9 @@ function simDriver(): Driver {
   const serverProcess = new Process('server');
   const clientNet = sim.forProcess(new Process('client'), '10.9.0.2');
   return {
-    listen: async (onSocket) => sim.listen('10.9.0.1', serverProcess, onSocket),
-    connect: (to) => clientNet.connect({ host: to === 'listening' ? '10.9.0.1' : '10.9.0.3', port: 4370 }),
+    listen: async (onSocket) => sim.listen('10.9.0.1', 4370, serverProcess, onSocket),
+    // Nothing listens on port 1 of the same host, as on loopback.
+    connect: (to) => clientNet.connect({ host: '10.9.0.1', port: to === 'listening' ? 4370 : 1 }),
     until: async (cond) => {
       const deadline = sched.now + 3000;
       while (!cond()) {
@@ -75,8 +76,9 @@ function simDriver(): Driver {
 type Scenario = (d: Driver) => Promise<{ client: string[]; server: string[] }>;
 
 const scenarios: Record<string, Scenario> = {
-  'a connect to where nothing listens is refused': async (d) => {
+  'a connect to a port nothing listens on is refused': async (d) => {
     const client: string[] = [];
+    await d.listen(() => undefined);
     record(d.connect('nothing'), client);
     await d.until(() => client.includes('close'));
     return { client, server: [] };

@@ -176,13 +176,13 @@ export class SimNetwork {
     private readonly split: () => number = () => 0,
   ) {}
 
-  listen(address: string, process: Process, onSocket: (s: SimSocket) => void): void {
-    this.listeners.set(address, { process, onSocket });
+  listen(address: string, port: number, process: Process, onSocket: (s: SimSocket) => void): void {
+    this.listeners.set(`${address}:${port}`, { process, onSocket });
   }
 
   /** A process ends: it listens no more, and its kernel closes its sockets. */
   crash(address: string, process: Process): void {
-    if (this.listeners.get(address)?.process === process) this.listeners.delete(address);
+    for (const [k, l] of this.listeners) if (k.startsWith(`${address}:`) && l.process === process) this.listeners.delete(k);
     for (const s of this.socketsOf.get(process) ?? []) s.crash();
     this.socketsOf.delete(process);
   }
@@ -201,7 +201,10 @@ export class SimNetwork {
   partition(groups: string[][]): void {
     this.group = new Map();
     groups.forEach((g, i) => g.forEach((h) => this.group.set(h, i)));
-    for (const [h] of this.listeners) if (!this.group.has(h)) this.group.set(h, 0);
+    for (const [k] of this.listeners) {
+      const h = k.slice(0, k.lastIndexOf(':'));
+      if (!this.group.has(h)) this.group.set(h, 0);
+    }
   }
 
   healPartition(): void {
@@ -328,7 +331,7 @@ export class SimNetwork {
             () => {
               if (client.destroyed) return;
               if (this.isCut(from, opts.host)) return void this.pendingSyns.push({ from, to: opts.host, go: syn });
-              const listener = this.listeners.get(opts.host);
+              const listener = this.listeners.get(`${opts.host}:${opts.port}`);
               if (!listener || listener.process.dead) {
                 // A RST back: nothing listens there.
                 this.sched.after(d, () => {

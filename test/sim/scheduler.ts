@@ -75,6 +75,16 @@ const before = (x: SimEvent, y: SimEvent) => x.at < y.at || (x.at === y.at && x.
 /** Yields to the real event loop: every promise job queued so far runs first. */
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/**
+ * A timer's delay as Node.js takes it: under 1 ms is 1 ms. NaN and delays past 2^31 - 1 ms, which
+ * Node.js turns into 1 ms with a warning (a timer that fires at once instead of in a month), are
+ * refused: the agent must never ask for them.
+ */
+function delay(ms: number): number {
+  if (Number.isNaN(ms) || ms > 2_147_483_647) throw new Error(`simulator: a timer of ${ms} ms (Node.js would fire it after 1 ms, with a TimeoutOverflowWarning)`);
+  return Math.max(1, ms);
+}
+
 /** Virtual time starts at a fixed date, so timestamps and logs are the same on every run. */
 export const EPOCH = Date.UTC(2026, 0, 1);
 
@@ -153,11 +163,11 @@ export class Scheduler {
     return {
       // Whole milliseconds, as Date.now (timestamps on the wire are integers).
       now: () => Math.floor(this.now),
-      setTimeout: (fn, ms) => handle(this.after(ms, fn, p)),
+      setTimeout: (fn, ms) => handle(this.after(delay(ms), fn, p)),
       clearTimeout: cancel,
       setInterval: (fn, ms) => {
-        const e = this.after(ms, fn, p);
-        e.every = Math.max(1, ms);
+        const e = this.after(delay(ms), fn, p);
+        e.every = delay(ms);
         return handle(e);
       },
       clearInterval: cancel,

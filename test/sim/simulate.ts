@@ -30,6 +30,9 @@ export interface SimResult {
   formedMs?: number;
   healedMs?: number;
   writesAcked: number;
+  /** Detection checks that ran (a freeze or crash long enough, nothing else going on) and "is stopped" lines read. */
+  detectionChecks: number;
+  downClaims: number;
   events: number;
   /** Hash of the run's outcome: the same seed gives the same one (replay check). */
   fingerprint: string;
@@ -68,6 +71,7 @@ export async function simulate(sc: Scenario, o: SimulateOptions = {}): Promise<S
     // ---- faults and writes ----
     const f0 = w.sched.now;
     const acked = new Map<string, string>();
+    let detectionChecks = 0;
     let seq = 0;
     for (const [at, i] of sc.writes) {
       w.sched.at(f0 + at, () => {
@@ -82,7 +86,6 @@ export async function simulate(sc: Scenario, o: SimulateOptions = {}): Promise<S
       });
     }
     for (const f of sc.faults) schedule(w, f, f0);
-    const checks: Array<Promise<void>> = [];
     for (const f of sc.faults) {
       if ((f.kind === 'freeze' || f.kind === 'freeze-on-join' || f.kind === 'crash') && f.ms > detection + bounds.detectionSlackMs) {
         const stoppedAt = f.at + (f.kind === 'freeze-on-join' ? f.afterMs : 0);
@@ -92,6 +95,9 @@ export async function simulate(sc: Scenario, o: SimulateOptions = {}): Promise<S
           const others = sc.faults.filter((g) => g !== f && overlaps(g, f.at, stoppedAt + detection + bounds.detectionSlackMs) && touchesNetwork(g));
           if (others.length) return;
           const subject = w.nodes[f.node].name;
+          // A node frozen before its join was answered is no member to detect.
+          if (!w.running.some((n) => n.index !== f.node && n.node!.isMember(subject))) return;
+          detectionChecks++;
           for (const n of w.running) {
             if (n.index === f.node || n.frozen) continue;
             if (n.node!.status().running_nodes.includes(subject)) {
@@ -102,7 +108,6 @@ export async function simulate(sc: Scenario, o: SimulateOptions = {}): Promise<S
       }
     }
     await w.sched.runUntil(f0 + sc.faultPhaseMs);
-    await Promise.all(checks);
 
     // ---- heal ----
     w.net.healAll();
@@ -127,10 +132,12 @@ export async function simulate(sc: Scenario, o: SimulateOptions = {}): Promise<S
     }
 
     // ---- down claims ----
+    let downClaims = 0;
     const grace = 2 * detection;
     for (const l of w.lines) {
       const m = / is stopped: /.exec(l.msg);
       if (!m || !l.peer) continue;
+      downClaims++;
       if (l.at < f0) {
         violations.push(`false down claim during formation: ${l.node} logged ${l.peer} stopped at ${rel(w, l.at)} (${l.msg})`);
         continue;
@@ -145,13 +152,13 @@ export async function simulate(sc: Scenario, o: SimulateOptions = {}): Promise<S
       if (!touched) violations.push(`down claim without a fault: ${l.node} logged ${l.peer} stopped at ${rel(w, l.at)} (${l.msg})`);
     }
     for (const e of w.errors) violations.push(`error logged: ${e}`);
-    return finish(formedMs, healedMs, acked.size);
+    return finish(formedMs, healedMs, acked.size, detectionChecks, downClaims);
 
-    function finish(formed?: number, healed?: number, writesAcked = 0): SimResult {
+    function finish(formed?: number, healed?: number, writesAcked = 0, detections = 0, claims = 0): SimResult {
       const h = createHash('sha256');
       h.update(String(w.sched.ran));
       for (const n of w.running) h.update(JSON.stringify(n.node!.status().running_nodes) + JSON.stringify(n.node!.list()));
-      return { scenario: sc, violations: dedupe(violations), formedMs: formed, healedMs: healed, writesAcked, events: w.sched.ran, fingerprint: h.digest('hex').slice(0, 16), faults };
+      return { scenario: sc, violations: dedupe(violations), formedMs: formed, healedMs: healed, writesAcked, detectionChecks: detections, downClaims: claims, events: w.sched.ran, fingerprint: h.digest('hex').slice(0, 16), faults };
     }
   } finally {
     process.off('unhandledRejection', unhandled);

@@ -6,6 +6,7 @@ import { ClusterNode } from '../../node-agent/src/membership/cluster';
 import { Autocluster } from '../../node-agent/src/membership/autocluster';
 import { StaticDiscovery } from '../../node-agent/src/discovery/static';
 import { serveSocket } from '../../node-agent/src/serve-socket';
+import { HandshakeGuard } from '../../node-agent/src/transport/handshake-guard';
 import { DEFAULT_TUNING, type Tuning } from '../../node-agent/src/tuning';
 import { seededRandom, type Random } from '../../node-agent/src/runtime/random';
 import type { Runtime } from '../../node-agent/src/runtime';
@@ -80,7 +81,8 @@ export class SimNode {
       this.process = undefined;
       return;
     }
-    w.net.listen(this.address, p, (socket) => serveSocket(node, this.cfg, log, socket, rt.clock));
+    const guard = new HandshakeGuard(log, w.tuning.guard, rt.clock);
+    w.net.listen(this.address, this.cfg.cluster.port, p, (socket) => serveSocket(node, this.cfg, log, socket, rt.clock, guard));
     node.start(this.address);
     this.autocluster = new Autocluster(node, new StaticDiscovery(this.cfg.cluster.static.seeds), 'static', log, w.tuning.discovery, rt);
     this.autocluster.start();

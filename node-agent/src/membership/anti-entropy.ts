@@ -7,8 +7,8 @@ import { jittered, type Tuning } from '../tuning';
  * turn, and the usual sync (cluster.ts `exchange`) repairs any difference both ways. A change is
  * spread once (membership/flood.ts), and a member that missed it on a link that stayed up used to
  * wait for a new link to sync; now it has it within one interval of any neighbour holding it. When
- * the states agree the exchange is two small frames (the digest and its echo), about 270 bytes a
- * node per interval: the cost of an idle cluster's repairs.
+ * the states agree the exchange is two small frames (the digest and its echo), about 320 bytes a
+ * node per interval, 19 B/s at the default 17 s (tuning.ts): the cost of an idle cluster's repairs.
  */
 export class AntiEntropy {
   private timer?: Timer;

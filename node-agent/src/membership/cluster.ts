@@ -183,12 +183,13 @@ export class ClusterNode {
       tls,
       log,
       onLink: (conn) => this.onLink(conn),
-      onDown: (peer, reason, conn, neighbour) => {
+      onDown: (peer, reason, conn, neighbour, probed) => {
         // Only a neighbour's loss says the member is down: a link kept only until it is closed as
         // unneeded says nothing (its other end may have closed it for the same reason).
         // A process that stalled itself (just thawed, or starved) reads links closed by peers that
         // gave up waiting for it: that says nothing about them (Lifeguard's rule). A goodbye does.
-        if (neighbour && (conn.saidBye || this.health.stallMs(rt.clock.now()) === 0)) this.claimDown(peer, conn.peerBoot, conn.saidBye, reason);
+        // The prober's verdict stands: its timeouts were already stretched for the stall.
+        if (neighbour && (conn.saidBye || probed || this.health.stallMs(rt.clock.now()) === 0)) this.claimDown(peer, conn.peerBoot, conn.saidBye, reason);
       },
       onUnreachable: (peer, reason, code) => {
         // Shown running by gossip, but this neighbour cannot link to it: with no link up, no one
@@ -384,6 +385,8 @@ export class ClusterNode {
     if (!claim) return;
     this.applyAlive([claim], reason);
     this.announce({ alive: [claim] });
+    // The running members changed: the probe planned for this slot may be of another member now.
+    this.queueReconcile();
   }
 
   /** A member went down or came back, in this node's view; true when it came back (the caller logs that). */
@@ -643,8 +646,14 @@ export class ClusterNode {
       // operator's force-leave) settles it. Removing it here on a possibly stale view could undo a join.
       if (e.code === 'other_cluster') this.log.info({ peer: conn.peerName, reason: e.message }, `not linking to ${conn.peerName}: ${e.message}`);
       if (e.code === 'partitioned') this.partitions.keepApart(conn.peerName, conn.peerBoot);
-      // A sync that timed out means a slow peer, not a lost one: the peer links again, and the
-      // prober judges whether it still answers.
+      // An anti-entropy offer on a link that is up and unanswered in time: a slow peer, which the
+      // prober judges; dropping the link would claim it down on this node's word alone.
+      if (digestFirst && (e.code === 'timeout' || e.code === 'closed')) {
+        this.log.debug({ peer: conn.peerName, reason: e.message }, `anti-entropy with ${conn.peerName} did not finish: ${e.message}`);
+        return;
+      }
+      // A first sync that timed out means a slow peer, not a lost one: the peer links again, and
+      // the prober judges whether it still answers.
       conn.dismiss(e.message);
     });
   }
@@ -665,10 +674,13 @@ export class ClusterNode {
     const wantsState = first.cluster_id !== this.replica.clusterId && first.want === true && first.members === undefined;
     if (first.cluster_id !== this.replica.clusterId && !wantsState) return conn.dismiss('peer changed cluster');
     if (!wantsState) this.applySync(first, conn);
-    if (!first.want) return;
+    // No `want`: the peer had this node's entries (sent with the request) or the same digest; with
+    // `want`, once it has answered the second request. Then it holds every tombstone held here.
+    if (!first.want) return this.tombstones.allHeldBy(conn.peerName);
     const second = await this.requestSync(conn, true);
     if (second.cluster_id !== this.replica.clusterId) return conn.dismiss('peer changed cluster');
     this.applySync(second, conn);
+    this.tombstones.allHeldBy(conn.peerName);
   }
 
   private async requestSync(conn: Connection, withEntries: boolean): Promise<SyncBody> {
@@ -712,7 +724,11 @@ export class ClusterNode {
     }
     this.applySync(b, conn);
     const digest = this.digest();
-    if (digest === b.digest) return { cluster_id: this.replica.clusterId, digest };
+    if (digest === b.digest) {
+      // The same state on both sides: the peer holds every tombstone held here.
+      this.tombstones.allHeldBy(conn.peerName);
+      return { cluster_id: this.replica.clusterId, digest };
+    }
     // They lack entries of ours; if they sent only their digest, we may lack theirs too.
     return { ...this.snapshot(), digest, want: b.members === undefined || undefined };
   }
@@ -725,8 +741,6 @@ export class ClusterNode {
     const data = state.data ? this.mergeData(state.data, peer) : [];
     const alive = state.alive ? this.applyAlive(state.alive) : [];
     if (members.length || data.length) this.persistSoon();
-    // After a full exchange the peer holds every tombstone we hold.
-    this.tombstones.allHeldBy(peer);
     this.firstSyncDone = true;
     if (this.isMember(peer)) this.peers.markUp(conn);
     // What the link brought is news here, so likely to this node's side of the cluster too (two

@@ -24,8 +24,9 @@ export interface PeerManagerOptions {
   /**
    * Called when a peer that was up has no link any more, or stopped answering; `conn` is its link.
    * `neighbour`: the link was one this node keeps (not one kept only until it is closed as unneeded).
+   * `probed`: the prober's verdict (unanswered probes), not a link that closed.
    */
-  onDown: (peer: string, reason: string, conn: Connection, neighbour: boolean) => void;
+  onDown: (peer: string, reason: string, conn: Connection, neighbour: boolean, probed: boolean) => void;
   /**
    * Called when a neighbour could not be linked: a dial failed, or a link closed before its first
    * sync. Its other members may still show it running, having heard so by gossip.
@@ -156,7 +157,7 @@ export class PeerManager {
     const peer = conn.peerName;
     if (this.links.get(peer) !== conn || conn.isClosed || !this.up.delete(peer)) return;
     this.suspended.add(conn);
-    this.o.onDown(peer, reason, conn, this.wanted.has(peer));
+    this.o.onDown(peer, reason, conn, this.wanted.has(peer), true);
     conn.request('ping', {}, keepMs).then(
       () => {
         if (this.suspended.delete(conn) && this.links.get(peer) === conn && !conn.isClosed) this.o.onRevive(conn);
@@ -235,7 +236,7 @@ export class PeerManager {
     // A link the peer dropped while running on (a duplicate, or replaced by one that crossed it)
     // says nothing about the peer: only link again. Should the peer be gone after all, that dial fails.
     if (!conn.dismissed) {
-      if (wasUp) this.o.onDown(peer, reason, conn, this.wanted.has(peer));
+      if (wasUp) this.o.onDown(peer, reason, conn, this.wanted.has(peer), false);
       else if (!judged && this.wanted.has(peer) && !this.stopped) this.o.onUnreachable(peer, reason);
     }
     if (this.wanted.has(peer) && !this.stopped) this.schedule(peer);

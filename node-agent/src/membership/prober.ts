@@ -120,6 +120,8 @@ export class Prober {
     const now = this.clock.now();
     const interval = this.o.intervalMs;
     const current = Math.floor(now / interval);
+    // The wall clock stepped back (NTP): plan from now, not from a slot still ahead.
+    if (current < this.lastSlot) this.lastSlot = current - 1;
     // This slot once more when its target changed since this node probed in it: a member that
     // joined after this node's probe of the slot would otherwise wait for the next one.
     const again = current === this.lastSlot && !this.probedAgain && this.targetIn(current) !== this.lastTarget;
@@ -140,9 +142,13 @@ export class Prober {
   /** Where in `slot` this node probes: at its target's place (or its own, with nobody to probe). */
   private placeIn(slot: number): number {
     const target = this.targetIn(slot) ?? this.o.self;
-    let h = 0;
-    for (const c of target) h = (h * 31 + c.charCodeAt(0)) >>> 0;
-    return h % this.o.intervalMs;
+    // FNV-1a with a final mix: names that differ in their last character (m01, m02) land far
+    // apart in the slot, not a millisecond apart.
+    let h = 0x811c9dc5;
+    for (let i = 0; i < target.length; i++) h = Math.imul(h ^ target.charCodeAt(i), 0x01000193);
+    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+    return ((h ^ (h >>> 16)) >>> 0) % this.o.intervalMs;
   }
 
   private async tick(slot: number): Promise<void> {

@@ -21,7 +21,8 @@ import {
 } from './messages';
 import { DEFAULT_TUNING } from '../tuning';
 import { isErrorCode, PeerError } from '../errors';
-import { systemClock, type Clock, type Timer } from '../runtime/clock';
+import { sleep, systemClock, type Clock, type Timer } from '../runtime/clock';
+import type { HandshakeGuard } from './handshake-guard';
 import { systemNetwork, type Network, type StreamSocket } from '../runtime/network';
 
 /** The transport's timings and sizes (tuning.ts), the same for every connection of an agent. */
@@ -70,6 +71,8 @@ interface CommonOptions {
   welcomeInfo?: (role: Role, peer: string) => unknown;
   /** The runtime's clock (runtime/clock.ts). @default the system's */
   clock?: Clock;
+  /** On the accepting side: slows sources that fail cookie proofs and logs their refusals once. */
+  guard?: HandshakeGuard;
 }
 
 export interface DialOptions extends CommonOptions {
@@ -216,7 +219,11 @@ export class Connection extends EventEmitter {
       return conn;
     } catch (e) {
       const err = e as Error;
-      opts.log.warn({ peer_address: conn.remote, peer: conn.peerName || undefined, reason: err.message }, `refused connection from ${conn.remote}: ${err.message}`);
+      const source = socket.remoteAddress ?? conn.remote;
+      if (opts.guard) {
+        if (err instanceof PeerError && err.code === 'bad_cookie') opts.guard.failed(source, `${conn.peerName || 'a client'} failed the cookie check (wrong cookie)`);
+        else opts.guard.refused(source, err.message);
+      } else opts.log.warn({ peer_address: conn.remote, peer: conn.peerName || undefined, reason: err.message }, `refused connection from ${conn.remote}: ${err.message}`);
       conn.close(err.message);
       return undefined;
     }
@@ -265,6 +272,12 @@ export class Connection extends EventEmitter {
     if (hello.role !== 'ctl' && hello.name === opts.localName) {
       this.sendReject('protocol', 'a node cannot connect to itself');
       throw new PeerError('protocol', `peer claims this node's own name ${hello.name}`);
+    }
+    // A source that failed cookie proofs waits before it is challenged (transport/handshake-guard.ts).
+    const wait = opts.guard?.delayMs(this.socket.remoteAddress ?? this.remote) ?? 0;
+    if (wait) {
+      await sleep(this.clock, wait);
+      if (this.closed) throw new PeerError('closed', 'closed by the client while it was slowed after failed cookie proofs');
     }
     const serverNonce = newNonce();
     this.send({ t: 'challenge', name: opts.localName, nonce: serverNonce, boot: opts.boot, cluster: opts.clusterName });

@@ -221,8 +221,8 @@ export class Connection extends EventEmitter {
       const err = e as Error;
       const source = socket.remoteAddress ?? conn.remote;
       if (opts.guard) {
-        if (err instanceof PeerError && err.code === 'bad_cookie') opts.guard.failed(source, `${conn.peerName || 'a client'} failed the cookie check (wrong cookie)`);
-        else opts.guard.refused(source, err.message);
+        if (err instanceof PeerError && err.code === 'bad_cookie') opts.guard.failed(source, conn.remote, `${conn.peerName || 'a client'} failed the cookie check (wrong cookie)`);
+        else opts.guard.refused(source, conn.remote, err.message);
       } else opts.log.warn({ peer_address: conn.remote, peer: conn.peerName || undefined, reason: err.message }, `refused connection from ${conn.remote}: ${err.message}`);
       conn.close(err.message);
       return undefined;

@@ -36,7 +36,7 @@ export class HandshakeGuard {
     const s = this.source(address);
     const cap = s.failures > 0 ? this.t.maxHandshakesFailing : this.t.maxHandshakesPerSource;
     if (s.inFlight >= cap) {
-      this.refused(address, `more than ${cap} handshakes at once${s.failures ? ' from a source that failed cookie proofs' : ''}`, s);
+      this.refused(address, address, `more than ${cap} handshakes at once${s.failures ? ' from a source that failed cookie proofs' : ''}`, s);
       return false;
     }
     s.inFlight++;
@@ -57,20 +57,20 @@ export class HandshakeGuard {
     return Math.min(this.t.maxDelayMs, this.t.baseDelayMs * 2 ** (s.failures - this.t.freeFailures - 1));
   }
 
-  /** A handshake from `address` was refused for a failed proof (or another reason worth slowing). */
-  failed(address: string, reason: string): void {
+  /** A handshake from `address` (`remote`: with its port) was refused for a failed cookie proof. */
+  failed(address: string, remote: string, reason: string): void {
     const s = this.source(address);
     s.failures++;
     s.lastFailure = this.clock.now();
-    this.refused(address, reason, s);
+    this.refused(address, remote, reason, s);
   }
 
   /** The first refusal from a source is logged; the rest are counted and reported periodically. */
-  refused(address: string, reason: string, s: Source = this.source(address)): void {
+  refused(address: string, remote: string, reason: string, s: Source = this.source(address)): void {
     s.why = reason;
     if (!s.reported) {
       s.reported = true;
-      this.log.warn({ peer_address: address, reason }, `refused a handshake from ${address}: ${reason}; further refusals from it are counted and reported every ${Math.round(this.t.reportEveryMs / 1000)} s`);
+      this.log.warn({ peer_address: remote, reason }, `refused connection from ${remote}: ${reason} (further refusals from ${address} are counted and reported every ${Math.round(this.t.reportEveryMs / 1000)} s)`);
       return;
     }
     s.unreported++;

@@ -1,0 +1,143 @@
+import type { ClusterNode } from './cluster';
+import { Connection, PeerError } from '../transport/connection';
+import { checkSyncEntries, sameAlive, sameMemberEntry, syncSchema, type KnownEntries, type SyncBody, type SyncWire } from '../transport/messages';
+import { parseReply } from './replies';
+
+/**
+ * The state sync on a link: the dialer of a new link runs it, so does the side that saw a peer come
+ * back on a kept link, and anti-entropy every 17 s on one link in turn. Digests first; entries only
+ * where the states differ; what a sync brings is merged and passed on. It works on its node's state
+ * through the node (`n`), which hands it the syncs its peers ask for.
+ */
+export class StateSync {
+  constructor(private readonly n: ClusterNode) {}
+
+  /**
+   * Syncs the states on a link: the dialer of a new link does, and the side that saw a peer come
+   * back on a kept link (it may have missed writes meanwhile). A partition kept apart ends it.
+   */
+  syncLink(conn: Connection, digestFirst = false): void {
+    if (this.n.partitions.refuses(conn.peerName, conn.peerBoot)) {
+      conn.sendReject('partitioned', `${this.n.name} keeps ${conn.peerName} apart after a partition (autoheal = false)`);
+      conn.close('kept apart after a partition (autoheal = false)');
+      return;
+    }
+    this.exchange(conn, digestFirst).catch((e: Error) => {
+      if (!(e instanceof PeerError)) {
+        // Not the peer's doing (a failed disk write while merging, a bug): say so, then drop the link.
+        this.n.log.error({ peer: conn.peerName, err: e.message }, `sync with ${conn.peerName} failed here: ${e.message}`);
+        return conn.dismiss(`sync failed: ${e.message}`);
+      }
+      // A member in another cluster moved away while we could not hear it leave; discovery (or an
+      // operator's force-leave) settles it. Removing it here on a possibly stale view could undo a join.
+      if (e.code === 'other_cluster') this.n.log.info({ peer: conn.peerName, reason: e.message }, `not linking to ${conn.peerName}: ${e.message}`);
+      if (e.code === 'partitioned') this.n.partitions.keepApart(conn.peerName, conn.peerBoot);
+      // An anti-entropy offer on a link that is up and unanswered in time: a slow peer, which the
+      // prober judges; dropping the link would claim it down on this node's word alone.
+      if (digestFirst && (e.code === 'timeout' || e.code === 'closed')) {
+        this.n.log.debug({ peer: conn.peerName, reason: e.message }, `anti-entropy with ${conn.peerName} did not finish: ${e.message}`);
+        return;
+      }
+      // A first sync that timed out means a slow peer, not a lost one: the peer links again, and
+      // the prober judges whether it still answers.
+      conn.dismiss(e.message);
+    });
+  }
+
+  /**
+   * This side's half of a state sync. It offers its digest; the other side answers with its own
+   * digest alone when they match (the usual case in a formed cluster, so a new link costs two small
+   * frames however large the state), or with its entries and `want` when they differ, and this
+   * node then sends its entries. Sending whole states on every link made forming a cluster cost
+   * O(N^3): N^2 / 2 links, each carrying two lists of N members. A state that changed in the last
+   * few seconds (a cluster forming) goes with the first request: it is likely news to the peer,
+   * and the digest alone would only cost a second round trip.
+   */
+  async exchange(conn: Connection, digestFirst: boolean): Promise<void> {
+    const first = await this.requestSync(conn, !digestFirst && this.n.rt.clock.now() - this.n.changedAt < this.n.tuning.sync.freshStateMs);
+    // A node with no state of its own, in a cluster of its own, wants ours to see whether our
+    // cluster lists it (an answer in its state, not an error): it gets our entries next.
+    const wantsState = first.cluster_id !== this.n.replica.clusterId && first.want === true && first.members === undefined;
+    if (first.cluster_id !== this.n.replica.clusterId && !wantsState) return conn.dismiss('peer changed cluster');
+    if (!wantsState) this.applySync(first, conn);
+    // No `want`: the peer had this node's entries (sent with the request) or the same digest; with
+    // `want`, once it has answered the second request. Then it holds every tombstone held here.
+    if (!first.want) return this.n.tombstones.allHeldBy(conn.peerName);
+    const second = await this.requestSync(conn, true);
+    if (second.cluster_id !== this.n.replica.clusterId) return conn.dismiss('peer changed cluster');
+    this.applySync(second, conn);
+    this.n.tombstones.allHeldBy(conn.peerName);
+  }
+
+  async requestSync(conn: Connection, withEntries: boolean): Promise<SyncBody> {
+    const body: SyncBody = withEntries ? { ...this.n.snapshot(), digest: this.n.digest() } : { cluster_id: this.n.replica.clusterId, digest: this.n.digest() };
+    const reply = await conn.request('sync', body, this.n.tuning.sync.requestTimeoutMs);
+    return this.checkSync(parseReply(syncSchema, reply, 'sync', conn.peerName), () => new PeerError('protocol', `malformed 'sync' answer from ${conn.peerName}`));
+  }
+
+  /**
+   * Entries of this node's own cluster equal to ones it holds (about other members) are left out of
+   * a sync unchecked (`checkSyncEntries`). A sync from another cluster is checked whole: a fresh
+   * node may adopt it, and would then need all of it.
+   */
+  private readonly knownEntries: KnownEntries = {
+    member: (e) => {
+      const held = e.key !== this.n.name ? this.n.replica.members.get(e.key as string) : undefined;
+      return held !== undefined && sameMemberEntry(held, e);
+    },
+    alive: (r) => {
+      const held = r.node !== this.n.name ? this.n.liveness.get(r.node as string) : undefined;
+      return held !== undefined && sameAlive(held, r);
+    },
+  };
+
+  checkSync(wire: SyncWire, malformed: () => PeerError): SyncBody {
+    const b = checkSyncEntries(wire, wire.cluster_id === this.n.replica.clusterId ? this.knownEntries : undefined);
+    if (!b) throw malformed();
+    return b;
+  }
+
+  /** The other side's half: merge what came, answer with a digest, or entries where they differ. */
+  answerSync(b: SyncBody, conn: Connection): SyncBody {
+    if (b.cluster_id !== this.n.replica.clusterId) {
+      // No state of its own yet: ask for the peer's entries, in its own cluster's name (exchange() sends them).
+      if (!b.members && this.n.adoptable()) return { cluster_id: this.n.replica.clusterId, digest: this.n.digest(), want: true };
+      if (b.members) this.n.adoptIfFresh({ cluster_id: b.cluster_id, members: b.members, data: b.data ?? [] }, conn.peerName);
+    }
+    this.n.checkCluster(b.cluster_id, conn.peerName);
+    if (this.n.isMember(conn.peerName) && this.n.partitions.refuses(conn.peerName, conn.peerBoot)) {
+      throw new PeerError('partitioned', `${this.n.name} keeps ${conn.peerName} apart after a partition (autoheal = false)`);
+    }
+    this.applySync(b, conn);
+    const digest = this.n.digest();
+    if (digest === b.digest) {
+      // The same state on both sides: the peer holds every tombstone held here.
+      this.n.tombstones.allHeldBy(conn.peerName);
+      return { cluster_id: this.n.replica.clusterId, digest };
+    }
+    // They lack entries of ours; if they sent only their digest, we may lack theirs too.
+    return { ...this.n.snapshot(), digest, want: b.members === undefined || undefined };
+  }
+
+  private applySync(state: Pick<SyncBody, 'members' | 'data' | 'alive'>, conn: Connection): void {
+    const peer = conn.peerName;
+    // Up first, so that what is spread below reaches the peer too.
+    if (this.n.isMember(peer)) this.n.peers.markUp(conn);
+    const members = state.members ? this.n.mergeMembers(state.members) : [];
+    const data = state.data ? this.n.mergeData(state.data, peer) : [];
+    const alive = state.alive ? this.n.applyAlive(state.alive) : [];
+    if (members.length || data.length) this.n.persistSoon();
+    this.n.firstSyncDone = true;
+    if (this.n.isMember(peer)) this.n.peers.markUp(conn);
+    // What the link brought is news here, so likely to this node's side of the cluster too (two
+    // sides of a partition meet on a few links): pass it on. A peer that had not heard that this
+    // node runs (it restarted, or was taken for down) is told, and so is everyone through it.
+    const stale = state.alive && this.n.liveness.staleAboutSelf(state.alive.find((r) => r.node === this.n.name));
+    if (stale) alive.push(this.n.liveness.ownRecord);
+    if (members.length || data.length || alive.length) {
+      this.n.gossip.announce({ members: members.length ? members : undefined, data: data.length ? data : undefined, alive: alive.length ? alive : undefined }, stale ? undefined : conn);
+    }
+    this.n.queueReconcile();
+  }
+
+}

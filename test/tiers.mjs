@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The test tiers, by what a test needs (`node test/tiers.mjs <tier>` prints its files):
-//   unit      in memory: no processes, no servers, no root (the kit, the agent's pure modules, the simulator)
-//   loopback  agent processes on 127.0.x.y, no servers
+//   unit      no agent processes, no servers, no root (the kit, the agent's pure modules, the
+//             simulator); the kit's tests need the build (its image context is dist/image)
+//   loopback  agent and ctl processes (dist/muster.js) on 127.0.x.y, no servers
 //   servers   real etcd, BIND 9, Docker, Serf (everything else)
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +11,7 @@ const UNIT = [
   'test/sim/',
   'test/kit/',
   'test/discovery/lookers.test.ts',
-  ...['config', 'failure-policy', 'lww-map', 'membership', 'overlay', 'prober', 'replica', 'state-writer', 'sync-entries'].map((n) => `test/agent/${n}.test.ts`),
+  ...['failure-policy', 'lww-map', 'overlay', 'prober', 'replica', 'state-writer', 'sync-entries'].map((n) => `test/agent/${n}.test.ts`),
 ];
 const LOOPBACK = ['test/agent/'];
 

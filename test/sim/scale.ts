@@ -28,6 +28,7 @@ async function main(): Promise<void> {
   const formed = await w.runUntil(() => w.converged() && w.running.length === n - 1, 600_000, 100);
   const row: Record<string, string | number> = { nodes: n };
   row.formed_after_last_start_ms = formed ?? 'not formed in 600 s';
+  progress(row);
 
   // Idle: 60 s of a formed cluster, per node.
   await w.run(30_000);
@@ -36,6 +37,7 @@ async function main(): Promise<void> {
   await w.run(60_000);
   row.idle_bytes_per_node_s = round((sum(w.net.sentBytes) - bytes0) / (n - 1) / 60);
   row.idle_frames_per_node_s = round((sum(w.net.sentFrames) - frames0) / (n - 1) / 60);
+  progress(row);
 
   // One admission: the frames the joiner sends and receives until the cluster lists it running.
   const sentBefore = w.net.sentFrames.get(late.address) ?? 0;
@@ -43,6 +45,7 @@ async function main(): Promise<void> {
   const admitted = await w.runUntil(() => w.nodes[0].node!.status().running_nodes.includes(late.name), 30_000, 1);
   row.admission_ms = admitted ?? 'not admitted in 30 s';
   row.admission_frames_sent_by_joiner = (w.net.sentFrames.get(late.address) ?? 0) - sentBefore;
+  progress(row);
   await w.runUntil(() => w.converged(), 60_000, 100);
 
   // Detection: a member frozen; when every other member shows it stopped.
@@ -50,6 +53,7 @@ async function main(): Promise<void> {
   w.sched.freeze(victim.process!);
   const detected = await w.runUntil(() => w.running.every((x) => x === victim || !x.node!.status().running_nodes.includes(victim.name)), 60_000, 10);
   row.detection_ms = detected ?? 'not detected in 60 s';
+  progress(row);
   w.sched.thaw(victim.process!);
   await w.runUntil(() => w.converged(), 60_000, 100);
 
@@ -71,11 +75,17 @@ async function main(): Promise<void> {
     w.net.healPartition();
     const healed = await w.runUntil(() => w.converged(), 120_000, 50);
     row[`partition_${label}_heal_ms`] = healed ?? 'not healed in 120 s';
+    progress(row);
   }
   row.events = w.sched.ran;
   row.real_s = round((performance.now() - real) / 1000);
   row.errors = w.errors.length;
   console.log(JSON.stringify(row));
+}
+
+/** Each figure on stderr as it is measured: a run at N = 1,000 takes most of an hour. */
+function progress(row: Record<string, string | number>): void {
+  process.stderr.write(`${JSON.stringify(row)}\n`);
 }
 
 const sum = (m: Map<string, number>) => [...m.values()].reduce((x, y) => x + y, 0);

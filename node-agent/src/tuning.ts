@@ -178,6 +178,8 @@ export interface Tuning {
   readonly store: {
     /** What was learned from other members (they hold it too) is saved within this long: saving after every change was 9 % of CPU while 100 nodes formed. */
     readonly saveSoonMs: number;
+    /** The log of changes is folded into a new snapshot once it is longer than the snapshot and than this: small states are not rewritten every few changes. */
+    readonly compactMinBytes: number;
   };
   readonly log: {
     /** Log lines kept in memory while stdout is not read; past this, lines are dropped and counted. */
@@ -214,7 +216,7 @@ export const DEFAULT_TUNING: Tuning = {
   transport: { handshakeTimeoutMs: 10_000, maxUnserved: 256, byeWaitMs: 500, closeGraceMs: 3000 },
   lookups: { etcdDeadlineMs: 3000, etcdReconnectMinMs: 200, etcdReconnectMaxMs: 2000, dnsTimeoutMs: 2000, dnsTries: 2, k8sRequestTimeoutMs: 5000, tlsWatchIntervalMs: 1000 },
   ctl: { requestTimeoutMs: 30_000 },
-  store: { saveSoonMs: 500 },
+  store: { saveSoonMs: 500, compactMinBytes: 1024 * 1024 },
   log: { bufferBytes: 4 * 1024 * 1024, dropReportMs: 5000, bulkNodes: 3 },
 };
 

@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { StateWriter, STATE_FILE, type PersistedState } from '../../node-agent/src/store/state-file';
+import { STATE_FILE, type PersistedState } from '../../node-agent/src/store/state-file';
+import { StateWriter } from '../../node-agent/src/store/state-writer';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -33,7 +34,7 @@ async function withWriter(test: (f: Fixture) => Promise<void>): Promise<void> {
   };
   try {
     await test({
-      w: new StateWriter(dir, () => current, (e) => errors.push(e)),
+      w: new StateWriter(dir, { whole: () => current, changes: () => 'whole' }, (e) => errors.push(e)),
       errors,
       onDisk,
       writtenAt: () => statSync(file).mtimeMs,

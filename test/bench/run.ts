@@ -8,6 +8,7 @@ import { Fleet, MUSTER, staticSeedsEnv } from '../support/agents';
 import { NetLab } from '../support/netlab';
 import { DnsServer } from '../support/dns-server';
 import { EtcdServer } from '../support/etcd-server';
+import { dataRound } from './data';
 import { bareNodeListening, benchHosts, processUsage, startMuster, startSerf, type BenchCluster } from './clusters';
 
 /**
@@ -26,6 +27,8 @@ export interface BenchOptions {
   idleMs: number;
   outDir: string;
   log?: (s: string) => void;
+  /** Which parts run (default: both); `BENCH_ONLY=data` runs the data writes alone. */
+  parts?: ('membership' | 'data')[];
 }
 
 type Figure = { figure: string; n: number; system: string; values: number[]; unit: string };
@@ -290,65 +293,75 @@ export async function runBench(o: BenchOptions): Promise<{ markdown: string; fil
     if (!f) figures.push((f = { figure, n, system, values: [], unit }));
     f.values.push(v);
   };
-  const allNs = [...o.ns, ...o.musterOnlyNs].sort((a, b) => a - b);
-  for (const n of allNs) {
-    for (let rep = 0; rep < o.reps; rep++) {
-      await attempt(`bare node N=${n}`, async () => adder('node (reference)', n)('bare Node.js processes: launch to all listening', await bareNodeListening(n, '127.0.34')));
-    }
-    const systems: ('muster' | 'serf')[] = o.ns.includes(n) ? ['muster', 'serf'] : ['muster'];
-    for (let rep = 0; rep < o.reps; rep++) {
-      for (const system of systems) {
-        log(`${system} N=${n} rep ${rep + 1}/${o.reps}`);
-        await attempt(`${system} N=${n} loopback`, () => loopbackRound(system, n, o.idleMs, adder(system, n)));
-        await attempt(`${system} N=${n} netns`, () => netnsRound(system, n, o.idleMs, false, adder(system, n)));
-      }
-    }
-  }
-  // Formation through etcd and through DNS, for the same N as the side-by-side figures.
-  const etcd = new EtcdServer('127.0.0.1', 23879, 23880);
-  const dnsNs = [...new Set(o.discoveryNs ?? o.ns)];
-  const dns = new DnsServer('127.0.0.1', 53591, 'bench.test');
-  let run = 0;
-  await attempt('etcd and DNS servers', async () => {
-    if (!dnsNs.length) return;
-    await etcd.start();
-    await dns.start({ a: Object.fromEntries(dnsNs.map((n) => [`n${n}`, benchHosts(n, SUBNET.muster)])) });
-    for (const n of dnsNs) {
-      for (let rep = 0; rep < o.reps; rep++) {
-        log(`muster N=${n} etcd and DNS discovery rep ${rep + 1}/${o.reps}`);
-        const etcdEnv = { MUSTER_CLUSTER__DISCOVERY_STRATEGY: 'etcd', MUSTER_CLUSTER__ETCD__SERVER: etcd.url, MUSTER_CLUSTER__ETCD__PREFIX: `bench${++run}` };
-        await attempt(`muster N=${n} etcd discovery`, () => discoveryRound(n, etcdEnv, 'etcd discovery', adder('muster', n)));
-        const dnsEnv = { MUSTER_CLUSTER__DISCOVERY_STRATEGY: 'dns', MUSTER_CLUSTER__DNS__NAME: `n${n}.bench.test`, MUSTER_CLUSTER__DNS__RECORD_TYPE: 'a', MUSTER_CLUSTER__DNS__SERVERS: `["${dns.server}"]` };
-        await attempt(`muster N=${n} DNS discovery`, () => discoveryRound(n, dnsEnv, 'DNS A discovery', adder('muster', n)));
-      }
-    }
-  });
-  await etcd.close();
-  await dns.close();
   const healN = 5;
-  for (let rep = 0; rep < o.reps; rep++) {
-    for (const system of ['muster', 'serf'] as const) {
-      log(`${system} partition heal N=${healN} rep ${rep + 1}`);
-      await attempt(`${system} heal N=${healN}`, () =>
-        netnsRound(system, healN, Math.min(o.idleMs, 2000), true, (f, v, u) => (f.startsWith('partition') ? adder(system, healN)(f, v, u) : undefined)),
-      );
+  const parts = o.parts ?? ['membership', 'data'];
+  if (parts.includes('membership')) await membership();
+  if (parts.includes('data')) {
+    for (let rep = 0; rep < o.reps; rep++) {
+      log(`muster data writes rep ${rep + 1}/${o.reps}`);
+      await attempt('muster data writes', () => dataRound(adder('muster', 3), log));
     }
   }
-  // The kit and the agent on their own.
-  for (let rep = 0; rep < o.reps; rep++) {
-    const t0 = Date.now();
-    const app = Testing.app();
-    const stack = new TerraformStack(app, 'bench');
-    new DockerProvider(stack, 'docker', {});
-    new MusterCluster(stack, 'c', { nodes: 100, discovery: { strategy: 'dns', recordType: 'srv' }, cookie: new TerraformVariable(stack, 'cookie', { type: 'string', sensitive: true }).stringValue, network: { subnet: '10.50.0.0/24' } });
-    Testing.synth(stack, true);
-    adder('muster', 100)('cdktf synth of a 100-node stack', Date.now() - t0);
-    const fleet = new Fleet();
-    const a = fleet.agent('muster@127.0.33.2');
-    const s0 = Date.now();
-    await a.start();
-    adder('muster', 1)('agent cold start to listening', Date.parse(String(a.lines.find((l) => l.msg.startsWith('listening on'))?.time)) - s0);
-    await fleet.close();
+  async function membership(): Promise<void> {
+    const allNs = [...o.ns, ...o.musterOnlyNs].sort((a, b) => a - b);
+    for (const n of allNs) {
+      for (let rep = 0; rep < o.reps; rep++) {
+        await attempt(`bare node N=${n}`, async () => adder('node (reference)', n)('bare Node.js processes: launch to all listening', await bareNodeListening(n, '127.0.34')));
+      }
+      const systems: ('muster' | 'serf')[] = o.ns.includes(n) ? ['muster', 'serf'] : ['muster'];
+      for (let rep = 0; rep < o.reps; rep++) {
+        for (const system of systems) {
+          log(`${system} N=${n} rep ${rep + 1}/${o.reps}`);
+          await attempt(`${system} N=${n} loopback`, () => loopbackRound(system, n, o.idleMs, adder(system, n)));
+          await attempt(`${system} N=${n} netns`, () => netnsRound(system, n, o.idleMs, false, adder(system, n)));
+        }
+      }
+    }
+    // Formation through etcd and through DNS, for the same N as the side-by-side figures.
+    const etcd = new EtcdServer('127.0.0.1', 23879, 23880);
+    const dnsNs = [...new Set(o.discoveryNs ?? o.ns)];
+    const dns = new DnsServer('127.0.0.1', 53591, 'bench.test');
+    let run = 0;
+    await attempt('etcd and DNS servers', async () => {
+      if (!dnsNs.length) return;
+      await etcd.start();
+      await dns.start({ a: Object.fromEntries(dnsNs.map((n) => [`n${n}`, benchHosts(n, SUBNET.muster)])) });
+      for (const n of dnsNs) {
+        for (let rep = 0; rep < o.reps; rep++) {
+          log(`muster N=${n} etcd and DNS discovery rep ${rep + 1}/${o.reps}`);
+          const etcdEnv = { MUSTER_CLUSTER__DISCOVERY_STRATEGY: 'etcd', MUSTER_CLUSTER__ETCD__SERVER: etcd.url, MUSTER_CLUSTER__ETCD__PREFIX: `bench${++run}` };
+          await attempt(`muster N=${n} etcd discovery`, () => discoveryRound(n, etcdEnv, 'etcd discovery', adder('muster', n)));
+          const dnsEnv = { MUSTER_CLUSTER__DISCOVERY_STRATEGY: 'dns', MUSTER_CLUSTER__DNS__NAME: `n${n}.bench.test`, MUSTER_CLUSTER__DNS__RECORD_TYPE: 'a', MUSTER_CLUSTER__DNS__SERVERS: `["${dns.server}"]` };
+          await attempt(`muster N=${n} DNS discovery`, () => discoveryRound(n, dnsEnv, 'DNS A discovery', adder('muster', n)));
+        }
+      }
+    });
+    await etcd.close();
+    await dns.close();
+    for (let rep = 0; rep < o.reps; rep++) {
+      for (const system of ['muster', 'serf'] as const) {
+        log(`${system} partition heal N=${healN} rep ${rep + 1}`);
+        await attempt(`${system} heal N=${healN}`, () =>
+          netnsRound(system, healN, Math.min(o.idleMs, 2000), true, (f, v, u) => (f.startsWith('partition') ? adder(system, healN)(f, v, u) : undefined)),
+        );
+      }
+    }
+    // The kit and the agent on their own.
+    for (let rep = 0; rep < o.reps; rep++) {
+      const t0 = Date.now();
+      const app = Testing.app();
+      const stack = new TerraformStack(app, 'bench');
+      new DockerProvider(stack, 'docker', {});
+      new MusterCluster(stack, 'c', { nodes: 100, discovery: { strategy: 'dns', recordType: 'srv' }, cookie: new TerraformVariable(stack, 'cookie', { type: 'string', sensitive: true }).stringValue, network: { subnet: '10.50.0.0/24' } });
+      Testing.synth(stack, true);
+      adder('muster', 100)('cdktf synth of a 100-node stack', Date.now() - t0);
+      const fleet = new Fleet();
+      const a = fleet.agent('muster@127.0.33.2');
+      const s0 = Date.now();
+      await a.start();
+      adder('muster', 1)('agent cold start to listening', Date.parse(String(a.lines.find((l) => l.msg.startsWith('listening on'))?.time)) - s0);
+      await fleet.close();
+    }
   }
   let commit = 'uncommitted';
   try {
@@ -397,6 +410,7 @@ if (require.main === module) {
     reps: Number(process.env.BENCH_REPS ?? 3),
     idleMs: Number(process.env.BENCH_IDLE_MS ?? 30_000),
     outDir: path.resolve(__dirname, '../../bench/results'),
+    parts: process.env.BENCH_ONLY === 'data' ? ['data'] : process.env.BENCH_ONLY === 'membership' ? ['membership'] : undefined,
     log: (s) => process.stderr.write(`${s}\n`),
   }).then(
     (r) => process.stdout.write(`${r.markdown}\nwritten: ${r.file}\n`),

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { familyOf, type Config } from '../config/schema';
 import type { TlsMaterial } from '../transport/tls';
-import { StateWriter, type PersistedState } from '../store/state-file';
+import type { PersistedState } from '../store/state-file';
+import { StateWriter } from '../store/state-writer';
 import { Connection, PeerError } from '../transport/connection';
 import { HostResolver } from '../transport/address';
 import {
@@ -142,9 +143,9 @@ export class ClusterNode {
     this.resolver = new HostResolver(familyOf(cfg), cfg.cluster.dns.servers);
     this.writer = new StateWriter(
       cfg.node.data_dir,
-      () => this.persistedState(),
+      { whole: () => this.persistedState(), changes: () => this.replica.changes() },
       (e) => log.error({ err: e.message }, `${e.message}; the change is held in memory and written with the next one`),
-      tuning.store.saveSoonMs,
+      tuning.store,
       rt.clock,
       rt.disk,
     );

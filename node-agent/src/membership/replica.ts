@@ -2,6 +2,7 @@ import { HybridClock } from '../clock/hlc';
 import type { DataEntry, MemberEntry } from '../domain/state';
 import { LwwMap } from '../store/lww-map';
 import type { PersistedState } from '../store/state-file';
+import type { StateChange } from '../store/state-log';
 import { systemRuntime, type Runtime } from '../runtime';
 
 /**
@@ -13,10 +14,15 @@ import { systemRuntime, type Runtime } from '../runtime';
 export class Replica {
   readonly clock: HybridClock;
   clusterId: string;
-  members: LwwMap<MemberEntry>;
-  data: LwwMap<DataEntry>;
+  private _members!: LwwMap<MemberEntry>;
+  private _data!: LwwMap<DataEntry>;
   /** Not in any cluster nor written to since its first boot (adoptable: a lost data dir). */
   fresh: boolean;
+  /** What changed since the state writer last asked (`changes`). */
+  private readonly changedMembers = new Set<string>();
+  private readonly changedData = new Set<string>();
+  private replaced = false;
+  private saved: { clusterId: string; fresh: boolean };
 
   /** From the saved state, or a fresh cluster of one. */
   constructor(
@@ -27,16 +33,44 @@ export class Replica {
     this.clock = new HybridClock(self, () => rt.clock.now());
     if (saved) {
       this.clusterId = saved.cluster_id;
-      this.members = new LwwMap(saved.members);
-      this.data = new LwwMap(saved.data);
+      this.members = this.newMembers(saved.members);
+      this.data = this.newData(saved.data);
       for (const e of [...saved.members, ...saved.data]) this.clock.observe(e.ts);
       this.fresh = saved.fresh ?? false;
     } else {
       this.clusterId = this.newClusterId();
-      this.members = new LwwMap([{ key: self, state: 'member', ts: this.clock.now() }]);
-      this.data = new LwwMap();
+      this.members = this.newMembers([{ key: self, state: 'member', ts: this.clock.now() }]);
+      this.data = this.newData();
       this.fresh = true;
     }
+    this.saved = { clusterId: this.clusterId, fresh: this.fresh };
+    this.replaced = false; // what the constructor built is what was read or is written at start
+  }
+
+  get members(): LwwMap<MemberEntry> {
+    return this._members;
+  }
+
+  get data(): LwwMap<DataEntry> {
+    return this._data;
+  }
+
+  private set members(m: LwwMap<MemberEntry>) {
+    this._members = m;
+    this.replaced = true;
+  }
+
+  private set data(d: LwwMap<DataEntry>) {
+    this._data = d;
+    this.replaced = true;
+  }
+
+  private newMembers(entries: Iterable<MemberEntry> = []): LwwMap<MemberEntry> {
+    return new LwwMap(entries, (k) => this.changedMembers.add(k));
+  }
+
+  private newData(entries: Iterable<DataEntry> = []): LwwMap<DataEntry> {
+    return new LwwMap(entries, (k) => this.changedData.add(k));
   }
 
   private newClusterId(): string {
@@ -60,7 +94,7 @@ export class Replica {
   becomeStandalone(): { old: string } {
     const old = this.clusterId;
     this.clusterId = this.newClusterId();
-    this.members = new LwwMap([{ key: this.self, state: 'member', ts: this.clock.now() }]);
+    this.members = this.newMembers([{ key: this.self, state: 'member', ts: this.clock.now() }]);
     this.fresh = false;
     return { old };
   }
@@ -68,8 +102,40 @@ export class Replica {
   /** Moves to another cluster: its id, an empty member list to merge its members into, and this node's data kept or dropped. */
   moveTo(clusterId: string, keepData: boolean): void {
     this.clusterId = clusterId;
-    this.members = new LwwMap();
-    if (!keepData) this.data = new LwwMap();
+    this.members = this.newMembers();
+    if (!keepData) this.data = this.newData();
+  }
+
+  /**
+   * What changed since the last call, for the state log: undefined when nothing did, 'whole' when
+   * the member list or the data were replaced (only a snapshot says that).
+   */
+  changes(): StateChange | 'whole' | undefined {
+    const { changedMembers: m, changedData: d } = this;
+    const replaced = this.replaced;
+    const same = this.saved.clusterId === this.clusterId && this.saved.fresh === this.fresh;
+    this.replaced = false;
+    this.saved = { clusterId: this.clusterId, fresh: this.fresh };
+    if (replaced) {
+      m.clear();
+      d.clear();
+      return 'whole';
+    }
+    if (same && !m.size && !d.size) return undefined;
+    const change: StateChange = { cluster_id: this.clusterId, fresh: this.fresh || undefined };
+    for (const k of m) {
+      const e = this.members.get(k);
+      if (e) (change.members ??= []).push(e);
+      else (change.dropped_members ??= []).push(k);
+    }
+    for (const k of d) {
+      const e = this.data.get(k);
+      if (e) (change.data ??= []).push(e);
+      else (change.dropped_data ??= []).push(k);
+    }
+    m.clear();
+    d.clear();
+    return change;
   }
 
   /** What the state file holds (liveness is not kept: after a restart a node learns afresh who is up). */

@@ -17,9 +17,12 @@ export class LwwMap<E extends LwwEntry> {
   /** Sorted entries and digest, computed once per change: members and data are read far more than written. */
   private sorted?: E[];
   private hash?: string;
+  /** Told each key that changed after construction (the state writer's log: store/state-log.ts). */
+  private readonly onChange?: (key: string) => void;
 
-  constructor(initial: Iterable<E> = []) {
+  constructor(initial: Iterable<E> = [], onChange?: (key: string) => void) {
     for (const e of initial) this.merge(e);
+    this.onChange = onChange;
   }
 
   get(key: string): E | undefined {
@@ -31,7 +34,7 @@ export class LwwMap<E extends LwwEntry> {
     const cur = this.entries.get(entry.key);
     if (cur && compareTs(cur.ts, entry.ts) >= 0) return false;
     this.entries.set(entry.key, entry);
-    this.changed();
+    this.changed(entry.key);
     return true;
   }
 
@@ -43,7 +46,7 @@ export class LwwMap<E extends LwwEntry> {
   }
 
   delete(key: string): void {
-    if (this.entries.delete(key)) this.changed();
+    if (this.entries.delete(key)) this.changed(key);
   }
 
   /** The entries in key order (a shared array: callers must not modify it). */
@@ -66,12 +69,16 @@ export class LwwMap<E extends LwwEntry> {
   }
 
   clear(): void {
+    const keys = [...this.entries.keys()];
     this.entries.clear();
-    this.changed();
-  }
-
-  private changed(): void {
     this.sorted = undefined;
     this.hash = undefined;
+    for (const k of keys) this.onChange?.(k);
+  }
+
+  private changed(key: string): void {
+    this.sorted = undefined;
+    this.hash = undefined;
+    this.onChange?.(key);
   }
 }

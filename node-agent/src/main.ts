@@ -8,7 +8,7 @@ import { loadTls, TlsConfigError } from './transport/tls';
 import pino from 'pino';
 import { StateFileError } from './store/state-file';
 import { PeerError } from './transport/connection';
-import type { Status } from './membership/cluster';
+import type { Status } from './membership/status';
 import { nodeNameProblem } from './config/node-name';
 import { formatDuration } from './config/duration';
 

@@ -24,7 +24,7 @@ export function serveSocket(node: ClusterNode, cfg: Config, log: Logger, socket:
     clusterName: cfg.cluster.name,
     log,
     clock,
-    welcomeInfo: (role, peer) => (role === 'join' ? node.probedBy(peer) : undefined),
+    welcomeInfo: (role, peer) => (role === 'join' ? node.inquiry.answer(peer) : undefined),
   }).then((conn) => {
     guard?.release(source);
     if (!conn) return;

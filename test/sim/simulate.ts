@@ -79,7 +79,7 @@ export async function simulate(sc: Scenario, o: SimulateOptions = {}): Promise<S
         if (!node.running) return;
         const key = `k${++seq}`;
         const value = `v${seq}@${node.name}`;
-        node.call((n) => n.put(key, value)).then(
+        node.call((n) => n.data.put(key, value)).then(
           () => acked.set(key, value),
           () => undefined,
         );
@@ -119,14 +119,14 @@ export async function simulate(sc: Scenario, o: SimulateOptions = {}): Promise<S
       if (!n.running) n.start();
     }
     const everywhere = () => {
-      for (const n of w.running) for (const [k, v] of acked) if (n.node!.get(k) !== v) return false;
+      for (const n of w.running) for (const [k, v] of acked) if (n.node!.data.get(k) !== v) return false;
       return true;
     };
     const healedMs = await w.runUntil(() => w.converged() && everywhere(), bounds.healBoundMs);
     if (healedMs === undefined) {
       if (!w.converged()) violations.push(`heal: not one cluster ${bounds.healBoundMs} ms after the faults ended (${summary(w)})`);
       for (const n of w.running) {
-        const missing = [...acked].filter(([k, v]) => n.node!.get(k) !== v).map(([k]) => k);
+        const missing = [...acked].filter(([k, v]) => n.node!.data.get(k) !== v).map(([k]) => k);
         if (missing.length) violations.push(`writes: ${n.name} lacks ${missing.length} acknowledged write(s) ${bounds.healBoundMs} ms after the faults ended: ${missing.slice(0, 5).join(', ')}`);
       }
     }
@@ -157,7 +157,7 @@ export async function simulate(sc: Scenario, o: SimulateOptions = {}): Promise<S
     function finish(formed?: number, healed?: number, writesAcked = 0, detections = 0, claims = 0): SimResult {
       const h = createHash('sha256');
       h.update(String(w.sched.ran));
-      for (const n of w.running) h.update(JSON.stringify(n.node!.status().running_nodes) + JSON.stringify(n.node!.list()));
+      for (const n of w.running) h.update(JSON.stringify(n.node!.status().running_nodes) + JSON.stringify(n.node!.data.list()));
       return { scenario: sc, violations: dedupe(violations), formedMs: formed, healedMs: healed, writesAcked, detectionChecks: detections, downClaims: claims, events: w.sched.ran, fingerprint: h.digest('hex').slice(0, 16), faults };
     }
   } finally {

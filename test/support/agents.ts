@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { callNode } from '../../node-agent/src/ctl/client';
-import type { Status } from '../../node-agent/src/membership/cluster';
+import type { Status } from '../../node-agent/src/membership/status';
 import type { Op } from '../../node-agent/src/transport/messages';
 
 /** The built agent, run as an executable (its shebang says how); `npm test` builds it first. */

@@ -12,25 +12,25 @@ export async function handleCtl(node: ClusterNode, op: Op, body: unknown): Promi
     case 'ready':
       return node.ready();
     case 'cluster-join':
-      return node.join((body as OpBody<'cluster-join'>).node);
+      return node.joins.join((body as OpBody<'cluster-join'>).node);
     case 'cluster-leave':
-      return node.leave();
+      return node.joins.leave();
     case 'cluster-force-leave':
-      return node.forceLeave((body as OpBody<'cluster-force-leave'>).node);
+      return node.joins.forceLeave((body as OpBody<'cluster-force-leave'>).node);
     case 'data-put': {
       const b = body as OpBody<'data-put'>;
-      return node.put(b.key, b.value);
+      return node.data.put(b.key, b.value);
     }
     case 'data-get': {
       const { key } = body as OpBody<'data-get'>;
-      const value = node.get(key);
+      const value = node.data.get(key);
       if (value === undefined) throw new PeerError('not_found', `no key '${key}'`);
       return { key, value };
     }
     case 'data-del':
-      return node.del((body as OpBody<'data-del'>).key);
+      return node.data.del((body as OpBody<'data-del'>).key);
     case 'data-list':
-      return node.list();
+      return node.data.list();
     default:
       throw new PeerError('bad_request', `'${op}' is not a ctl operation`);
   }

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { DiscoveredNode, Discovery } from '../discovery/strategy';
 import type { PeerError } from '../transport/connection';
-import type { ClusterInfo, ClusterNode, DiscoveryStatus } from './cluster';
+import type { ClusterNode } from './cluster';
+import type { ClusterInfo, DiscoveryStatus } from './status';
 import { pairScore } from './pair-hash';
 import { DEFAULT_TUNING, jittered, type Tuning } from '../tuning';
 import { systemRuntime, type Runtime, type Timer } from '../runtime';
@@ -67,27 +68,27 @@ export class Autocluster {
     this.startedAt = this.lastNewAnswerAt = rt.clock.now();
     this.delay = t.retryMinMs;
     this.status = { strategy, found: [] };
-    node.hooks.discoveryStatus = () => ({ ...this.status });
-    node.hooks.onLeft = async () => {
+    node.discoveryView = () => ({ ...this.status });
+    node.events.on('left', async () => {
       // An operator's `cluster leave` is respected until the node restarts or is told to join.
       this.status.paused = 'cluster leave was run: autocluster paused until restart or cluster join';
       this.log.info(this.status.paused);
       await this.discovery.unregister?.();
-    };
+    });
     // A node alone looks again the moment it is probed by a node smaller than itself and than any
     // node it has seen answer: a node that starts listening probes every node it found at once,
     // and may be the one to join (or lead to its cluster). Waiting for the next round (300 ms at
     // boot) was the last step of most small formations. A node it has seen answer before is no
     // news, and reacting to every smaller prober set lone nodes probing each other in cascades.
-    node.hooks.onProbed = (by) => {
+    node.events.on('probed', (by) => {
       if (this.running || this.status.paused || node.memberNames().length !== 1 || by >= node.name) return;
       for (const seen of this.answered) if (seen <= by) return;
       this.schedule(0);
-    };
-    node.hooks.onJoined = () => {
+    });
+    node.events.on('joined', () => {
       if (this.status.paused) this.log.info('autocluster resumed after cluster join');
       this.status.paused = undefined;
-    };
+    });
   }
 
   start(): void {
@@ -155,7 +156,7 @@ export class Autocluster {
       if (this.foundOnce && names.join() !== this.status.found.join()) this.foundChangedAt = this.rt.clock.now();
       this.foundOnce = true;
       this.status.found = names;
-      for (const n of found) if (n.port) this.node.peers.ports.set(n.name, n.port);
+      for (const n of found) if (n.port) this.node.peers.learnPort(n.name, n.port);
       const outcome = await this.decide(found);
       // Waiting at boot for a smaller-named node that is still starting: look again soon, without
       // backing off, so the cluster forms moments after it listens (a refused connect costs little).
@@ -197,7 +198,7 @@ export class Autocluster {
       if (covered.has(name)) continue;
       let theirInfo: ClusterInfo;
       try {
-        theirInfo = await this.node.probe(name);
+        theirInfo = await this.node.inquiry.probe(name);
         this.lastLogged.delete(`probe:${name}`);
         if (!this.answered.has(name)) {
           this.answered.add(name);
@@ -225,7 +226,7 @@ export class Autocluster {
       }
       const discovered = `{${this.status.found.join(', ')}}`;
       try {
-        await this.node.join(name, { keepData: true, why: 'autocluster' });
+        await this.node.joins.join(name, { keepData: true, why: 'autocluster' });
         this.log.info({ target: name, discovered: this.status.found }, `joined ${name}: smallest reachable member of the best-ranked cluster in the discovered set ${discovered}`);
         return 'joined';
       } catch (e) {

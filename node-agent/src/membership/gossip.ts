@@ -69,9 +69,9 @@ export class Gossip {
     if (!change.success) throw new PeerError('bad_request', `malformed change in 'gossip' from ${conn.peerName}`);
     this.flood.markSeen(h.id);
     const b: GossipBody = { cluster_id: h.cluster_id, id: h.id, budget_ms: h.budget_ms, oneway: h.oneway, ...change.data };
-    const members = b.members ? this.n.mergeMembers(b.members) : [];
-    const data = b.data ? this.n.mergeData(b.data, conn.peerName) : [];
-    const alive = b.alive ? this.n.applyAlive(b.alive) : [];
+    const members = b.members ? this.n.merges.mergeMembers(b.members) : [];
+    const data = b.data ? this.n.merges.mergeData(b.data, conn.peerName) : [];
+    const alive = b.alive ? this.n.merges.applyAlive(b.alive) : [];
     const links = this.n.peers.upLinks().filter((c) => c !== conn);
     if (b.oneway) {
       // News this node already had goes no further: every neighbour of a crashed member claims it

@@ -1,70 +1,28 @@
-import type { ClusterNode, ClusterInfo, Status } from './cluster';
-import { parseNodeName } from '../config/node-name';
+import type { ClusterNode } from './cluster';
+import type { Status } from './status';
 import { formatDuration } from '../config/duration';
-import { Connection, PeerError } from '../transport/connection';
-import { infoReplySchema, joinReplySchema, type OpBody } from '../transport/messages';
+import { PeerError } from '../transport/connection';
+import { joinReplySchema, type OpBody } from '../transport/messages';
 import type { Alive, ClusterState, DataEntry, MemberEntry } from '../domain/state';
-import { ProbeLinks } from '../discovery/probe-links';
-import type { Timer } from '../runtime';
 import { sleep } from '../runtime/clock';
 import { parseReply } from './replies';
 
 /**
  * Joining and leaving (EMQX's `cluster join | leave | force-leave`): admitting a joiner on the
- * member it asks, asking to join and taking the cluster's state, leaving, removing a member
- * (force-leave, autoclean) and, with autoheal, going back after an autoclean; the discovery probe
- * ("which cluster are you in?") whose link the join that follows reuses. It works on its node's
- * state through the node (`n`), which hands it the joins its peers ask for.
+ * member it asks, asking to join and taking the cluster's state, a fresh node adopted by the
+ * cluster that lists it, leaving, and removing a member (force-leave, autoclean). It works on its
+ * node's state through the node (`n`), which hands it the joins its peers ask for.
  */
 export class Joins {
   /** While this node moves to another cluster it admits nobody (they would be stranded). */
   private joining = false;
   /** Joins accepted in this turn of the event loop, announced to the members in one message. */
   private announcing?: { cluster_id: string; members: MemberEntry[]; alive: Alive[] };
-  /** Set by stop(): the autoheal rejoin loop ends. */
-  private stopping = false;
-  private rejoinWait?: Timer;
-  /** Probe links kept for a moment: the join or the next look that usually follows reuses them. */
-  private readonly probeLinks: ProbeLinks;
-
-  constructor(private readonly n: ClusterNode) {
-    this.probeLinks = new ProbeLinks(n.tuning.join.probeLinkKeepMs, n.rt.clock);
-  }
+  constructor(private readonly n: ClusterNode) {}
 
   /** Joins are being made or taken: the node is not to be adopted or moved meanwhile. */
   get busy(): boolean {
     return this.joining;
-  }
-
-  stop(): void {
-    this.stopping = true;
-    this.n.rt.clock.clearTimeout(this.rejoinWait);
-    this.probeLinks.closeAll('node is stopping');
-  }
-
-  /** With autoheal, a node autocleaned while cut off asks its former cluster to take it back. */
-  async rejoinAfterAutoclean(by: string | undefined, formerMembers: string[]): Promise<void> {
-    const targets = [...new Set([by, ...formerMembers].filter((n): n is string => !!n && n !== this.n.name))];
-    const { rejoinAttempts, rejoinBackoffMinMs, rejoinBackoffMaxMs } = this.n.tuning.autoheal;
-    for (let attempt = 0; attempt < rejoinAttempts && !this.stopping; attempt++) {
-      for (const t of targets) {
-        if (this.stopping) return;
-        try {
-          await this.join(t, { keepData: true, why: 'autoheal: autoclean removed this node while it was cut off' });
-          return;
-        } catch (e) {
-          // join() logged why; the next target, then a longer wait.
-          this.n.log.debug({ target: t, attempt, err: (e as Error).message }, `autoheal: rejoining through ${t} failed`);
-        }
-      }
-      await new Promise<void>((r) => {
-        this.rejoinWait = this.n.rt.clock.setTimeout(r, Math.min(rejoinBackoffMaxMs, rejoinBackoffMinMs * 2 ** attempt));
-      });
-      this.rejoinWait = undefined;
-      if (this.n.memberNames().length > 1) return;
-    }
-    if (this.stopping) return;
-    this.n.log.warn({ targets }, 'autoheal: could not rejoin the former cluster; run cluster join to bring this node back');
   }
 
   /** On the member asked by a joiner: add it (and its data, when it keeps it), tell everyone, hand it the state. */
@@ -73,20 +31,20 @@ export class Joins {
     // While this node is itself moving to another cluster, admitting anyone would strand them.
     if (this.joining) throw new PeerError('busy', `${this.n.name} is joining another cluster right now; try again`);
     if (body.data?.length) {
-      const changed = this.n.mergeData(body.data);
+      const changed = this.n.merges.mergeData(body.data);
       if (changed.length) await this.n.gossip.broadcast({ data: changed });
     }
     // The joiner's own record says it runs; a record about anyone else is not its to give.
     const alive = body.alive?.node === joiner ? [body.alive] : [];
     if (body.cluster_id === this.n.replica.clusterId && this.n.isMember(joiner)) {
       await this.n.persist();
-      const changed = this.n.applyAlive(alive);
+      const changed = this.n.merges.applyAlive(alive);
       if (changed.length) this.n.gossip.announce({ alive: changed });
       return this.n.snapshot();
     }
     const entry: MemberEntry = { key: joiner, state: 'member', ts: this.n.replica.clock.now() };
     this.n.replica.members.merge(entry);
-    this.n.applyAlive(alive);
+    this.n.merges.applyAlive(alive);
     // Saved soon, not awaited: the joiner keeps (and saves) the member list it is answered with and
     // syncs it to its neighbours, so the entry outlives this node. Waiting for the disk here put a
     // whole save (several turns of a starved event loop) in front of every join.
@@ -143,7 +101,7 @@ export class Joins {
       this.joining = false;
     }
     this.n.queueReconcile();
-    this.n.hooks.onJoined?.();
+    await this.n.events.emit('joined');
     // For people at a terminal, report the status once the links are up; discovery need not wait.
     if (!opts.keepData) await this.waitForLinks(this.n.tuning.join.settleMs);
     return this.n.status();
@@ -155,90 +113,64 @@ export class Joins {
     this.n.firstSyncDone = true;
     if (state.cluster_id === this.n.replica.clusterId) {
       // Already in that cluster (its link was down): nothing to drop, just merge.
-      if (this.n.mergeMembers(state.members).length + this.n.mergeData(state.data).length) this.n.persist();
-      this.n.applyAlive(state.alive ?? []);
+      if (this.n.merges.mergeMembers(state.members).length + this.n.merges.mergeData(state.data).length) this.n.persist();
+      this.n.merges.applyAlive(state.alive ?? []);
       this.n.peers.setWanted(this.n.wantedPeers(), this.n.memberNames());
     } else {
       // Our leave entry in the old cluster must be stamped after everything the new cluster knows.
-      this.n.observeAll(state.members);
+      this.n.merges.observeAll(state.members);
       const previous = this.n.memberNames().filter((n) => n !== this.n.name);
       if (previous.length) await this.leaveCurrent(`joining the cluster of ${target}`);
       this.n.peers.dismissAll('joined another cluster');
       const dropped = keepData ? 0 : this.n.replica.data.values().filter((e) => e.value !== null).length;
       this.n.replica.moveTo(state.cluster_id, keepData);
-      this.n.forgetPeerHistory();
+      this.n.partitions.clear();
       if (!keepData) this.n.tombstones.clear();
       this.n.liveness.reset();
-      this.n.mergeMembers(state.members);
-      this.n.mergeData(state.data, target);
-      this.n.applyAlive(state.alive ?? []);
+      this.n.merges.mergeMembers(state.members);
+      this.n.merges.mergeData(state.data, target);
+      this.n.merges.applyAlive(state.alive ?? []);
       // Linking to the neighbours need not wait for the disk; the join answers once it is saved.
       this.n.peers.setWanted(this.n.wantedPeers(), this.n.memberNames());
       await this.n.persist();
       this.n.log.info(
         { target, cluster_id: this.n.replica.clusterId, members: this.n.memberNames(), dropped_keys: dropped },
         `joined the cluster of ${target} (${why}): ${this.n.memberNames().length} member(s); ` +
-          (keepData ? `kept this node's data, merged with the cluster's` : `dropped ${dropped} local key(s), took ${Object.keys(this.n.list()).length} from the cluster`),
+          (keepData ? `kept this node's data, merged with the cluster's` : `dropped ${dropped} local key(s), took ${Object.keys(this.n.data.list()).length} from the cluster`),
       );
     }
   }
 
-  /** A one-off authenticated connection for a join or a discovery probe. */
-  async dialJoinRole(target: string): Promise<Connection> {
-    const address = await this.n.resolver.resolve(parseNodeName(target).host);
-    return Connection.dial({
-      host: address,
-      port: this.n.peers.ports.get(target) ?? this.n.cfg.cluster.port,
-      role: 'join',
-      clusterName: this.n.cfg.cluster.name,
-      expectedPeer: target,
-      localAddress: this.n.localAddress,
-      tls: this.n.tls,
-      localName: this.n.name,
-      cookie: this.n.cfg.node.cookie,
-      boot: this.n.boot,
-      log: this.n.log,
-      clock: this.n.rt.clock,
-      net: this.n.rt.net,
-    });
+  /** No state of its own and alone: a cluster that lists this node may take it back. */
+  adoptable(): boolean {
+    return this.n.replica.fresh && this.n.memberNames().length <= 1;
+  }
+
+  /**
+   * A node with no state of its own (first boot, or its data dir was lost) that a cluster lists as
+   * a member is taken back by that cluster: it adopts the cluster's state and syncs.
+   */
+  adoptIfFresh(state: ClusterState, from: string): void {
+    const me = state.members.find((m) => m.key === this.n.name);
+    if (!this.adoptable() || me?.state !== 'member') return;
+    this.n.replica.moveTo(state.cluster_id, true);
+    this.n.merges.mergeMembers(state.members);
+    this.n.merges.mergeData(state.data, from);
+    this.n.replica.fresh = false;
+    this.n.persist();
+    this.n.log.warn({ peer: from, cluster_id: this.n.replica.clusterId }, `adopted by the cluster of ${from}: this node had no state (first boot or lost data dir) and the cluster lists it as a member`);
+    this.n.queueReconcile();
   }
 
   /** Asks `target` to admit this node; nothing changes here until it has answered. */
   async requestJoin(target: string, data?: DataEntry[]): Promise<ClusterState> {
-    const conn = this.probeLinks.take(target) ?? (await this.dialJoinRole(target));
+    const conn = await this.n.inquiry.link(target);
     try {
       return parseReply(joinReplySchema, await conn.request('join', { cluster_id: this.n.replica.clusterId, data, ts: this.n.replica.clock.now(), alive: this.n.liveness.ownRecord }, this.n.tuning.join.requestTimeoutMs), 'join', target);
     } finally {
       conn.close('join done');
     }
   }
-
-  /**
-   * Discovery's question to a found node: which cluster are you in? The connection is kept for a
-   * moment, since a join through the same node usually follows and then needs no new handshake.
-   */
-  async probe(target: string): Promise<ClusterInfo> {
-    const kept = this.probeLinks.take(target);
-    const conn = kept ?? (await this.dialJoinRole(target));
-    let info: ClusterInfo;
-    try {
-      // A new link's welcome carries the answer; a kept link asks again.
-      const reply = !kept && conn.infoInWelcome !== undefined ? conn.infoInWelcome : await conn.request('info', {}, this.n.tuning.join.infoTimeoutMs);
-      info = parseReply(infoReplySchema, reply, 'info', target);
-    } catch (e) {
-      conn.close('probe failed');
-      throw e;
-    }
-    this.probeLinks.keep(target, conn);
-    return info;
-  }
-
-  /** The answer to a discovery probe from `peer` (a `join` link's welcome), told to autocluster. */
-  probedBy(peer: string): ClusterInfo {
-    this.n.hooks.onProbed?.(peer);
-    return this.n.info();
-  }
-
 
   async waitForLinks(ms: number): Promise<void> {
     const deadline = this.n.rt.clock.now() + ms;
@@ -260,7 +192,7 @@ export class Joins {
     if (this.n.memberNames().length <= 1) throw new PeerError('not_in_cluster', 'this node is not in a cluster');
     const result = await this.leaveCurrent('cluster leave');
     this.n.becomeStandalone('this node left');
-    await this.n.hooks.onLeft?.();
+    await this.n.events.emit('left');
     return result;
   }
 

@@ -65,8 +65,8 @@ export class PeerManager {
   /** Peers waiting for a dial slot, in order. */
   private readonly dialQueue = new Set<string>();
   private readonly retry = new Map<string, { delay: number; timer?: Timer; lastError?: string }>();
-  /** Extra ports learned for peers (e.g. from SRV records); default is cluster.port. */
-  readonly ports = new Map<string, number>();
+  /** Ports learned for peers (SRV records, Kubernetes endpoints); the others listen on cluster.port. */
+  private readonly ports = new Map<string, number>();
   private stopped = false;
 
   private readonly t: Tuning['links'];
@@ -78,6 +78,15 @@ export class PeerManager {
   }
 
   /** Outgoing links leave from this node's own address, known once it listens. */
+  /** A found node listens on `port` (discovery learned it), not on cluster.port. */
+  learnPort(peer: string, port: number): void {
+    this.ports.set(peer, port);
+  }
+
+  portOf(peer: string): number {
+    return this.ports.get(peer) ?? this.o.port;
+  }
+
   setLocalAddress(address: string): void {
     this.o.localAddress = address;
   }
@@ -282,7 +291,7 @@ export class PeerManager {
       const address = await this.o.resolver.resolve(host);
       const conn = await Connection.dial({
         host: address,
-        port: this.ports.get(peer) ?? this.o.port,
+        port: this.portOf(peer),
         role: 'node',
         clusterName: this.o.clusterName,
         expectedPeer: peer,

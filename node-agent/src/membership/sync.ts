@@ -101,8 +101,8 @@ export class StateSync {
   answerSync(b: SyncBody, conn: Connection): SyncBody {
     if (b.cluster_id !== this.n.replica.clusterId) {
       // No state of its own yet: ask for the peer's entries, in its own cluster's name (exchange() sends them).
-      if (!b.members && this.n.adoptable()) return { cluster_id: this.n.replica.clusterId, digest: this.n.digest(), want: true };
-      if (b.members) this.n.adoptIfFresh({ cluster_id: b.cluster_id, members: b.members, data: b.data ?? [] }, conn.peerName);
+      if (!b.members && this.n.joins.adoptable()) return { cluster_id: this.n.replica.clusterId, digest: this.n.digest(), want: true };
+      if (b.members) this.n.joins.adoptIfFresh({ cluster_id: b.cluster_id, members: b.members, data: b.data ?? [] }, conn.peerName);
     }
     this.n.checkCluster(b.cluster_id, conn.peerName);
     if (this.n.isMember(conn.peerName) && this.n.partitions.refuses(conn.peerName, conn.peerBoot)) {
@@ -123,9 +123,9 @@ export class StateSync {
     const peer = conn.peerName;
     // Up first, so that what is spread below reaches the peer too.
     if (this.n.isMember(peer)) this.n.peers.markUp(conn);
-    const members = state.members ? this.n.mergeMembers(state.members) : [];
-    const data = state.data ? this.n.mergeData(state.data, peer) : [];
-    const alive = state.alive ? this.n.applyAlive(state.alive) : [];
+    const members = state.members ? this.n.merges.mergeMembers(state.members) : [];
+    const data = state.data ? this.n.merges.mergeData(state.data, peer) : [];
+    const alive = state.alive ? this.n.merges.applyAlive(state.alive) : [];
     if (members.length || data.length) this.n.persistSoon();
     this.n.firstSyncDone = true;
     if (this.n.isMember(peer)) this.n.peers.markUp(conn);

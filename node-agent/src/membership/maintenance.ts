@@ -1,0 +1,41 @@
+import type { Timer } from '../runtime';
+import type { ClusterNode } from './cluster';
+import { autoclean } from './autoclean';
+
+/**
+ * The node's housekeeping, once a second (tuning.maintenance): idle links swept, old gossip ids
+ * forgotten, autoclean, and tombstones every member has seen collected.
+ */
+export class Maintenance {
+  private timer?: Timer;
+
+  constructor(private readonly n: ClusterNode) {}
+
+  start(): void {
+    this.timer = this.n.rt.clock.setInterval(() => this.look(), this.n.tuning.maintenance.intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    this.n.rt.clock.clearInterval(this.timer);
+  }
+
+  private look(): void {
+    const now = this.n.rt.clock.now();
+    this.n.peers.sweep(now);
+    this.n.gossip.flood.prune(now);
+    autoclean(this.n, now);
+    this.collectTombstones(now);
+  }
+
+  private collectTombstones(now: number): void {
+    const { replica, tombstones } = this.n;
+    const others = this.n.memberNames().filter((m) => m !== this.n.name);
+    const collectable = tombstones.collect(others, now, this.n.tuning.maintenance.tombstoneMinAgeMs);
+    for (const key of collectable) if (replica.data.get(key)?.value === null) replica.data.delete(key);
+    if (collectable.length) {
+      this.n.persist();
+      this.n.log.debug({ collected: collectable.length }, `collected ${collectable.length} tombstone(s) every member has seen`);
+    }
+  }
+}

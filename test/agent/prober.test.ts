@@ -6,6 +6,8 @@ import { LocalHealth } from '../../node-agent/src/membership/local-health';
 import type { PeerManager } from '../../node-agent/src/membership/peers';
 import type { Connection } from '../../node-agent/src/transport/connection';
 import { neighbours, STEPS } from '../../node-agent/src/membership/overlay';
+import { DEFAULT_TUNING } from '../../node-agent/src/tuning';
+import { Process, Scheduler } from '../sim/scheduler';
 
 describe('probe schedule', () => {
   const names = Array.from({ length: 12 }, (_, i) => `muster@10.0.0.${i + 10}`);
@@ -70,15 +72,17 @@ describe('a member the prober cannot reach over a link of its own', () => {
       upLinks: () => [...links.values()],
       suspend: () => undefined,
     } as unknown as PeerManager;
-    const prober = new Prober(peers, { self, intervalMs: 40, timeoutMs: 20, running: () => ring }, new LocalHealth(), pino({ enabled: false }));
-    return { prober, asked };
+    // Virtual time (the simulator's scheduler): the schedule is exact and the test waits no real time.
+    const sched = new Scheduler();
+    const prober = new Prober(peers, { self, intervalMs: 40, timeoutMs: 20, running: () => ring }, new LocalHealth(), pino({ enabled: false }), DEFAULT_TUNING.health, sched.clockFor(new Process(self)));
+    return { prober, asked, runFor: (ms: number) => sched.runUntil(sched.now + ms) };
   }
 
   it('asks the members linked to it to check it when it still has no link to it at its next turn', async () => {
-    const { prober, asked } = harness({ targetUp: false });
+    const { prober, asked, runFor } = harness({ targetUp: false });
     prober.start();
     // self's turns with the target come every STEPS slots of 40 ms; two of them take at most ~0.3 s.
-    await new Promise((r) => setTimeout(r, 600));
+    await runFor(600);
     prober.stop();
     const suspects = asked.filter((a) => a.op === 'suspect');
     assert.ok(suspects.length > 0, `no member was asked to check ${target}: ${JSON.stringify(asked)}`);
@@ -87,9 +91,9 @@ describe('a member the prober cannot reach over a link of its own', () => {
   });
 
   it('asks nobody while its link is up and its probes are answered', async () => {
-    const { prober, asked } = harness({ targetUp: true });
+    const { prober, asked, runFor } = harness({ targetUp: true });
     prober.start();
-    await new Promise((r) => setTimeout(r, 600));
+    await runFor(600);
     prober.stop();
     assert.ok(asked.some((a) => a.op === 'ping' && a.to === target), 'the target was never probed');
     assert.deepEqual(asked.filter((a) => a.op === 'suspect'), []);

@@ -10,21 +10,21 @@ import { Autocluster } from './membership/autocluster';
 import { createDiscovery } from './discovery';
 import { serveSocket } from './serve-socket';
 import { HandshakeGuard } from './transport/handshake-guard';
-import { DEFAULT_TUNING } from './tuning';
+import { DEFAULT_TUNING, type Tuning } from './tuning';
 import { systemClock } from './runtime/clock';
 
 /** `muster agent`: listens on the node's host at cluster.port, links to the members, serves ctl. */
-export async function runAgent(cfg: Config): Promise<void> {
+export async function runAgent(cfg: Config, tuning: Tuning = DEFAULT_TUNING): Promise<void> {
   const log = createLogger(cfg.node.name, cfg.log.level);
   if (cfg.node.cookie.length < SHORT_COOKIE) {
     log.warn({ length: cfg.node.cookie.length }, `the cookie is ${cfg.node.cookie.length} characters long: anyone who guesses it is a member of the cluster; use ${SHORT_COOKIE} or more (openssl rand -base64 32)`);
   }
   const tlsSettings = tlsSettingsOf(cfg);
   const material = tlsSettings ? loadTls(tlsSettings, log) : undefined;
-  const node = ClusterNode.open(cfg, log, material);
+  const node = ClusterNode.open(cfg, log, material, tuning);
   const host = await node.resolver.resolve(parseNodeName(cfg.node.name).host);
 
-  const guard = new HandshakeGuard(log, DEFAULT_TUNING.guard, systemClock);
+  const guard = new HandshakeGuard(log, tuning.guard, systemClock);
   const onSocket = (socket: net.Socket) => serveSocket(node, cfg, log, socket, undefined, guard);
   const server = net.createServer((raw) => {
     if (!material) return onSocket(raw);
@@ -56,7 +56,7 @@ export async function runAgent(cfg: Config): Promise<void> {
   );
   node.start(host);
   const discovery = await createDiscovery(cfg, log);
-  const autocluster = discovery ? new Autocluster(node, discovery, cfg.cluster.discovery_strategy, log) : undefined;
+  const autocluster = discovery ? new Autocluster(node, discovery, cfg.cluster.discovery_strategy, log, tuning.discovery) : undefined;
   autocluster?.start();
 
   let stopping = false;

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { runAgent } from './agent';
 import { callNode, type CtlTarget } from './ctl/client';
 import { ConfigError, loadConfig } from './config/load';
@@ -11,6 +11,7 @@ import { PeerError } from './transport/connection';
 import type { Status } from './membership/status';
 import { nodeNameProblem } from './config/node-name';
 import { formatDuration } from './config/duration';
+import { TUNING_PROFILES, type TuningProfile } from './tuning';
 
 /**
  * Exit codes: 0 done, 1 the operation failed, 2 bad usage or configuration, 3 done here but not
@@ -157,9 +158,10 @@ function buildProgram(): Command {
     .command('agent')
     .description('run the node agent in the foreground')
     .option('-c, --config <file>', 'HOCON config file (default: $MUSTER_CONFIG_FILE; MUSTER_* variables override it)')
-    .action(async (opts: GlobalOpts) => {
+    .addOption(new Option('--tuning <profile>', "the agent's own timings: default, or fast for tests on one machine (shorter waits; not for production)").choices(Object.keys(TUNING_PROFILES)).default('default'))
+    .action(async (opts: GlobalOpts & { tuning: TuningProfile }) => {
       const cfg = loadConfig({ file: configFile(opts) });
-      await runAgent(cfg);
+      await runAgent(cfg, TUNING_PROFILES[opts.tuning]);
     });
 
   const ctl = program

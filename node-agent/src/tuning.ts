@@ -220,6 +220,29 @@ export const DEFAULT_TUNING: Tuning = {
   log: { bufferBytes: 4 * 1024 * 1024, dropReportMs: 5000, bulkNodes: 3 },
 };
 
+/**
+ * For tests on one machine (memberlist's `DefaultLocalConfig` is the idea): the same design with
+ * the waits that only guard against slow networks and large clusters cut, so a test that waits
+ * for an unacknowledged write, a settle, an anti-entropy round or a tombstone's collection waits
+ * a second, not 5 to 600. Not for production: a loaded machine or a real network needs the defaults.
+ * `muster agent --tuning fast` runs with it.
+ */
+export const FAST_TUNING: Tuning = {
+  ...DEFAULT_TUNING,
+  gossip: { ...DEFAULT_TUNING.gossip, ackTimeoutMs: 1000, hopMarginMs: 100, minHopBudgetMs: 200 },
+  links: { ...DEFAULT_TUNING.links, unneededGraceMs: 1000 },
+  sync: { ...DEFAULT_TUNING.sync, freshStateMs: 1000, requestTimeoutMs: 2000, antiEntropyIntervalMs: 2000 },
+  join: { ...DEFAULT_TUNING.join, settleMs: 1000 },
+  maintenance: { intervalMs: 200, tombstoneMinAgeMs: 2000 },
+  autoheal: { rejoinAttempts: 30, rejoinBackoffMinMs: 100, rejoinBackoffMaxMs: 1000 },
+  discovery: { ...DEFAULT_TUNING.discovery, steadyMs: 1000, stableMarginMs: 500, startupWaitMaxMs: 10_000 },
+  store: { ...DEFAULT_TUNING.store, saveSoonMs: 50 },
+};
+
+/** The profiles `muster agent --tuning` takes. */
+export const TUNING_PROFILES = { default: DEFAULT_TUNING, fast: FAST_TUNING } as const;
+export type TuningProfile = keyof typeof TUNING_PROFILES;
+
 /** A delay spread over `[lo, hi]` times its nominal value; `fraction` is the runtime's randomness. */
 export function jittered(ms: number, [lo, hi]: readonly [number, number], fraction: () => number = Math.random): number {
   return ms * (lo + fraction() * (hi - lo));

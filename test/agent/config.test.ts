@@ -169,6 +169,12 @@ describe('muster agent refuses bad configuration with exit code 2', { timeout: 6
     await a.signal('SIGTERM');
   });
 
+  it('an unknown tuning profile is a usage error naming the profiles', async () => {
+    const r = await muster(['agent', '--tuning', 'quick'], { MUSTER_NODE__NAME: 'muster@127.0.0.1', MUSTER_NODE__COOKIE: 'a-cookie-long-enough-for-tests' });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--tuning <profile>' argument 'quick' is invalid\. Allowed choices are default, fast\./);
+  });
+
   it('reports every problem at once, one line each', async () => {
     const r = await muster(['agent'], { MUSTER_NODE__NAME: 'bad', MUSTER_CLUSTER__PORT: '0' });
     assert.equal(r.code, 2);

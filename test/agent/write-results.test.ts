@@ -4,8 +4,9 @@ import { Fleet, staticSeedsEnv, waitFor, waitForStatus, type Agent } from '../su
 
 // A command says exactly how far a change got: exit 0 only when every running member stored it.
 // Agents on 127.0.41.x; a slow failure detector keeps a frozen member shown running for the write.
+// The fast tuning profile: a write waits 1 s for acknowledgements, not 5 s.
 describe('write, leave and force-leave results are honest', { timeout: 120_000 }, () => {
-  const fleet = new Fleet();
+  const fleet = new Fleet(undefined, 'fast');
   const names = ['muster@127.0.41.2', 'muster@127.0.41.3', 'muster@127.0.41.4'];
   let a: Agent, b: Agent, c: Agent;
   before(async () => {

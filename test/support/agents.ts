@@ -38,8 +38,8 @@ export class Agent {
   lines: LogLine[] = [];
   raw = '';
 
-  /** `netns`: run the agent (and its ctl) inside this network namespace. */
-  constructor(readonly name: string, readonly env: Record<string, string>, readonly dataDir: string, readonly netns?: string) {}
+  /** `netns`: run the agent (and its ctl) inside this network namespace; `agentArgs`: after `muster agent` (`--tuning fast`). */
+  constructor(readonly name: string, readonly env: Record<string, string>, readonly dataDir: string, readonly netns?: string, readonly agentArgs: string[] = []) {}
 
   private command(args: string[]): [string, string[]] {
     // The bundle runs itself, as in the node image: its shebang holds node's flags.
@@ -64,7 +64,7 @@ export class Agent {
 
   /** Starts the process; `listening` tells when it listens. */
   launch(extraEnv: Record<string, string> = {}): void {
-    const [cmd, args] = this.command(['agent']);
+    const [cmd, args] = this.command(['agent', ...this.agentArgs]);
     const proc = spawn(cmd, args, {
       env: { PATH: process.env.PATH ?? '', MUSTER_NODE__NAME: this.name, MUSTER_NODE__DATA_DIR: this.dataDir, ...this.env, ...extraEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -184,10 +184,11 @@ export class Fleet {
   readonly dir = mkdtempSync(path.join(tmpdir(), 'muster-test-'));
   readonly agents: Agent[] = [];
 
-  constructor(readonly env: Record<string, string> = { MUSTER_NODE__COOKIE: 'test-cookie' }) {}
+  /** `tuning`: the agents' timing profile (`fast`: tuning.ts's FAST_TUNING, shorter waits for tests on one machine). */
+  constructor(readonly env: Record<string, string> = { MUSTER_NODE__COOKIE: 'test-cookie' }, readonly tuning: 'default' | 'fast' = 'default') {}
 
   agent(name: string, env: Record<string, string> = {}, netns?: string): Agent {
-    const a = new Agent(name, { ...this.env, ...env }, path.join(this.dir, name), netns);
+    const a = new Agent(name, { ...this.env, ...env }, path.join(this.dir, name), netns, this.tuning === 'fast' ? ['--tuning', 'fast'] : []);
     this.agents.push(a);
     return a;
   }

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { DEFAULT_TUNING } from '../../node-agent/src/tuning';
 import { makeScenario, type FaultKind } from './scenario';
 import { simulate } from './simulate';
+import { World } from './world';
+import { MAX_NAME_PART } from '../../node-agent/src/config/node-name';
 
 /**
  * The simulator on the real agent code: a seed replays exactly, the seeds that found each fixed
@@ -63,5 +65,20 @@ describe('simulator', () => {
       if (r.violations.length) failed.push(`seed ${seed} (${nodes} nodes): ${r.violations[0]}; replay: npm run sim -- --seed ${seed} --nodes ${nodes} --verbose`);
     }
     assert.deepEqual(failed, []);
+  });
+});
+
+describe('a cluster whose member list outgrows the handshake frame limit', () => {
+  // 16 KiB before the cookie is proved: 110 members with 64-character name parts list about
+  // 17 KB. The welcome that answered a probe carried the list and the prober dropped the
+  // connection, so no node could join once the cluster was that large (N = 500 never formed).
+  it('still admits nodes: 110 nodes with the longest name parts form one cluster', async () => {
+    const w = new World({ seed: 3, nodes: 110, namePrefix: 'n'.repeat(MAX_NAME_PART - 3) });
+    for (const node of w.nodes) w.sched.after(w.random.fraction() * 2000, () => node.start());
+    await w.run(2000);
+    const formed = await w.runUntil(() => w.converged() && w.running.length === 110, 60_000, 100);
+    const refused = w.lines.filter((l) => /over the limit/.test(l.msg)).length;
+    assert.ok(formed !== undefined, `one cluster of 110 within 60 s; ${refused} connections dropped for frame size`);
+    assert.equal(refused, 0);
   });
 });

@@ -32,6 +32,8 @@ export interface WorldOptions {
   tuning?: Tuning;
   /** cluster.* settings, as in a config file (durations as strings). */
   cluster?: Record<string, unknown>;
+  /** The name part's prefix before the node's number (long names make large member lists). @default 'm' */
+  namePrefix?: string;
   /** Print every info line to stderr as it is logged (replaying a failing seed). */
   verbose?: boolean;
 }
@@ -133,7 +135,7 @@ export class World {
     }, () => (this.random.fraction() < 0.2 ? this.random.fraction() : 0));
     const width = String(o.nodes).length;
     const names: string[] = [];
-    for (let i = 0; i < o.nodes; i++) names.push(`m${String(i + 1).padStart(width, '0')}@10.0.${Math.floor(i / 250)}.${(i % 250) + 1}`);
+    for (let i = 0; i < o.nodes; i++) names.push(`${o.namePrefix ?? 'm'}${String(i + 1).padStart(width, '0')}@10.0.${Math.floor(i / 250)}.${(i % 250) + 1}`);
     const seeds = names.slice(0, o.seeds ?? 3);
     for (let i = 0; i < o.nodes; i++) {
       const name = names[i];

@@ -292,7 +292,12 @@ export class Connection extends EventEmitter {
       this.sendReject('wrong_cluster', `${opts.localName} is in cluster '${opts.clusterName}', ${hello.name} in '${hello.cluster}': ${other}`);
       throw new PeerError('wrong_cluster', `${hello.name} is in cluster '${hello.cluster}', this node in '${opts.clusterName}': ${other}`);
     }
-    this.send({ t: 'welcome', proof: computeProof(opts.cookie, 'server', params), info: opts.welcomeInfo?.(hello.role, hello.name) });
+    const welcome = { t: 'welcome', proof: computeProof(opts.cookie, 'server', params), info: opts.welcomeInfo?.(hello.role, hello.name) };
+    let frame = encodeFrame(welcome);
+    // The client reads the welcome under the handshake limit: a member list too long for it (about
+    // 400 members with short names) is left out, and the client asks with 'info' once the session is up.
+    if (frame.length - 4 > HANDSHAKE_FRAME_LIMIT) frame = encodeFrame({ ...welcome, info: undefined });
+    this.sendFrame(frame);
     this.startSession();
   }
 

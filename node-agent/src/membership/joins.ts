@@ -18,6 +18,7 @@ export class Joins {
   private joining = false;
   /** Joins accepted in this turn of the event loop, announced to the members in one message. */
   private announcing?: { cluster_id: string; members: MemberEntry[]; alive: Alive[] };
+  private lastAnnouncedAt = -Infinity;
   constructor(private readonly n: ClusterNode) {}
 
   /** Joins are being made or taken: the node is not to be adopted or moved meanwhile. */
@@ -57,8 +58,9 @@ export class Joins {
   }
 
   /**
-   * Nodes starting together ask to join in bursts: the joins accepted in one turn of the event loop
-   * go to the members as one message, not one message per joiner per member.
+   * Nodes starting together ask to join in bursts: a join alone is announced at once, and the joins
+   * accepted within tuning.join.announceSpacingMs after an announcement go to the members together
+   * in the next one, not one message per joiner per member.
    */
   announceJoin(entry: MemberEntry, alive: Alive[]): void {
     if (this.announcing) {
@@ -67,11 +69,16 @@ export class Joins {
       return;
     }
     const batch = (this.announcing = { cluster_id: this.n.replica.clusterId, members: [entry], alive: [...alive] });
-    this.n.rt.clock.setImmediate(() => {
+    const clock = this.n.rt.clock;
+    const flush = () => {
       this.announcing = undefined;
+      this.lastAnnouncedAt = clock.now();
       // A batch from a cluster this node has left since is not news to the new one.
       if (batch.cluster_id === this.n.replica.clusterId) this.n.gossip.announce({ members: batch.members, alive: batch.alive.length ? batch.alive : undefined });
-    });
+    };
+    const wait = this.lastAnnouncedAt + this.n.tuning.join.announceSpacingMs - clock.now();
+    if (wait > 0) clock.setTimeout(flush, wait);
+    else clock.setImmediate(flush);
   }
 
   /**

@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { tlsSettingsOf } from './config/schema';
+import { certificateSettingsOf, tlsSettingsOf } from './config/schema';
 import { describeTlsError, loadTls, verifyServerSide } from './transport/tls';
 import type { Config } from './config/schema';
 import { parseNodeName } from './config/node-name';
@@ -12,6 +12,8 @@ import { serveSocket } from './serve-socket';
 import { HandshakeGuard } from './transport/handshake-guard';
 import { DEFAULT_TUNING, type Tuning } from './tuning';
 import { systemClock } from './runtime/clock';
+import { startHttp, type HttpListener } from './http/listener';
+import type { Lifecycle } from './http/routes';
 
 /** `muster agent`: listens on the node's host at cluster.port, links to the members, serves ctl. */
 export async function runAgent(cfg: Config, tuning: Tuning = DEFAULT_TUNING): Promise<void> {
@@ -21,6 +23,8 @@ export async function runAgent(cfg: Config, tuning: Tuning = DEFAULT_TUNING): Pr
   }
   const tlsSettings = tlsSettingsOf(cfg);
   const material = tlsSettings ? loadTls(tlsSettings, log) : undefined;
+  // http.tls serves the node's certificate even when the cluster port runs plain TCP.
+  const httpTls = cfg.http.enable && cfg.http.tls ? (material ?? loadTls(certificateSettingsOf(cfg), log)) : undefined;
   const node = ClusterNode.open(cfg, log, material, tuning);
   const host = await node.resolver.resolve(parseNodeName(cfg.node.name).host);
 
@@ -42,6 +46,7 @@ export async function runAgent(cfg: Config, tuning: Tuning = DEFAULT_TUNING): Pr
     });
   });
   material?.watch();
+  if (httpTls && httpTls !== material) httpTls.watch();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen({ host, port: cfg.cluster.port, ipv6Only: node.family === 6 }, () => {
@@ -50,11 +55,23 @@ export async function runAgent(cfg: Config, tuning: Tuning = DEFAULT_TUNING): Pr
     });
   });
   server.on('error', (e) => log.error({ err: e }, `listener error: ${e.message}`));
+  let lifecycle: Lifecycle = 'starting';
+  let httpListener: HttpListener | undefined;
+  if (cfg.http.enable) {
+    try {
+      httpListener = await startHttp({ node, cfg, log, host, lifecycle: () => lifecycle, tuning: tuning.http, tls: httpTls });
+    } catch (e) {
+      // Nothing half-started: the cluster port closes again before the error ends the process.
+      server.close();
+      throw e;
+    }
+  }
   log.info(
     { address: host, port: cfg.cluster.port, proto_dist: cfg.cluster.proto_dist, discovery_strategy: cfg.cluster.discovery_strategy, data_dir: cfg.node.data_dir },
     `listening on ${host}:${cfg.cluster.port}`,
   );
   node.start(host);
+  lifecycle = 'started';
   const discovery = await createDiscovery(cfg, log);
   const autocluster = discovery ? new Autocluster(node, discovery, cfg.cluster.discovery_strategy, log, tuning.discovery) : undefined;
   autocluster?.start();
@@ -63,10 +80,12 @@ export async function runAgent(cfg: Config, tuning: Tuning = DEFAULT_TUNING): Pr
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
+    lifecycle = 'stopping';
     log.info({ signal }, `stopping on ${signal}: telling peers this node is stopped, not gone`);
     server.close();
     await autocluster?.stop();
     await node.stop();
+    await httpListener?.close();
     log.info('stopped');
     await flushLog(log);
     process.exit(0);

@@ -13,6 +13,7 @@ import type { HandshakeGuard } from './transport/handshake-guard';
 export function serveSocket(node: ClusterNode, cfg: Config, log: Logger, socket: StreamSocket, clock?: Clock, guard?: HandshakeGuard): void {
   const source = socket.remoteAddress ?? '';
   if (guard && !guard.admit(source)) {
+    node.stats.handshakesRefused.inc('throttled');
     socket.destroy();
     return;
   }
@@ -24,6 +25,7 @@ export function serveSocket(node: ClusterNode, cfg: Config, log: Logger, socket:
     clusterName: cfg.cluster.name,
     log,
     clock,
+    stats: node.stats,
     welcomeInfo: (role, peer) => (role === 'join' ? node.inquiry.answer(peer) : undefined),
   }).then((conn) => {
     guard?.release(source);

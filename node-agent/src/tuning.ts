@@ -179,6 +179,26 @@ export interface Tuning {
     /** How often certificate files are checked for renewal: a renewed certificate is in use within about a second. */
     readonly tlsWatchIntervalMs: number;
   };
+  readonly http: {
+    /** A client must send its whole request head within this: a slow or stalled client holds a socket no longer (slowloris). A probe sends it in one packet. */
+    readonly headersTimeoutMs: number;
+    /** The whole request, body included (the listener reads none): the same bound. */
+    readonly requestTimeoutMs: number;
+    /** An idle keep-alive connection (Prometheus reuses its own) is closed after this: longer than a 1 s probe period, shorter than anything that piles up. */
+    readonly keepAliveTimeoutMs: number;
+    /** How often Node.js checks the two timeouts above (its default, 30 s, would let a slow client stay 30 s). */
+    readonly timeoutCheckMs: number;
+    /** Request heads larger than this are answered 431: a probe or a scrape sends a few hundred bytes. */
+    readonly maxHeaderBytes: number;
+    /** Connections open at once; more are refused: a flood costs a bounded amount of memory, and the cluster's own port is another listener. */
+    readonly maxConnections: number;
+    /** How often the cluster page asks for the cluster's state: a second, so a stopped member shows within the detection bound plus a second. */
+    readonly pageRefreshMs: number;
+  };
+  readonly observe: {
+    /** Membership events kept for the page and `/api/v1/cluster`: a screenful, enough to see what just happened. */
+    readonly eventsKept: number;
+  };
   readonly ctl: {
     /** `muster ctl`'s wait for its node's answer: longer than any operation's own bound (a join's 15 s). */
     readonly requestTimeoutMs: number;
@@ -223,6 +243,8 @@ export const DEFAULT_TUNING: Tuning = {
   guard: { freeFailures: 3, baseDelayMs: 100, maxDelayMs: 10_000, forgetAfterMs: 600_000, maxHandshakesFailing: 2, maxHandshakesPerSource: 64, reportEveryMs: 60_000 },
   transport: { handshakeTimeoutMs: 10_000, maxUnserved: 256, byeWaitMs: 500, closeGraceMs: 3000 },
   lookups: { etcdDeadlineMs: 3000, etcdReconnectMinMs: 200, etcdReconnectMaxMs: 2000, dnsTimeoutMs: 2000, dnsTries: 2, k8sRequestTimeoutMs: 5000, tlsWatchIntervalMs: 1000 },
+  http: { headersTimeoutMs: 5000, requestTimeoutMs: 5000, keepAliveTimeoutMs: 10_000, timeoutCheckMs: 1000, maxHeaderBytes: 8192, maxConnections: 128, pageRefreshMs: 1000 },
+  observe: { eventsKept: 50 },
   ctl: { requestTimeoutMs: 30_000 },
   store: { saveSoonMs: 500, compactMinBytes: 1024 * 1024 },
   log: { bufferBytes: 4 * 1024 * 1024, dropReportMs: 5000, bulkNodes: 3 },
@@ -245,6 +267,7 @@ export const FAST_TUNING: Tuning = {
   autoheal: { rejoinAttempts: 30, rejoinBackoffMinMs: 100, rejoinBackoffMaxMs: 1000 },
   discovery: { ...DEFAULT_TUNING.discovery, steadyMs: 1000, stableMarginMs: 500, startupWaitMaxMs: 10_000 },
   store: { ...DEFAULT_TUNING.store, saveSoonMs: 50 },
+  http: { ...DEFAULT_TUNING.http, headersTimeoutMs: 1000, requestTimeoutMs: 1000, timeoutCheckMs: 250 },
 };
 
 /** The profiles `muster agent --tuning` takes. */

@@ -7,6 +7,9 @@
 /** `cluster.port`: every node listens on the host of its name at this port (EMQX's ekka uses 4370 too). */
 export const DEFAULT_CLUSTER_PORT = 4370;
 
+/** `http.port`: the read-only HTTP listener (`/status`, `/metrics`); EMQX's dashboard listener uses 18083. */
+export const DEFAULT_HTTP_PORT = 18083;
+
 /** Where the node image keeps a node's membership and data (`MUSTER_NODE__DATA_DIR` in the image). */
 export const IMAGE_DATA_DIR = '/var/lib/muster';
 

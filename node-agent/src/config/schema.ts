@@ -4,7 +4,7 @@ import { z } from 'zod/v3';
 import { DURATION_RULE, formatDuration, parseDuration } from './duration';
 import { isIP } from 'node:net';
 import { nodeNameProblem } from './node-name';
-import { DEFAULT_CLUSTER_PORT } from './defaults';
+import { DEFAULT_CLUSTER_PORT, DEFAULT_HTTP_PORT } from './defaults';
 
 /**
  * The whole agent configuration: one schema, every key with its default.
@@ -218,7 +218,31 @@ export function configSchema() {
         }
       })
       .default({})),
+    /**
+     * The read-only HTTP listener (EMQX's dashboard listener is where its probes and metrics are):
+     * `/status` for probes, `/metrics` for Prometheus, `/api/v1` and the cluster page. Nothing on it
+     * changes the cluster; that stays with `muster ctl` and the cookie.
+     */
+    http: z
+      .strictObject({
+        enable: z.boolean().default(true),
+        port: z.number().int('must be a whole number').min(1, 'must be 1-65535').max(65535, 'must be 1-65535').default(DEFAULT_HTTP_PORT),
+        /** The address to listen on. Default: the node's own address (the host of its name); `0.0.0.0` or `::` for every interface. */
+        bind: z.string().refine((v) => isIP(v) !== 0, 'must be an IP address, e.g. 0.0.0.0, :: or 10.0.0.5').optional(),
+        /** HTTPS with the node's certificate and key (cluster.ssl.certfile and keyfile); clients are not asked for a certificate. */
+        tls: z.boolean().default(false),
+      })
+      .default({}),
     log: z.strictObject({ level: oneOf(LOG_LEVELS).default('info') }).default({}),
+  }).superRefine((c, ctx) => {
+    if (c.http.enable && c.http.port === c.cluster.port) {
+      ctx.addIssue({ code: 'custom', path: ['http', 'port'], message: `must differ from cluster.port (${c.cluster.port}): the node listens for its cluster there` });
+    }
+    if (c.http.tls) {
+      for (const f of ['certfile', 'keyfile', 'cacertfile'] as const) {
+        if (!c.cluster.ssl[f]) ctx.addIssue({ code: 'custom', path: ['cluster', 'ssl', f], message: 'is required when http.tls = true (the listener serves the node\'s certificate)' });
+      }
+    }
   });
 }
 
@@ -246,6 +270,11 @@ export interface TlsSettings {
 /** The TLS settings when proto_dist is inet_tls or inet6_tls (the schema made the files required). */
 export function tlsSettingsOf(cfg: Config): TlsSettings | undefined {
   if (!cfg.cluster.proto_dist.endsWith('_tls')) return undefined;
+  return certificateSettingsOf(cfg);
+}
+
+/** cluster.ssl's settings, for whatever needs the node's certificate (the cluster port, or the HTTP listener with http.tls). */
+export function certificateSettingsOf(cfg: Config): TlsSettings {
   const s = cfg.cluster.ssl;
   return { certfile: s.certfile!, keyfile: s.keyfile!, cacertfile: s.cacertfile!, verify: s.verify, server_name_indication: s.server_name_indication, ciphers: s.ciphers, versions: s.versions };
 }

@@ -67,6 +67,7 @@ export class Inquiry {
       log: n.log,
       clock: n.rt.clock,
       net: n.rt.net,
+      stats: n.stats,
     });
   }
 }

@@ -137,13 +137,16 @@ export class Autocluster {
           await this.discovery.register();
           this.lastLogged.delete('register');
         } catch (e) {
+          this.node.stats.discoveryErrors.inc(this.status.strategy);
           this.logOnce('register', `discovery: ${(e as Error).message}`);
         }
       }
       let found: DiscoveredNode[];
+      this.node.stats.discoveryRuns.inc(this.status.strategy);
       try {
         found = await this.discovery.discover();
       } catch (e) {
+        this.node.stats.discoveryErrors.inc(this.status.strategy);
         this.status.last_run = new Date(this.rt.clock.now()).toISOString();
         this.status.last_error = (e as Error).message;
         this.logOnce('discover', `discovery attempt failed: ${(e as Error).message}`, { strategy: this.status.strategy });

@@ -29,6 +29,7 @@ import { Inquiry } from '../discovery/inquiry';
 import { infoOf, readinessOf, statusOf, type ClusterInfo, type DiscoveryStatus, type Status } from './status';
 import { DEFAULT_TUNING, type Tuning } from '../tuning';
 import { systemRuntime, type Runtime } from '../runtime';
+import { Stats } from '../observe/stats';
 
 /**
  * One node's view of its cluster, and the wiring of its parts: the replica (members and data,
@@ -51,6 +52,8 @@ export class ClusterNode {
   firstSyncDone = false;
   /** When the state last changed: a state that changed moments ago is likely news to a peer. */
   changedAt = 0;
+  /** What this node counts about itself, and its recent membership events (`/metrics`, `/api/v1`). */
+  readonly stats: Stats;
 
   /** Which members' processes are up: heard from them, or from the neighbours that lost them. */
   readonly liveness: Liveness;
@@ -105,8 +108,9 @@ export class ClusterNode {
   ) {
     this.name = cfg.node.name;
     this.boot = rt.random.hex(8);
+    this.stats = new Stats(() => rt.clock.now(), tuning.observe.eventsKept);
     this.health = new LocalHealth(tuning.health);
-    this.partitions = new Partitions(cfg.cluster.autoheal, log, () => this.peers.setWanted(this.wantedPeers(), this.memberNames()), rt.clock);
+    this.partitions = new Partitions(cfg.cluster.autoheal, log, () => this.peers.setWanted(this.wantedPeers(), this.memberNames()), rt.clock, this.stats);
     this.liveness = new Liveness(this.name, this.boot, () => rt.clock.now());
     this.resolver = new HostResolver(familyOf(cfg), cfg.cluster.dns.servers);
     this.writer = new StateWriter(
@@ -130,7 +134,7 @@ export class ClusterNode {
     this.maintenance = new Maintenance(this);
     this.antiEntropy = new AntiEntropy(() => this.peers.upLinks(), (conn) => this.sync.syncLink(conn, true), tuning.sync, rt.clock, rt.random);
     const fd = cfg.cluster.failure_detector;
-    this.prober = new Prober(this.peers, { self: this.name, intervalMs: fd.probe_interval, timeoutMs: fd.probe_timeout, running: () => this.runningNodes() }, this.health, log, tuning.health, rt.clock);
+    this.prober = new Prober(this.peers, { self: this.name, intervalMs: fd.probe_interval, timeoutMs: fd.probe_timeout, running: () => this.runningNodes(), stats: this.stats }, this.health, log, tuning.health, rt.clock);
   }
 
   get family(): 4 | 6 {

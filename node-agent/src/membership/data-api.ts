@@ -57,6 +57,8 @@ export class DataApi {
       throw e;
     }
     const result = await this.n.gossip.broadcast({ data: [entry] });
+    if (result.failed.length) this.n.stats.writesNotAcked++;
+    else this.n.stats.writesAcked++;
     if (value === null) for (const m of result.acked) tombstones.heldBy(key, m);
     return result;
   }

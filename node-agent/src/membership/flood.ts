@@ -43,7 +43,7 @@ export class Flood {
   cast(links: Connection[], body: GossipBody): void {
     if (!links.length) return;
     const frame = encodeCast('gossip', body);
-    for (const c of links) c.sendFrame(frame);
+    for (const c of links) c.sendFrame(frame, 'gossip');
   }
 
   /** Sends `body` on `links` and returns the members reached through them. */

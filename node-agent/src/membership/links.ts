@@ -20,6 +20,7 @@ export function linksFor(n: ClusterNode, tls: TlsMaterial | undefined): PeerMana
     resolver: n.resolver,
     tls,
     log: n.log,
+    stats: n.stats,
     onLink: (conn) => n.onLink(conn),
     onDown: (peer, reason, conn, neighbour, probed) => {
       // Only a neighbour's loss says the member is down: a link kept only until it is closed as

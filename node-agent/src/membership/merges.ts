@@ -28,9 +28,11 @@ export class Merges {
     const changed = this.n.replica.members.mergeAll(entries);
     const added = changed.filter((e) => e.state === 'member' && e.key !== this.n.name).map((e) => e.key);
     this.nodeLog.note(added, []);
+    for (const m of added) this.n.stats.event('added', m);
     for (const e of changed) {
       if (e.state === 'removed' && e.key !== this.n.name) {
         const why = e.reason === 'leave' ? 'it left' : `${e.reason} by ${e.by ?? 'unknown'}`;
+        this.n.stats.event('removed', e.key, why);
         this.nodeLog.flush();
         this.n.log.info({ peer: e.key, reason: e.reason, by: e.by }, `${e.key} was removed from the cluster: ${why}`);
       }
@@ -66,6 +68,8 @@ export class Merges {
       if (!t) continue;
       if (r.node === this.n.name) {
         refuted = true;
+        this.n.stats.downClaimsRefuted++;
+        this.n.stats.event('refuted', this.n.name, `${r.by ?? 'a member'} reported this node down`);
         this.n.log.info({ by: r.by, inc: t.record.inc }, `${r.by ?? 'a member'} reported this node down: telling the cluster it runs`);
         continue;
       }
@@ -82,6 +86,7 @@ export class Merges {
     if (!this.n.isMember(peer)) return;
     const claim = this.n.liveness.downClaim(peer, boot, orderly, this.n.name);
     if (!claim) return;
+    this.n.stats.downClaimsMade++;
     this.applyAlive([claim], reason);
     this.n.gossip.announce({ alive: [claim] });
     // The running members changed: the probe planned for this slot may be of another member now.
@@ -98,10 +103,12 @@ export class Merges {
       const why = reason ?? (record.orderly ? `it stopped (seen by ${record.by ?? 'a member'})` : `lost by ${record.by ?? 'a member'}`);
       this.nodeLog.flush();
       this.n.log.warn({ peer: node, reason: why, by: record.by }, `${node} is stopped: ${why}`);
+      this.n.stats.event('stopped', node, why);
       return false;
     }
     if (wasUp) return false;
     this.n.partitions.cameBack(node, record.boot);
+    this.n.stats.event('running', node);
     return true;
   }
 }

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { formatDuration } from '../config/duration';
 import { wasPartition, type LinkLoss } from './failure-policy';
 import { systemClock, type Clock } from '../runtime/clock';
+import type { Stats } from '../observe/stats';
 
 /** A member that came back without having restarted: a partition ended (healed, or kept apart). */
 export interface Partition {
@@ -28,6 +29,7 @@ export class Partitions {
     private readonly log: Logger,
     private readonly onApartChanged: () => void,
     private readonly clock: Clock = systemClock,
+    private readonly stats?: Stats,
   ) {}
 
   /** Members restored from disk count as down from the start until they are heard from. */
@@ -54,6 +56,7 @@ export class Partitions {
     this.lastLoss.delete(node);
     const now = this.clock.now();
     this.ended.set(node, { node, seen_at: new Date(now).toISOString(), healed: true, boot });
+    this.stats?.partitionEnded(node, true);
     this.log.warn({ peer: node, down_ms: now - loss!.at }, `partition with ${node} ended after ${formatDuration(now - loss!.at)}: healed (autoheal), state merged, last writer wins`);
   }
 
@@ -85,6 +88,7 @@ export class Partitions {
   keepApart(node: string, boot: string): void {
     if (this.isApart(node)) return;
     this.ended.set(node, { node, seen_at: new Date(this.clock.now()).toISOString(), healed: false, boot });
+    this.stats?.partitionEnded(node, false);
     this.log.warn({ peer: node }, `partition with ${node} ended, but autoheal = false: keeping it apart; restart the nodes of one side to reunite`);
     this.onApartChanged();
   }

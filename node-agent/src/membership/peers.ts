@@ -5,6 +5,7 @@ import type { TlsMaterial } from '../transport/tls';
 import { parseNodeName } from '../config/node-name';
 import { DEFAULT_TUNING, jittered, type Tuning } from '../tuning';
 import { systemRuntime, type Runtime, type Timer } from '../runtime';
+import type { Stats } from '../observe/stats';
 
 export interface PeerManagerOptions {
   self: string;
@@ -19,6 +20,8 @@ export interface PeerManagerOptions {
   /** This node's own address, used as the source of outgoing links. */
   localAddress?: string;
   log: Logger;
+  /** Where the links' frames are counted (`/metrics`). */
+  stats?: Stats;
   /** Called with each newly kept link; the dialer side runs the state sync on it. */
   onLink: (conn: Connection) => void;
   /**
@@ -304,6 +307,7 @@ export class PeerManager {
         handshakeTimeoutMs: this.o.handshakeTimeoutMs?.(),
         clock: this.rt.clock,
         net: this.rt.net,
+        stats: this.o.stats,
       });
       this.dialing.delete(peer);
       if (!this.wanted.has(peer) || this.stopped) {

@@ -5,6 +5,7 @@ import type { LocalHealth } from './local-health';
 import { STEPS } from './overlay';
 import { DEFAULT_TUNING, type Tuning } from '../tuning';
 import { systemClock, type Clock, type Timer } from '../runtime/clock';
+import type { Stats } from '../observe/stats';
 
 export interface ProberOptions {
   /** This node's name: its place in the probe ring. */
@@ -15,6 +16,8 @@ export interface ProberOptions {
   timeoutMs: number;
   /** The running members, as this node sees them (the whole cluster agrees on them). */
   running: () => string[];
+  /** Where probes, their failures and round trips are counted. */
+  stats?: Stats;
 }
 
 /**
@@ -225,11 +228,18 @@ export class Prober {
       const done = (ok: boolean) => {
         if (settled) return;
         settled = true;
+        if (!ok && this.o.stats) this.o.stats.probesFailed++;
         this.clock.clearTimeout(timer);
         resolve(ok);
       };
+      const stats = this.o.stats;
+      const sentAt = performance.now();
+      if (stats) stats.probesSent++;
       conn.request('ping', {}, timeoutMs * 4).then(
-        () => done(true),
+        () => {
+          if (!settled) stats?.probeRttMs.observe(performance.now() - sentAt);
+          done(true);
+        },
         () => done(false),
       );
       const deadline = this.clock.now() + timeoutMs;

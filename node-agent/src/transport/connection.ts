@@ -23,6 +23,7 @@ import { DEFAULT_TUNING } from '../tuning';
 import { isErrorCode, PeerError } from '../errors';
 import { sleep, systemClock, type Clock, type Timer } from '../runtime/clock';
 import type { HandshakeGuard } from './handshake-guard';
+import type { Stats } from '../observe/stats';
 import { systemNetwork, type Network, type StreamSocket } from '../runtime/network';
 
 /** The transport's timings and sizes (tuning.ts), the same for every connection of an agent. */
@@ -73,6 +74,8 @@ interface CommonOptions {
   clock?: Clock;
   /** On the accepting side: slows sources that fail cookie proofs and logs their refusals once. */
   guard?: HandshakeGuard;
+  /** Where frames in and out, and refused handshakes, are counted (`/metrics`). */
+  stats?: Stats;
 }
 
 export interface DialOptions extends CommonOptions {
@@ -117,7 +120,7 @@ export class Connection extends EventEmitter {
   readonly remote: string;
   private readonly decoder = new FrameDecoder(HANDSHAKE_FRAME_LIMIT);
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: Timer }>();
+  private readonly pending = new Map<number, { op: string; resolve: (v: unknown) => void; reject: (e: Error) => void; timer: Timer }>();
   private handler?: RequestHandler;
   private known?: KnownAnswer;
   /**
@@ -141,6 +144,7 @@ export class Connection extends EventEmitter {
     readonly dialer: 'local' | 'remote',
     private readonly log: Logger,
     private readonly clock: Clock,
+    private readonly stats?: Stats,
   ) {
     super();
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
@@ -191,7 +195,7 @@ export class Connection extends EventEmitter {
         socket.off('error', onError);
         // Under TLS the TLS socket reports failures; the TCP socket's own error must not go unhandled.
         if (socket !== raw) raw.on('error', () => undefined);
-        const conn = new Connection(socket, 'local', opts.log, clock);
+        const conn = new Connection(socket, 'local', opts.log, clock, opts.stats);
         const problem = isTlsSocket(socket) ? peerCertProblem(socket, expectedHost) : undefined;
         if (problem) {
           const who = opts.expectedPeer ?? `${opts.host}:${opts.port}`;
@@ -213,13 +217,14 @@ export class Connection extends EventEmitter {
 
   /** Authenticates an accepted socket; resolves with the connection or undefined (already logged). */
   static async accept(socket: StreamSocket, opts: CommonOptions): Promise<Connection | undefined> {
-    const conn = new Connection(socket, 'remote', opts.log, opts.clock ?? systemClock);
+    const conn = new Connection(socket, 'remote', opts.log, opts.clock ?? systemClock, opts.stats);
     try {
       await conn.serverHandshake(opts);
       return conn;
     } catch (e) {
       const err = e as Error;
       const source = socket.remoteAddress ?? conn.remote;
+      opts.stats?.handshakesRefused.inc(err instanceof PeerError ? err.code : 'internal');
       if (opts.guard) {
         if (err instanceof PeerError && err.code === 'bad_cookie') opts.guard.failed(source, conn.remote, `${conn.peerName || 'a client'} failed the cookie check (wrong cookie)`);
         else opts.guard.refused(source, conn.remote, err.message);
@@ -297,7 +302,7 @@ export class Connection extends EventEmitter {
     // The client reads the welcome under the handshake limit: a member list too long for it (about
     // 400 members with short names) is left out, and the client asks with 'info' once the session is up.
     if (frame.length - 4 > HANDSHAKE_FRAME_LIMIT) frame = encodeFrame({ ...welcome, info: undefined });
-    this.sendFrame(frame);
+    this.sendFrame(frame, 'handshake');
     this.startSession();
   }
 
@@ -352,6 +357,10 @@ export class Connection extends EventEmitter {
       this.log.warn({ peer_address: this.remote, peer: this.peerName || undefined, reason: e.message }, `dropping connection from ${this.remote}: ${e.message}`);
       this.close(e.message);
       return;
+    }
+    if (this.stats) {
+      for (let i = 0; i < messages.length; i++) this.stats.frameIn(this.kindOf(messages[i]), this.decoder.sizes[i]);
+      if (this.session && this.role === 'node' && messages.length) this.stats.heard(this.peerName, this.clock.now());
     }
     for (const m of messages) {
       if (this.closed) return;
@@ -409,7 +418,7 @@ export class Connection extends EventEmitter {
   /** Serves a request (`id`), or a cast (no id): a cast is never answered, its failures only logged. */
   private async serve(id: number | undefined, op: string, body: unknown): Promise<void> {
     const answer = (res: Record<string, unknown>) => {
-      if (id !== undefined) this.send({ t: 'res', id, ...res });
+      if (id !== undefined) this.send({ t: 'res', id, ...res }, op);
       else if (!res.ok) this.log.debug({ peer: this.peerName, op, code: res.code, reason: res.error }, `'${op}' cast from ${this.peerName} failed: ${String(res.error)}`);
     };
     const allowed = (id === undefined ? CAST_OPS : OPS_BY_ROLE)[this.role] as readonly string[];
@@ -454,20 +463,32 @@ export class Connection extends EventEmitter {
         this.pending.delete(id);
         reject(new PeerError('timeout', `${this.peerName} did not answer '${op}' within ${timeoutMs}ms`));
       }, timeoutMs);
-      this.pending.set(id, { resolve, reject, timer });
+      this.pending.set(id, { op, resolve, reject, timer });
       this.send(isEmpty(body) ? { t: 'req', id, op } : { t: 'req', id, op, body });
     });
   }
 
-  send(message: unknown): void {
-    this.sendFrame(encodeFrame(message));
+  /** `kind` names the frame in the traffic counts: an answer is counted under its request's op. */
+  send(message: unknown, kind?: string): void {
+    this.sendFrame(encodeFrame(message), kind ?? this.kindOf(message));
   }
 
   /** Sends a frame already encoded (encodeCast): the same news to many links is encoded once. */
-  sendFrame(frame: Buffer): void {
+  sendFrame(frame: Buffer, kind = 'cast'): void {
     // After a goodbye the socket is ended: a late frame (an answer, a change being passed on) is dropped.
     if (this.closed || this.socket.writableEnded) return;
+    this.stats?.frameOut(kind, frame.length);
     this.socket.write(frame);
+  }
+
+  /** What a frame counts as: a request's or cast's op (an answer's, that of its request), the handshake, or control (bye, reject). */
+  private kindOf(m: unknown): string {
+    const { t, op, id } = (m ?? {}) as { t?: unknown; op?: unknown; id?: unknown };
+    // Only the known ops: a label per unknown name would let a peer grow the metrics without bound.
+    if (t === 'req' || t === 'cast') return typeof op === 'string' && Object.hasOwn(opSchemas, op) ? op : 'unknown';
+    if (t === 'res') return (typeof id === 'number' && this.pending.get(id)?.op) || 'reply';
+    if (t === 'bye' || t === 'reject') return 'control';
+    return 'handshake';
   }
 
   sendReject(code: RejectCode, reason: string): void {

@@ -21,12 +21,15 @@ export function encodeFrame(message: unknown): Buffer {
 /** Incremental decoder: feed socket chunks, get parsed JSON values; throws FrameError on bad input. */
 export class FrameDecoder {
   private buf: Buffer = Buffer.alloc(0);
+  /** The size on the wire of each message the last push returned, in the same order. */
+  readonly sizes: number[] = [];
 
   constructor(public limit: number) {}
 
   push(chunk: Buffer): unknown[] {
     this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
     const out: unknown[] = [];
+    this.sizes.length = 0;
     for (;;) {
       if (this.buf.length < 4) break;
       const len = this.buf.readUInt32BE(0);
@@ -42,6 +45,7 @@ export class FrameDecoder {
       this.buf = this.buf.subarray(4 + len);
       try {
         out.push(JSON.parse(body));
+        this.sizes.push(4 + len);
       } catch {
         throw new FrameError('frame is not valid JSON');
       }

@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import type * as Tls from 'node:tls';
 import type { Logger } from 'pino';
@@ -110,6 +111,16 @@ export class TlsMaterial {
 
   onReload(l: (o: Tls.SecureContextOptions) => void): void {
     this.listeners.push(l);
+  }
+
+  /** When this node's certificate (the first in certfile) expires, in ms since the epoch. */
+  certificateExpiresAt(): number {
+    return Date.parse(new X509Certificate(this.opts.cert as Buffer).validTo);
+  }
+
+  /** The certificate and key, for a server that does not ask for a client certificate (the HTTP listener). */
+  get certAndKey(): { cert: Tls.SecureContextOptions['cert']; key: Tls.SecureContextOptions['key'] } {
+    return { cert: this.opts.cert, key: this.opts.key };
   }
 
   /** The current secure context (rebuilt after a reload). */

@@ -1,0 +1,96 @@
+import http from 'node:http';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema';
+import type { ClusterNode } from '../membership/cluster';
+import { metricsRegistry } from '../observe/metrics';
+import type { TlsMaterial } from '../transport/tls';
+import type { Tuning } from '../tuning';
+import { ROUTES, type Lifecycle, type Reply, type RouteContext } from './routes';
+
+export interface HttpListener {
+  /** `host:port` it listens on. */
+  readonly address: string;
+  close(): Promise<void>;
+}
+
+const ALLOWED = 'GET, HEAD';
+
+/**
+ * The agent's read-only HTTP listener (config `http`): probes, metrics, the cluster API and page
+ * (routes.ts). Bounded against slow, large and many clients (tuning.http), so a flood costs the
+ * membership nothing but CPU it is not starved of. Resolves once it listens; a port in use rejects
+ * with one line that names `http.port`.
+ */
+export async function startHttp(opts: {
+  node: ClusterNode;
+  cfg: Config;
+  log: Logger;
+  host: string;
+  lifecycle: () => Lifecycle;
+  tuning: Tuning['http'];
+  tls?: TlsMaterial;
+}): Promise<HttpListener> {
+  const { node, cfg, log, tuning: t } = opts;
+  const ctx: RouteContext = { node, registry: metricsRegistry(node, opts.tls), lifecycle: opts.lifecycle, pageRefreshMs: t.pageRefreshMs };
+  const serverOptions: http.ServerOptions = { maxHeaderSize: t.maxHeaderBytes, headersTimeout: t.headersTimeoutMs, requestTimeout: t.requestTimeoutMs, keepAliveTimeout: t.keepAliveTimeoutMs, connectionsCheckingInterval: t.timeoutCheckMs };
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => void serve(ctx, req, res, log);
+  let server: http.Server;
+  if (cfg.http.tls && opts.tls) {
+    const https = await import('node:https');
+    const secure = https.createServer({ ...serverOptions, ...opts.tls.certAndKey }, onRequest);
+    // A rotated certificate is served from the next connection on, as on the cluster port.
+    opts.tls.onReload(() => secure.setSecureContext(opts.tls!.certAndKey));
+    server = secure;
+  } else server = http.createServer(serverOptions, onRequest);
+  server.maxConnections = t.maxConnections;
+  const host = cfg.http.bind ?? opts.host;
+  const port = cfg.http.port;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) => {
+      const why = e.code === 'EADDRINUSE' ? 'is in use by another process' : e.code === 'EADDRNOTAVAIL' ? 'is not an address of this machine' : `cannot be listened on (${e.code ?? e.message})`;
+      const fix = e.code === 'EADDRNOTAVAIL' ? 'set http.bind to one of its addresses' : 'set http.port to a free port';
+      reject(Object.assign(new Error(`http.port ${port} on ${host} ${why}: ${fix}, or http.enable = false`), { code: e.code }));
+    });
+    server.listen({ host, port }, resolve);
+  });
+  server.on('error', (e) => log.error({ err: e.message }, `HTTP listener error: ${e.message}`));
+  const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  log.info({ address: host, port, tls: cfg.http.tls }, `HTTP listener on ${cfg.http.tls ? 'https' : 'http'}://${address} (/status, /metrics, /api/v1, /)`);
+  return {
+    address,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+async function serve(ctx: RouteContext, req: http.IncomingMessage, res: http.ServerResponse, log: Logger): Promise<void> {
+  // The body of a request is never read: nothing here takes one.
+  req.resume();
+  let reply: Reply;
+  try {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const route = Object.hasOwn(ROUTES, url.pathname) ? ROUTES[url.pathname] : undefined;
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      reply = { status: 405, type: 'text/plain; charset=utf-8', body: `method ${req.method} is not allowed: this listener is read-only (${ALLOWED}); changes go through muster ctl\n` };
+    } else if (!route) {
+      reply = { status: 404, type: 'text/plain; charset=utf-8', body: `no such path: ${url.pathname.slice(0, 100)} (there are ${Object.keys(ROUTES).join(', ')})\n` };
+    } else reply = await route(ctx, url.searchParams);
+  } catch (e) {
+    log.error({ err: (e as Error).message, path: req.url }, `HTTP request failed: ${(e as Error).message}`);
+    reply = { status: 500, type: 'text/plain; charset=utf-8', body: 'internal error (see the agent\'s log)\n' };
+  }
+  const headers: http.OutgoingHttpHeaders = {
+    'content-type': reply.type,
+    'content-length': Buffer.byteLength(reply.body),
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+    // The page loads its own script and the API from this listener, nothing from elsewhere.
+    'content-security-policy': "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'",
+  };
+  if (reply.status === 405) headers.allow = ALLOWED;
+  res.writeHead(reply.status, headers);
+  res.end(req.method === 'HEAD' ? undefined : reply.body);
+}

@@ -45,6 +45,7 @@ export class Joins {
     }
     const entry: MemberEntry = { key: joiner, state: 'member', ts: this.n.replica.clock.now() };
     this.n.replica.members.merge(entry);
+    this.n.stats.event('added', joiner, 'joined through this node');
     this.n.merges.applyAlive(alive);
     // Saved soon, not awaited: the joiner keeps (and saves) the member list it is answered with and
     // syncs it to its neighbours, so the entry outlives this node. Waiting for the disk here put a
@@ -214,6 +215,7 @@ export class Joins {
   async removeMember(node: string, reason: 'force-leave' | 'autoclean'): Promise<{ acked: string[]; failed: string[] }> {
     const entry: MemberEntry = { key: node, state: 'removed', ts: this.n.replica.clock.now(), reason, by: this.n.name };
     this.n.replica.members.merge(entry);
+    this.n.stats.event('removed', node, `${reason} by this node`);
     this.n.partitions.removed(node);
     await this.n.persist();
     const why = reason === 'autoclean' ? `stopped for longer than cluster.autoclean = ${formatDuration(this.n.cfg.cluster.autoclean)}` : 'force-leave';

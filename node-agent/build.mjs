@@ -88,7 +88,7 @@ try {
 }
 
 // The node image's build context: the Dockerfile, the launcher, the bundle, its etcd file, the code-cache
-// maker and the `muster` wrapper, nothing else,
+// maker, the `muster` wrapper and the healthcheck script, nothing else,
 // so its hash (the kit's rebuild trigger) changes exactly when the agent does.
 rmSync('dist/image', { recursive: true, force: true });
 mkdirSync('dist/image', { recursive: true });
@@ -99,3 +99,5 @@ for (const f of ['muster.js', 'muster-core.js', 'vendor-etcd3.js']) copyFileSync
 copyFileSync('node-agent/code-cache.mjs', 'dist/image/code-cache.mjs');
 writeFileSync('dist/image/muster', readFileSync('node-agent/docker/muster', 'utf8').replace('__NODE_FLAGS__', NODE_FLAGS));
 chmodSync('dist/image/muster', 0o755);
+copyFileSync('node-agent/docker/muster-health', 'dist/image/muster-health');
+chmodSync('dist/image/muster-health', 0o755);

@@ -13,6 +13,7 @@ import { HandshakeGuard } from './transport/handshake-guard';
 import { DEFAULT_TUNING, type Tuning } from './tuning';
 import { systemClock } from './runtime/clock';
 import { startHttp, type HttpListener } from './http/listener';
+import { writeListenerFile } from './http/listener-file';
 import type { Lifecycle } from './http/routes';
 
 /** `muster agent`: listens on the node's host at cluster.port, links to the members, serves ctl. */
@@ -66,6 +67,7 @@ export async function runAgent(cfg: Config, tuning: Tuning = DEFAULT_TUNING): Pr
       throw e;
     }
   }
+  writeListenerFile(cfg.node.data_dir, httpListener?.reachAt);
   log.info(
     { address: host, port: cfg.cluster.port, proto_dist: cfg.cluster.proto_dist, discovery_strategy: cfg.cluster.discovery_strategy, data_dir: cfg.node.data_dir },
     `listening on ${host}:${cfg.cluster.port}`,

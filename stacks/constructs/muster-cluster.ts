@@ -13,6 +13,7 @@ import { DnsServer } from './dns-server';
 import { relativeName, type DnsRecord } from './dns-zone';
 import { EtcdCluster } from './etcd-cluster';
 import { MusterNode } from './muster-node';
+import { httpEndpointOf, type HttpEndpoint } from '../lib/http-endpoint';
 
 /** How the nodes find each other: the agent's `cluster.discovery_strategy` and its settings. */
 export type DiscoveryProps =
@@ -277,6 +278,8 @@ export class MusterCluster extends Construct {
   readonly settings: AgentSettings;
   /** The agents' `cluster.proto_dist`. */
   readonly protoDist: string;
+  /** Where each node's read-only HTTP listener answers (`/status`, `/metrics`) on its address; undefined with `http.enable = false`. */
+  readonly http?: HttpEndpoint;
 
   constructor(scope: Construct, id: string, props: MusterClusterProps) {
     super(scope, id);
@@ -357,6 +360,7 @@ export class MusterCluster extends Construct {
       'cluster.etcd.node_ttl': d.strategy === 'etcd' ? d.nodeTtl : undefined,
       'cluster.ready_min_nodes': readyMinNodes > 1 ? readyMinNodes : undefined,
     };
+    this.http = httpEndpointOf(this.settings);
     for (const n of declared) {
       const node = new MusterNode(this, n.containerName, {
         network: this.network,

@@ -5,6 +5,7 @@ import { Construct, Fn, PodDisruptionBudgetV1, RoleBindingV1, RoleV1, SecretV1, 
 import { parseProps, requireCookieToken } from '../lib/validation';
 import { addCheck, reportProblem } from '../lib/problems';
 import { kitOwnedProblem } from './muster-cluster';
+import { httpEndpointOf, type HttpEndpoint } from '../lib/http-endpoint';
 
 export interface MusterK8sClusterProps {
   /** Names the Service, StatefulSet, account and secret; the agents' `cluster.name` and `cluster.k8s.service_name`. @default 'muster' */
@@ -27,9 +28,12 @@ export interface MusterK8sClusterProps {
   /** The data volume claim. @default { size: '1Gi' } with the cluster's default storage class */
   readonly storage?: { readonly size?: string; readonly storageClassName?: string };
   /**
-   * Exec probes run `muster ctl` (a Node.js process, about 0.2-0.3 s of CPU): Kubernetes' 1 s
-   * default timeout flaps a busy pod. @default { periodSeconds: 5, timeoutSeconds: 5 } (readiness),
-   * { periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 } (liveness)
+   * The probes ask the agent's HTTP listener (`httpGet` on `/status/ready` and `/status/live`,
+   * answered in about a millisecond); the timeout still covers a pod starved of CPU for a moment.
+   * With `http.enable = false` in agentSettings they run `muster-health` and `muster ctl ping`
+   * instead (a Node.js process each, about 0.2-0.3 s of CPU: give them 5 s).
+   * @default { periodSeconds: 5, timeoutSeconds: 2 } (readiness; 5 s without the listener),
+   * { periodSeconds: 10, timeoutSeconds: the same, failureThreshold: 6 } (liveness)
    */
   readonly probes?: { readonly periodSeconds?: number; readonly timeoutSeconds?: number; readonly livenessFailureThreshold?: number };
   /** Pods that may be down at once by a voluntary disruption (drain, upgrade). @default 1 */
@@ -60,10 +64,10 @@ const propsSchema = z.strictObject({
   probes: z
     .strictObject({
       periodSeconds: z.number().int().min(1).default(5),
-      timeoutSeconds: z.number().int().min(1).default(5),
+      timeoutSeconds: z.number().int().min(1).optional(),
       livenessFailureThreshold: z.number().int().min(1).default(6),
     })
-    .default({ periodSeconds: 5, timeoutSeconds: 5, livenessFailureThreshold: 6 }),
+    .default({ periodSeconds: 5, livenessFailureThreshold: 6 }),
   maxUnavailable: z.number().int().min(1).default(1),
   readyMinNodes: z.number().int().min(1).optional(),
   agentSettings: z.record(z.string(), z.unknown()).default({}),
@@ -86,6 +90,11 @@ export class MusterK8sCluster extends Construct {
   readonly serviceDnsName: string;
   readonly statefulSet: StatefulSetV1;
   readonly service: ServiceV1;
+  /** Where each pod's read-only HTTP listener answers (probes, `/metrics`); undefined with `http.enable = false`. */
+  readonly http?: HttpEndpoint;
+  /** Each node's status and metrics URL (inside the cluster), by node name; empty without the listener. */
+  readonly statusUrls: Record<string, string> = {};
+  readonly metricsUrls: Record<string, string> = {};
 
   constructor(scope: Construct, id: string, props: MusterK8sClusterProps) {
     super(scope, id);
@@ -107,6 +116,17 @@ export class MusterK8sCluster extends Construct {
     this.nodeNames = Array.from({ length: replicas }, (_, i) => `muster@${name}-${i}.${this.serviceDnsName}`);
     const labels = { 'app.kubernetes.io/name': name, 'app.kubernetes.io/component': 'node' };
     const readyMinNodes = p.readyMinNodes ?? Math.min(2, replicas);
+    this.http = httpEndpointOf(p.agentSettings as AgentSettings);
+    const http = this.http;
+    for (const node of this.nodeNames) {
+      if (!http) break;
+      const host = node.slice(node.indexOf('@') + 1);
+      this.statusUrls[node] = `${http.scheme}://${host}:${http.port}/status`;
+      this.metricsUrls[node] = `${http.scheme}://${host}:${http.port}/metrics`;
+    }
+    const timeoutSeconds = p.probes.timeoutSeconds ?? (http ? 2 : 5);
+    const probeTiming = { periodSeconds: p.probes.periodSeconds, timeoutSeconds };
+    const httpGet = (path: string) => ({ path, port: 'http', scheme: http!.scheme.toUpperCase() });
 
     const secret = new SecretV1(this, 'cookie-secret', { metadata: { name: `${name}-cookie`, namespace }, data: { cookie: props.cookie } });
     const account = new ServiceAccountV1(this, 'account', { metadata: { name, namespace } });
@@ -159,7 +179,11 @@ export class MusterK8sCluster extends Construct {
           metadata: {
             labels,
             // A new cookie changes the Secret, which pods read only at start: roll them.
-            annotations: { 'muster.io/cookie-checksum': Fn.sha256(props.cookie) },
+            annotations: {
+              'muster.io/cookie-checksum': Fn.sha256(props.cookie),
+              // The scrape annotations Prometheus's kubernetes_sd examples (and EMQX's Helm chart) read.
+              ...(http ? { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(http.port), 'prometheus.io/path': '/metrics', 'prometheus.io/scheme': http.scheme } : {}),
+            },
           },
           spec: {
             serviceAccountName: account.metadata.name,
@@ -171,7 +195,7 @@ export class MusterK8sCluster extends Construct {
               {
                 name: 'muster',
                 image: p.image,
-                port: [{ name: 'cluster', containerPort: DEFAULT_CLUSTER_PORT }],
+                port: [{ name: 'cluster', containerPort: DEFAULT_CLUSTER_PORT }, ...(http ? [{ name: 'http', containerPort: http.port }] : [])],
                 env: [
                   { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
                   { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
@@ -182,11 +206,11 @@ export class MusterK8sCluster extends Construct {
                 ],
                 resources: { requests: p.resources.requests, limits: p.resources.limits },
                 securityContext: { allowPrivilegeEscalation: false },
-                readinessProbe: { exec: { command: IMAGE_HEALTHCHECK.test.slice(1) }, periodSeconds: p.probes.periodSeconds, timeoutSeconds: p.probes.timeoutSeconds },
+                readinessProbe: http ? { httpGet: httpGet('/status/ready'), ...probeTiming } : { exec: { command: IMAGE_HEALTHCHECK.test.slice(1) }, ...probeTiming },
                 livenessProbe: {
-                  exec: { command: ['muster', 'ctl', 'ping'] },
+                  ...(http ? { httpGet: httpGet('/status/live') } : { exec: { command: ['muster', 'ctl', 'ping'] } }),
                   periodSeconds: p.probes.periodSeconds * 2,
-                  timeoutSeconds: p.probes.timeoutSeconds,
+                  timeoutSeconds,
                   failureThreshold: p.probes.livenessFailureThreshold,
                 },
                 volumeMount: [{ name: 'data', mountPath: IMAGE_DATA_DIR }],

@@ -75,8 +75,9 @@ export function k8sSummary(stackName: string, synthesized: { resource?: Record<s
   if (!sts) return resourceSummary(stackName, synthesized);
   const c = sts.spec.template.spec.container[0];
   const env = Object.fromEntries(((c.env ?? []) as { name: string; value?: string }[]).filter((e) => e.value !== undefined).map((e) => [e.name, e.value]));
-  const probe = (p: { exec: { command: string[] }; period_seconds?: number; timeout_seconds?: number; failure_threshold?: number }) =>
-    `\`${p.exec.command.join(' ')}\` every ${p.period_seconds ?? 10} s, timeout ${p.timeout_seconds ?? 1} s${p.failure_threshold ? `, ${p.failure_threshold} failures` : ''}`;
+  type Probe = { exec?: { command: string[] }; http_get?: { path: string; port: string; scheme?: string }; period_seconds?: number; timeout_seconds?: number; failure_threshold?: number };
+  const what = (p: Probe) => (p.http_get ? `\`${p.http_get.scheme ?? 'HTTP'} GET ${p.http_get.path}\` on port ${p.http_get.port}` : p.exec ? `\`${p.exec.command.join(' ')}\`` : 'an unknown probe');
+  const probe = (p: Probe) => `${what(p)} every ${p.period_seconds ?? 10} s, timeout ${p.timeout_seconds ?? 1} s${p.failure_threshold ? `, ${p.failure_threshold} failures` : ''}`;
   const out = [`# Stack \`${stackName}\``, '', `StatefulSet \`${sts.metadata.name}\` in namespace \`${sts.metadata.namespace}\`: **${sts.spec.replicas} pods** (${sts.spec.pod_management_policy}), image \`${c.image}\`.`, ''];
   out.push('| what | value |', '|---|---|');
   out.push(`| node names | \`${env.MUSTER_NODE__NAME}\` |`);
@@ -84,6 +85,8 @@ export function k8sSummary(stackName: string, synthesized: { resource?: Record<s
   out.push(`| ready when | a member of a cluster of at least ${env.MUSTER_CLUSTER__READY_MIN_NODES ?? 1} |`);
   out.push(`| readiness probe | ${probe(c.readiness_probe)} |`);
   out.push(`| liveness probe | ${probe(c.liveness_probe)} |`);
+  const ann = sts.spec.template.metadata.annotations ?? {};
+  if (ann['prometheus.io/scrape'] === 'true') out.push(`| metrics | Prometheus scrape annotations: port ${ann['prometheus.io/port']}, path \`${ann['prometheus.io/path']}\` |`);
   out.push(`| resources | requests ${JSON.stringify(c.resources?.requests ?? {})}, limits ${JSON.stringify(c.resources?.limits ?? {})} |`);
   out.push(`| storage | ${sts.spec.volume_claim_template[0].spec.resources.requests.storage} per pod${sts.spec.volume_claim_template[0].spec.storage_class_name ? ` (${sts.spec.volume_claim_template[0].spec.storage_class_name})` : ''} |`);
   if (pdb) out.push(`| disruption budget | at most ${pdb.spec.max_unavailable} pod(s) down by a drain |`);

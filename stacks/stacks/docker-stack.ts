@@ -69,6 +69,13 @@ export class MusterDockerStack extends TerraformStack {
     });
     if (this.cluster.dnsServer) new TerraformOutput(this, 'dns_server', { value: this.cluster.dnsServer.server, description: 'The BIND 9 server of the cluster zone (ip:port)' });
     if (this.cluster.etcdEndpoints.length) new TerraformOutput(this, 'etcd_endpoints', { value: this.cluster.etcdEndpoints, description: 'etcd client URLs the nodes use' });
+    const http = this.cluster.http;
+    if (http) {
+      // On Linux the host reaches the containers' addresses on the cluster's network directly.
+      const url = (n: (typeof nodes)[number], path: string) => `${http.scheme}://${n.address}:${http.port}${path}`;
+      new TerraformOutput(this, 'status_urls', { value: Object.fromEntries(nodes.map((n) => [n.nodeName, url(n, '/status')])), description: 'Each node\'s EMQX-style status (GET; /status/ready for readiness, / for the cluster page)' });
+      new TerraformOutput(this, 'metrics_urls', { value: Object.fromEntries(nodes.map((n) => [n.nodeName, url(n, '/metrics')])), description: 'Each node\'s Prometheus metrics' });
+    }
     new TerraformOutput(this, 'status_commands', {
       value: nodes.map((n) => `docker exec ${n.containerName} muster ctl cluster status`),
       description: 'Check the cluster from any node',

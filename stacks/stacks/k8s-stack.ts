@@ -31,6 +31,10 @@ export class MusterK8sStack extends TerraformStack {
     this.cluster = new MusterK8sCluster(this, 'cluster', { ...props.cluster, name: props.name, replicas: props.replicas, namespace, image, cookie: cookie.stringValue });
     new TerraformOutput(this, 'node_names', { value: this.cluster.nodeNames, description: 'The node names (node.name)' });
     new TerraformOutput(this, 'service', { value: this.cluster.serviceDnsName, description: 'The headless Service' });
+    if (this.cluster.http) {
+      new TerraformOutput(this, 'status_urls', { value: this.cluster.statusUrls, description: 'Each node\'s EMQX-style status, inside the cluster (GET; /status/ready for readiness, / for the cluster page)' });
+      new TerraformOutput(this, 'metrics_urls', { value: this.cluster.metricsUrls, description: 'Each node\'s Prometheus metrics, inside the cluster (the pods carry prometheus.io/scrape annotations)' });
+    }
     new TerraformOutput(this, 'status_command', { value: `kubectl -n ${namespace} exec ${this.cluster.name}-0 -- muster ctl cluster status`, description: 'Check the cluster' });
   }
 }

@@ -17,6 +17,12 @@ export interface ImageMetadata {
   readonly volumes: readonly string[];
   /** `/bin/sh` and `/usr/bin/env`: GNU (Debian), BusyBox (Alpine), or none (distroless). */
   readonly shell: 'gnu' | 'busybox' | 'none';
+  /**
+   * Programs beyond the shell's small tools that the node image's healthcheck (`muster-health`)
+   * looks for: `bash` (its /dev/tcp) in Debian-based images, BusyBox's `wget` in Alpine. A stand-in
+   * has exactly these, so the healthcheck takes the same path as on the real image.
+   */
+  readonly tools: readonly ('bash' | 'wget')[];
   /** /etc/passwd lines of the users that matter. */
   readonly users: readonly string[];
   /** Where each value was read. */
@@ -36,6 +42,7 @@ export const OFFICIAL: Record<'bind9' | 'etcd' | 'node' | 'nodeAlpine', ImageMet
     env: [PATH, 'DEBIAN_FRONTEND=noninteractive', 'LC_ALL=C.UTF-8'],
     volumes: ['/etc/bind', '/var/cache/bind', '/var/lib/bind', '/var/log'],
     shell: 'busybox',
+    tools: ['wget'],
     users: ['bind:x:100:101:Linux User,,,:/var/cache/bind:/sbin/nologin'],
     source:
       'isc-projects/bind9-docker, branch v9.18 at 4d2b6d9 (9.18.31), Dockerfile: FROM alpine:latest (L1), ENV (L4-5), addgroup/adduser bind (L75), ' +
@@ -52,6 +59,7 @@ export const OFFICIAL: Record<'bind9' | 'etcd' | 'node' | 'nodeAlpine', ImageMet
     env: [PATH, 'SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt'],
     volumes: [],
     shell: 'none',
+    tools: [],
     users: ['root:x:0:0:root:/root:/sbin/nologin', 'nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin', 'nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin'],
     source:
       'etcd-io/etcd tag v3.5.17 (507c0de), Dockerfile-release.amd64: FROM gcr.io/distroless/static-debian11 (root variant) (L1), etcd, etcdctl, etcdutl in /usr/local/bin (L3-5), ' +
@@ -66,10 +74,12 @@ export const OFFICIAL: Record<'bind9' | 'etcd' | 'node' | 'nodeAlpine', ImageMet
     env: [PATH, 'NODE_VERSION=24.19.0', 'YARN_VERSION=1.22.22'],
     volumes: [],
     shell: 'gnu',
+    tools: ['bash'],
     users: ['node:x:1000:1000::/home/node:/bin/bash'],
     source:
       'nodejs/docker-node 24/bookworm-slim/Dockerfile at f27d936 (2026-08-19): FROM debian:bookworm-slim (L1), groupadd/useradd node 1000:1000 (L3-4), NODE_VERSION (L6), ' +
-      'node in /usr/local/bin (L36-42), YARN_VERSION (L61), ENTRYPOINT docker-entrypoint.sh (L99-100), CMD (L102); /bin/sh is dash and /usr/bin/env GNU coreutils (debian bookworm-slim rootfs.manifest)',
+      'node in /usr/local/bin (L36-42), YARN_VERSION (L61), ENTRYPOINT docker-entrypoint.sh (L99-100), CMD (L102); /bin/sh is dash and /usr/bin/env GNU coreutils (debian bookworm-slim rootfs.manifest); ' +
+      'bash is there (Essential: yes in bookworm, in the same manifest; the node user\'s shell is /bin/bash), wget is not (not Priority: required)',
     note: 'the stand-in runs this machine\'s Node.js (20), not 24.19.0; NODE_VERSION says which it really is',
   },
   nodeAlpine: {
@@ -81,10 +91,12 @@ export const OFFICIAL: Record<'bind9' | 'etcd' | 'node' | 'nodeAlpine', ImageMet
     env: [PATH, 'NODE_VERSION=24.19.0', 'YARN_VERSION=1.22.22'],
     volumes: [],
     shell: 'busybox',
+    tools: ['wget'],
     users: ['node:x:1000:1000:Linux User,,,:/home/node:/bin/sh'],
     source:
       'nodejs/docker-node 24/alpine3.24/Dockerfile at f27d936: FROM alpine:3.24 (L1), addgroup/adduser node 1000:1000 (L5-6), ENTRYPOINT (L105-106), CMD (L108); ' +
-      '/bin/sh and /usr/bin/env are BusyBox, whose env has no -S (busybox coreutils/env.c getopt "+i0u:*")',
+      '/bin/sh and /usr/bin/env are BusyBox, whose env has no -S (busybox coreutils/env.c getopt "+i0u:*"); ' +
+      'wget is BusyBox\'s applet (/usr/bin/wget, alpine aports main/busybox busyboxconfig CONFIG_WGET=y), and there is no bash (not in alpine-baselayout or the base packages)',
     note: 'the stand-in runs this machine\'s glibc Node.js (20) where the real image has a musl build of 24',
   },
 };

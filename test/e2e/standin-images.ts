@@ -19,7 +19,7 @@ export const STANDIN = {
 };
 
 /** Bump when a stand-in's content changes, so an engine that has an older one builds it again. */
-const STANDIN_VERSION = '2';
+const STANDIN_VERSION = '3';
 
 function sh(cmd: string, args: string[], input?: Buffer): string {
   return execFileSync(cmd, args, { encoding: 'utf8', input, maxBuffer: 64 * 1024 * 1024 });
@@ -67,6 +67,18 @@ function addDebianUserland(root: string): void {
   addBinary(root, '/usr/bin/env', '/usr/bin/env');
 }
 
+/** The official image's `tools` (bash from this machine; wget as BusyBox's applet, where Alpine has it). */
+function addTools(root: string, m: ImageMetadata): void {
+  for (const tool of m.tools) {
+    if (tool === 'bash') addBinary(root, '/bin/bash', '/bin/bash');
+    if (tool === 'wget') {
+      if (m.shell !== 'busybox') throw new Error(`${m.of}: wget is modelled as BusyBox's applet only`);
+      mkdirSync(path.join(root, 'usr/bin'), { recursive: true });
+      symlinkSync('/bin/busybox', path.join(root, 'usr/bin/wget'));
+    }
+  }
+}
+
 function base(root: string, users: readonly string[]): void {
   for (const d of ['tmp', 'etc', 'dev', 'proc', 'sys', 'run', 'var/tmp']) mkdirSync(path.join(root, d), { recursive: true });
   chmodSync(path.join(root, 'tmp'), 0o1777);
@@ -98,6 +110,7 @@ function build(image: string, m: ImageMetadata, fill: (root: string) => void, en
     base(root, m.users);
     if (m.shell === 'busybox') addBusybox(root);
     if (m.shell === 'gnu') addDebianUserland(root);
+    addTools(root, m);
     fill(root);
     const tar = execFileSync('tar', ['-C', root, '--numeric-owner', '-c', '.'], { maxBuffer: 1024 * 1024 * 1024 });
     sh('docker', ['import', ...changesFor(m, env).flatMap((c) => ['--change', c]), '-', image], tar);

@@ -229,8 +229,8 @@ describe('MusterK8sCluster', () => {
     assert.equal(tpl.metadata.annotations['muster.io/cookie-checksum'], '${sha256(var.cookie)}');
     const c = tpl.spec.container[0];
     assert.deepEqual(c.resources, { requests: { cpu: '100m', memory: '96Mi' }, limits: { memory: '256Mi' } });
-    assert.equal(c.readiness_probe.timeout_seconds, 5, 'exec probes start a Node.js process: more than the 1 s default');
-    assert.equal(c.liveness_probe.timeout_seconds, 5);
+    assert.equal(c.readiness_probe.timeout_seconds, 2, 'explicit, above the 1 s default: a pod starved of CPU for a moment is not failed');
+    assert.equal(c.liveness_probe.timeout_seconds, 2);
     const env = Object.fromEntries((c.env as Json[]).filter((e) => e.value !== undefined).map((e) => [e.name, e.value]));
     assert.equal(env.MUSTER_CLUSTER__K8S__SUFFIX, 'svc.corp.local');
     assert.equal(env.MUSTER_CLUSTER__K8S__NAMESPACE, 'team-a');
@@ -239,6 +239,39 @@ describe('MusterK8sCluster', () => {
     assert.equal(pdb.spec.max_unavailable, '1');
     assert.deepEqual(pdb.spec.selector.match_labels, sts.spec.selector.match_labels);
   });
+  it('probes follow the agent\'s HTTP listener: its port from agentSettings, exec probes when it is off', async () => {
+    const MusterK8sCluster = await k8s();
+    const { KubernetesProvider } = await import('../../stacks/lib/cdktf');
+    const container = (agentSettings: Record<string, unknown>) => {
+      const s = synth((stack, cookie) => {
+        new KubernetesProvider(stack, 'kubernetes', {});
+        new MusterK8sCluster(stack, 'c', { image: 'registry.example.com/muster-node:0.1.0', cookie, agentSettings });
+      });
+      const sts = Object.values(s.resource.kubernetes_stateful_set_v1)[0] as Json;
+      return { c: sts.spec.template.spec.container[0], annotations: sts.spec.template.metadata.annotations };
+    };
+    const custom = container({ 'http.port': 9100 });
+    assert.deepEqual(custom.c.port.map((p: Json) => [p.name, p.container_port]), [['cluster', 4370], ['http', 9100]]);
+    assert.equal(custom.c.readiness_probe.http_get.port, 'http');
+    assert.equal(custom.annotations['prometheus.io/port'], '9100');
+    const off = container({ 'http.enable': false });
+    assert.deepEqual(off.c.readiness_probe.exec.command, ['muster-health'], 'the image\'s healthcheck, which falls back to muster ctl');
+    assert.deepEqual(off.c.liveness_probe.exec.command, ['muster', 'ctl', 'ping']);
+    assert.equal(off.c.readiness_probe.timeout_seconds, 5, 'a Node.js process per probe: more time');
+    assert.deepEqual(off.c.port.map((p: Json) => p.name), ['cluster']);
+    assert.equal(off.annotations['prometheus.io/scrape'], undefined, 'nothing to scrape');
+  });
+
+  it('Docker: each node\'s status and metrics URL as outputs, on its address and the listener\'s port', async () => {
+    const { MusterDockerStack } = await import('../../stacks/stacks/docker-stack');
+    const { Testing } = await import('../../stacks/lib/cdktf');
+    const stack = new MusterDockerStack(Testing.app(), 'urls', { discovery: { strategy: 'static' }, nodes: 2, clusterName: 'urls', subnet: '10.61.0.0/24' });
+    const out = JSON.parse(Testing.synth(stack)).output;
+    const names = ['muster@node1.urls.internal', 'muster@node2.urls.internal'];
+    assert.deepEqual(out.status_urls.value, Object.fromEntries(names.map((n, i) => [n, `http://10.61.0.${10 + i}:18083/status`])));
+    assert.deepEqual(out.metrics_urls.value, Object.fromEntries(names.map((n, i) => [n, `http://10.61.0.${10 + i}:18083/metrics`])));
+  });
+
   it('refuses bad replicas, names and budgets, naming the field', async () => {
     const MusterK8sCluster = await k8s();
     const image = 'registry.example.com/muster-node:0.1.0';

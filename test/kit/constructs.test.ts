@@ -132,7 +132,7 @@ describe('MusterNode', () => {
       'MUSTER_NODE__NAME=muster@node1.cluster.example',
     ]);
     assert.deepEqual(c.upload, [{ file: '/etc/muster/cookie', content: '${var.cookie}', permissions: '0444' }]);
-    assert.deepEqual((c.healthcheck as { test: string[] }).test, ['CMD', 'muster', 'ctl', 'cluster', 'ready']);
+    assert.deepEqual((c.healthcheck as { test: string[] }).test, ['CMD', 'muster-health']);
     assert.ok(c.labels.some((l) => l.label === 'muster.healthcheck-hash' && /^[0-9a-f]{16}$/.test(l.value)));
     assert.equal(c.restart, 'unless-stopped');
     assert.equal(resources(s, 'docker_volume').length, 1);

@@ -105,7 +105,7 @@ describe('node containers stop in order and deploy returns when ready', () => {
       assert.equal(c.must_run, true);
       assert.equal(c.wait, true);
       assert.equal(c.wait_timeout, 120);
-      assert.deepEqual(c.healthcheck.test, ['CMD', 'muster', 'ctl', 'cluster', 'ready']);
+      assert.deepEqual(c.healthcheck.test, ['CMD', 'muster-health']);
       assert.ok(!(c.env as string[]).some((e) => e.startsWith('MUSTER_CLUSTER__READY_MIN_NODES=')), 'manual: a node alone is ready; join after deploy');
     }
   });

@@ -132,12 +132,20 @@ describe('the stacks', { timeout: 120_000 }, () => {
     const env = sts.spec.template.spec.container[0].env as Json[];
     assert.ok(env.some((e) => e.name === 'MUSTER_CLUSTER__DISCOVERY_STRATEGY' && e.value === 'k8s'));
     assert.ok(env.some((e) => e.name === 'MUSTER_NODE__COOKIE' && e.value_from.secret_key_ref.key === 'cookie'));
-    assert.deepEqual(sts.spec.template.spec.container[0].readiness_probe.exec.command, ['muster', 'ctl', 'cluster', 'ready']);
+    const c = sts.spec.template.spec.container[0];
+    // The probes ask the agent's HTTP listener, not a Node.js process per check.
+    assert.deepEqual(c.readiness_probe.http_get, { path: '/status/ready', port: 'http', scheme: 'HTTP' });
+    assert.deepEqual(c.liveness_probe.http_get, { path: '/status/live', port: 'http', scheme: 'HTTP' });
+    assert.deepEqual(c.port.map((p: Json) => [p.name, p.container_port]), [['cluster', 4370], ['http', 18083]]);
+    assert.equal(sts.spec.template.metadata.annotations['prometheus.io/scrape'], 'true');
+    assert.equal(sts.spec.template.metadata.annotations['prometheus.io/port'], '18083');
+    assert.deepEqual(Object.keys(j.output).sort(), ['metrics_urls', 'node_names', 'service', 'status_command', 'status_urls']);
+    assert.equal(j.output.status_urls.value['muster@muster-0.muster.${var.namespace}.svc.cluster.local'], 'http://muster-0.muster.${var.namespace}.svc.cluster.local:18083/status');
   });
 
   it('k8s: the plan summary shows what a reviewer needs: replicas, image, probes, resources, budget', () => {
     const md = readFileSync(path.join(outdir, 'stacks', 'k8s', 'plan-summary.md'), 'utf8');
-    for (const part of ['**3 pods** (Parallel), image `${var.node_image}`', '| readiness probe | `muster ctl cluster ready` every 5 s, timeout 5 s |', '| disruption budget | at most 1 pod(s) down by a drain |', '| ready when | a member of a cluster of at least 2 |']) {
+    for (const part of ['**3 pods** (Parallel), image `${var.node_image}`', '| readiness probe | `HTTP GET /status/ready` on port http every 5 s, timeout 2 s |', '| liveness probe | `HTTP GET /status/live` on port http every 10 s, timeout 2 s, 6 failures |', '| metrics | Prometheus scrape annotations: port 18083, path `/metrics` |', '| disruption budget | at most 1 pod(s) down by a drain |', '| ready when | a member of a cluster of at least 2 |']) {
       assert.ok(md.includes(part), part);
     }
   });

@@ -19,11 +19,12 @@ export const IMAGE_GID = 1000;
 
 /**
  * The node image's healthcheck: readiness (a synced member of a cluster of at least
- * `cluster.ready_min_nodes`), not mere liveness. Durations in Go's canonical form, as Docker and
+ * `cluster.ready_min_nodes`), not mere liveness. `muster-health` (node-agent/docker/) asks the
+ * agent's HTTP listener without starting Node.js, or runs `muster ctl cluster ready` where it cannot. Durations in Go's canonical form, as Docker and
  * the Terraform provider read them back (a "1m" would plan a change on every run).
  */
 export const IMAGE_HEALTHCHECK = {
-  test: ['CMD', 'muster', 'ctl', 'cluster', 'ready'],
+  test: ['CMD', 'muster-health'],
   interval: '5s',
   timeout: '3s',
   startPeriod: '10s',

@@ -10,6 +10,8 @@ import { ROUTES, type Lifecycle, type Reply, type RouteContext } from './routes'
 export interface HttpListener {
   /** `host:port` it listens on. */
   readonly address: string;
+  /** Where a client on this machine reaches it: the bind address, or the node's own for a wildcard bind. */
+  readonly reachAt: { host: string; port: number; tls: boolean };
   close(): Promise<void>;
 }
 
@@ -56,8 +58,10 @@ export async function startHttp(opts: {
   server.on('error', (e) => log.error({ err: e.message }, `HTTP listener error: ${e.message}`));
   const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
   log.info({ address: host, port, tls: cfg.http.tls }, `HTTP listener on ${cfg.http.tls ? 'https' : 'http'}://${address} (/status, /metrics, /api/v1, /)`);
+  const wildcard = host === '0.0.0.0' || host === '::';
   return {
     address,
+    reachAt: { host: wildcard ? opts.host : host, port, tls: cfg.http.tls },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -99,5 +99,7 @@ for (const f of ['muster.js', 'muster-core.js', 'vendor-etcd3.js']) copyFileSync
 copyFileSync('node-agent/code-cache.mjs', 'dist/image/code-cache.mjs');
 writeFileSync('dist/image/muster', readFileSync('node-agent/docker/muster', 'utf8').replace('__NODE_FLAGS__', NODE_FLAGS));
 chmodSync('dist/image/muster', 0o755);
-copyFileSync('node-agent/docker/muster-health', 'dist/image/muster-health');
-chmodSync('dist/image/muster-health', 0o755);
+for (const f of ['muster-health.sh', 'muster-health.bash']) {
+  copyFileSync(`node-agent/docker/${f}`, `dist/image/${f}`);
+  chmodSync(`dist/image/${f}`, 0o755);
+}

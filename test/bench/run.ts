@@ -9,6 +9,7 @@ import { NetLab } from '../support/netlab';
 import { DnsServer } from '../support/dns-server';
 import { EtcdServer } from '../support/etcd-server';
 import { dataRound } from './data';
+import { healthRound } from './health';
 import { bareNodeListening, benchHosts, processUsage, startMuster, startSerf, type BenchCluster } from './clusters';
 
 /**
@@ -27,8 +28,8 @@ export interface BenchOptions {
   idleMs: number;
   outDir: string;
   log?: (s: string) => void;
-  /** Which parts run (default: both); `BENCH_ONLY=data` runs the data writes alone. */
-  parts?: ('membership' | 'data')[];
+  /** Which parts run (default: all); `BENCH_ONLY=data` runs the data writes alone, `BENCH_ONLY=health` the health checks. */
+  parts?: ('membership' | 'data' | 'health')[];
 }
 
 type Figure = { figure: string; n: number; system: string; values: number[]; unit: string };
@@ -294,8 +295,14 @@ export async function runBench(o: BenchOptions): Promise<{ markdown: string; fil
     f.values.push(v);
   };
   const healN = 5;
-  const parts = o.parts ?? ['membership', 'data'];
+  const parts = o.parts ?? ['membership', 'data', 'health'];
   if (parts.includes('membership')) await membership();
+  if (parts.includes('health')) {
+    for (let rep = 0; rep < o.reps; rep++) {
+      log(`muster health checks rep ${rep + 1}/${o.reps}`);
+      await attempt('muster health checks', () => healthRound(adder('muster', 1), log));
+    }
+  }
   if (parts.includes('data')) {
     for (let rep = 0; rep < o.reps; rep++) {
       log(`muster data writes rep ${rep + 1}/${o.reps}`);
@@ -410,7 +417,7 @@ if (require.main === module) {
     reps: Number(process.env.BENCH_REPS ?? 3),
     idleMs: Number(process.env.BENCH_IDLE_MS ?? 30_000),
     outDir: path.resolve(__dirname, '../../bench/results'),
-    parts: process.env.BENCH_ONLY === 'data' ? ['data'] : process.env.BENCH_ONLY === 'membership' ? ['membership'] : undefined,
+    parts: process.env.BENCH_ONLY === 'data' || process.env.BENCH_ONLY === 'membership' || process.env.BENCH_ONLY === 'health' ? [process.env.BENCH_ONLY] : undefined,
     log: (s) => process.stderr.write(`${s}\n`),
   }).then(
     (r) => process.stdout.write(`${r.markdown}\nwritten: ${r.file}\n`),

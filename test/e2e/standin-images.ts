@@ -19,7 +19,7 @@ export const STANDIN = {
 };
 
 /** Bump when a stand-in's content changes, so an engine that has an older one builds it again. */
-const STANDIN_VERSION = '3';
+const STANDIN_VERSION = '4';
 
 function sh(cmd: string, args: string[], input?: Buffer): string {
   return execFileSync(cmd, args, { encoding: 'utf8', input, maxBuffer: 64 * 1024 * 1024 });
@@ -56,14 +56,14 @@ function addBusybox(root: string): void {
   mkdirSync(path.join(root, 'usr/bin'), { recursive: true });
   copyFileSync('/usr/bin/busybox', path.join(root, 'bin/busybox'));
   chmodSync(path.join(root, 'bin/busybox'), 0o755);
-  for (const tool of ['sh', 'mkdir', 'chown', 'chmod', 'ls', 'cat', 'rm', 'sleep', 'ps', 'id', 'echo', 'test', '[']) symlinkSync('busybox', path.join(root, 'bin', tool));
+  for (const tool of ['sh', 'mkdir', 'chown', 'chmod', 'ln', 'ls', 'cat', 'rm', 'sleep', 'ps', 'id', 'echo', 'test', '[']) symlinkSync('busybox', path.join(root, 'bin', tool));
   symlinkSync('/bin/busybox', path.join(root, 'usr/bin/env'));
 }
 
 /** Debian-like: dash as /bin/sh and GNU coreutils (env has -S), from this machine. */
 function addDebianUserland(root: string): void {
   addBinary(root, '/bin/dash', '/bin/sh');
-  for (const tool of ['mkdir', 'chown', 'chmod', 'ls', 'cat', 'rm', 'sleep', 'id', 'echo', 'test']) addBinary(root, `/usr/bin/${tool}`, `/bin/${tool}`);
+  for (const tool of ['mkdir', 'chown', 'chmod', 'ln', 'ls', 'cat', 'rm', 'sleep', 'id', 'echo', 'test']) addBinary(root, `/usr/bin/${tool}`, `/bin/${tool}`);
   addBinary(root, '/usr/bin/env', '/usr/bin/env');
 }
 

@@ -74,7 +74,7 @@ describe('the kit as another team installs it: npm pack, install the tarball, sy
     const tarball = path.join(work, `${pkg.name}-${pkg.version}.tgz`);
     assert.ok(existsSync(tarball), `npm pack wrote ${tarball}`);
     const files = run('tar', ['-tzf', tarball], work).split('\n').filter(Boolean);
-    for (const f of ['package/dist/kit/stacks/index.js', 'package/dist/kit/stacks/index.d.ts', 'package/dist/kit/node-agent/src/contract.js', 'package/dist/image/Dockerfile', 'package/dist/image/muster.js', 'package/dist/image/muster', 'package/dist/muster.js']) {
+    for (const f of ['package/dist/kit/stacks/index.js', 'package/dist/kit/stacks/index.d.ts', 'package/dist/kit/node-agent/src/contract.js', 'package/dist/image/Dockerfile', 'package/dist/image/muster.js', 'package/dist/image/muster', 'package/dist/image/muster-health.sh', 'package/dist/image/muster-health.bash', 'package/dist/muster.js']) {
       assert.ok(files.includes(f), `${f} is in the tarball`);
     }
     assert.ok(!files.some((f) => f.startsWith('package/stacks/') || f.startsWith('package/node-agent/') || f.startsWith('package/test/')), 'no sources or tests in the tarball');

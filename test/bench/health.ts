@@ -48,6 +48,11 @@ export async function healthRound(add: (figure: string, v: number, unit?: string
     measure('floor: bash -c true', 'bash -c true', 200);
     for (let i = 0; i < 3; i++) await (await fetch(`http://${a.host}:18083/metrics`)).text();
     add('agent RSS with the HTTP listener (after 610 checks, 3 scrapes)', processUsage(pid).rss / 1e6, 'MB');
+    // The same agent without the listener, for what the listener and prom-client cost in memory.
+    const b = fleet.agent('muster@127.0.35.3', { MUSTER_HTTP__ENABLE: 'false' });
+    await b.start();
+    await waitFor(async () => (await b.ctl(['cluster', 'ready'])).code === 0, 10_000, 'the second agent to be ready');
+    add('agent RSS without the HTTP listener (http.enable = false)', processUsage(b.proc!.pid!).rss / 1e6, 'MB');
   } finally {
     await fleet.close();
   }

@@ -4,7 +4,11 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
+import https from 'node:https';
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { Fleet, muster, waitFor, waitForStatus } from '../support/agents';
+import { makeCa, makeNodeCert, tlsEnv } from '../support/certs';
 
 // Agents on 127.0.50.x: the read-only HTTP listener (config `http`) on each node's own address.
 const url = (host: string, path: string) => `http://${host}:18083${path}`;
@@ -141,6 +145,10 @@ describe('the HTTP listener: probes, metrics, the cluster API', { timeout: 180_0
     assert.ok(slow.closedAfterMs < 4000, `a slow client held its connection for ${slow.closedAfterMs} ms`);
     assert.match(slow.answer, /^HTTP\/1\.1 408 /);
 
+    // A ctl with the wrong cookie: refused, and counted by cause.
+    const wrong = await fleet.agents[0].ctl(['ping'], { MUSTER_NODE__COOKIE: 'not-the-cookie' });
+    assert.notEqual(wrong.code, 0);
+    assert.equal(sample((await get(h, '/metrics')).text, 'muster_handshakes_refused_total', 'cause="bad_cookie"'), 1);
     const before = (await get(h, '/metrics')).text;
     // 3,000 requests, 50 at a time, of every kind: bounded in count, and in time by the test's timeout.
     const paths = ['/status', '/metrics', '/api/v1/cluster', '/nope', '/'];
@@ -157,6 +165,39 @@ describe('the HTTP listener: probes, metrics, the cluster API', { timeout: 180_0
     await waitForStatus(fleet.agents, names);
     assert.equal(sample(after, 'muster_down_claims_made_total'), sample(before, 'muster_down_claims_made_total'), 'no member was reported down during the flood');
     assert.equal(sample(after, 'muster_down_claims_refuted_total'), sample(before, 'muster_down_claims_refuted_total'));
+  });
+});
+
+describe('http.tls: the listener over HTTPS with the node\'s certificate', { timeout: 60_000 }, () => {
+  const fleet = new Fleet({ MUSTER_NODE__COOKIE: 'test-cookie' }, 'fast');
+  after(() => fleet.close());
+
+  it('answers over HTTPS verified by the cluster CA (plain TCP between nodes), and exports the certificate\'s expiry', async () => {
+    makeCa(fleet.dir, 'ca');
+    const cert = makeNodeCert(fleet.dir, 'ca', 'n1', 'IP:127.0.50.21');
+    const { MUSTER_CLUSTER__PROTO_DIST: _, ...files } = tlsEnv(cert);
+    const a = fleet.agent('muster@127.0.50.21', { ...files, MUSTER_HTTP__TLS: 'true' });
+    await a.start();
+    assert.ok(a.logged(/HTTP listener on https:\/\/127\.0\.50\.21:18083/));
+    const get = (path: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        https
+          .get({ host: '127.0.50.21', port: 18083, path, ca: readFileSync(cert.cacertfile) }, (res) => {
+            let body = '';
+            res.on('data', (d) => (body += d));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+          })
+          .on('error', reject);
+      });
+    const s = await waitFor(async () => {
+      const r = await get('/status');
+      return r.status === 200 && r;
+    }, 5000, 'the HTTPS listener');
+    assert.ok(s);
+    assert.match((s as { body: string }).body, /is started\nmuster is running/);
+    const expiry = Date.parse(new X509Certificate(readFileSync(cert.certfile)).validTo) / 1000;
+    assert.equal(sample((await get('/metrics')).body, 'muster_tls_certificate_expiry_timestamp_seconds'), expiry);
+    await assert.rejects(fetch('http://127.0.50.21:18083/status'), 'plain HTTP on the HTTPS port gets no answer');
   });
 });
 

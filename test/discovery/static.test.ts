@@ -37,6 +37,10 @@ describe('static discovery', { timeout: 600_000 }, () => {
       assert.ok(Date.now() - Date.parse(s.discovery!.last_run!) < 30_000);
       const text = await agents[0].ctl(['cluster', 'status']);
       assert.match(text.stdout, /Discovery: static, last run .* ago, found 4 node\(s\)/);
+      // The same on /metrics: discovery rounds by strategy.
+      const metrics = await (await fetch(`http://${agents[0].host}:18083/metrics`)).text();
+      const runs = Number(/^muster_discovery_runs_total\{strategy="static"\} (\d+)$/m.exec(metrics)?.[1]);
+      assert.ok(runs >= 1, `discovery rounds counted: ${runs}`);
     });
 
     it('a seed with another cookie is skipped and logged, never joined', async () => {

@@ -38,7 +38,10 @@ export async function startHttp(opts: {
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => void serve(ctx, req, res, log);
   let server: http.Server;
   if (cfg.http.tls && opts.tls) {
-    const https = await import('node:https');
+    // Loaded only here, as node:tls is (transport/tls.ts): a plain agent never pays for it. Not
+    // import(): the bundle runs from V8's code cache, where a dynamic import has no callback.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const https = require('node:https') as typeof import('node:https');
     const secure = https.createServer({ ...serverOptions, ...opts.tls.certAndKey }, onRequest);
     // A rotated certificate is served from the next connection on, as on the cluster port.
     opts.tls.onReload(() => secure.setSecureContext(opts.tls!.certAndKey));

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { MusterDockerStackProps } from '../../stacks/stacks/docker-stack';
 import { StackApplier, type Change } from './applier';
-import { assertPlansEmpty, containerId, converge, ctl, describe as describeChanges, docker, synthStack, VARS } from './helpers';
+import { assertPlansEmpty, containerId, converge, ctl, describe as describeChanges, docker, healthCheckPath, synthStack, VARS } from './helpers';
 import { ensureStandInImages, STANDIN } from './standin-images';
 
 // What each change to a deployed stack does to its running nodes, measured on a real engine with
@@ -111,10 +111,17 @@ describe('what each change does to running nodes', { timeout: 900_000 }, () => {
     await assertPlansEmpty(last);
   }
 
-  it('a new node image (here a BusyBox-based base image) replaces every node and keeps the data', () =>
-    replaceAll('new node image', () => {
+  it('a new node image (here a BusyBox-based base image) replaces every node and keeps the data', async () => {
+    await replaceAll('new node image', () => {
       vars = { ...vars, node_base_image: STANDIN.nodeAlpine };
-    }));
+    });
+    // No bash in a BusyBox image: its healthcheck is the wget one, still over HTTP.
+    for (const n of [A, C, D]) {
+      const h = healthCheckPath(container(n));
+      assert.equal(h.script, '/opt/muster/muster-health.sh', `${n}: the BusyBox-based image links the sh healthcheck`);
+      assert.ok(h.readyAnswered >= 1, `${n}: its healthcheck went through GET /status/ready (${h.readyAnswered} answered 200)`);
+    }
+  });
 
   it('cookie rotation replaces every node and keeps the data', () =>
     replaceAll('cookie rotation', () => {

@@ -70,3 +70,17 @@ export async function assertPlansEmpty(applier: StackApplier): Promise<void> {
 export function describe(changes: Change[]): string {
   return changes.map((c) => `  ${c.action} ${c.address}${c.reasons.length ? `: ${c.reasons.join('; ')}` : ''}`).join('\n');
 }
+
+/**
+ * How the node's healthcheck is answered: which script the image linked as muster-health, and how
+ * many `/status/ready` requests the agent's HTTP listener answered 200 (its own metrics, read inside
+ * the container), so a healthcheck that fell back to `muster ctl` cannot pass for the HTTP one.
+ */
+export function healthCheckPath(container: string): { script: string; readyAnswered: number } {
+  // With the image's own node: the stand-ins carry only the tools the official images' scripts use.
+  const script = docker('exec', container, 'node', '-e', 'process.stdout.write(require("fs").readlinkSync("/usr/local/bin/muster-health"))');
+  const read = 'const [h,p]=require("fs").readFileSync("/var/lib/muster/http-listener","utf8").split(" ");fetch(`http://${h.includes(":")?`[${h}]`:h}:${p}/metrics`).then(r=>r.text()).then(t=>process.stdout.write(t))';
+  const metrics = docker('exec', container, 'node', '-e', read);
+  const line = metrics.split('\n').find((l) => l.startsWith('muster_http_requests_total{path="/status/ready",code="200"} '));
+  return { script, readyAnswered: line ? Number(line.split(' ')[1]) : 0 };
+}

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { synthAll } from '../../stacks/main';
 import { ApplierError, StackApplier } from './applier';
-import { assertPlansEmpty, converge, ctl, docker, nodesOf, VARS } from './helpers';
+import { assertPlansEmpty, converge, ctl, docker, healthCheckPath, nodesOf, VARS } from './helpers';
 import { ensureStandInImages } from './standin-images';
 import { makeCa, makeNodeCert } from '../support/certs';
 
@@ -59,6 +59,12 @@ describe('every synthesized stack deploys, forms its cluster and plans empty aga
       withStack(stack, async (nodes, names, applier) => {
         assert.equal(nodes.length, 3);
         times.push(`${stack} ${await converge(nodes, names)}ms`);
+        // The deploy waited on the healthcheck: it asked the agent over HTTP, with bash (Debian base).
+        for (const c of nodes) {
+          const h = healthCheckPath(c);
+          assert.equal(h.script, '/opt/muster/muster-health.bash', `${c}: the Debian-based image links the bash healthcheck`);
+          assert.ok(h.readyAnswered >= 1, `${c}: its healthcheck went through GET /status/ready (${h.readyAnswered} answered 200)`);
+        }
         await assertPlansEmpty(applier);
       }));
   }

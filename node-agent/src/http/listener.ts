@@ -77,14 +77,15 @@ async function serve(ctx: RouteContext, req: http.IncomingMessage, res: http.Ser
   // The body of a request is never read: nothing here takes one.
   req.resume();
   let reply: Reply;
+  let route: string | undefined;
   try {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const route = Object.hasOwn(ROUTES, url.pathname) ? ROUTES[url.pathname] : undefined;
+    route = Object.hasOwn(ROUTES, url.pathname) ? url.pathname : undefined;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       reply = { status: 405, type: 'text/plain; charset=utf-8', body: `method ${req.method} is not allowed: this listener is read-only (${ALLOWED}); changes go through muster ctl\n` };
     } else if (!route) {
       reply = { status: 404, type: 'text/plain; charset=utf-8', body: `no such path: ${url.pathname.slice(0, 100)} (there are ${Object.keys(ROUTES).join(', ')})\n` };
-    } else reply = await route(ctx, url.searchParams);
+    } else reply = await ROUTES[route](ctx, url.searchParams);
   } catch (e) {
     log.error({ err: (e as Error).message, path: req.url }, `HTTP request failed: ${(e as Error).message}`);
     reply = { status: 500, type: 'text/plain; charset=utf-8', body: 'internal error (see the agent\'s log)\n' };
@@ -98,6 +99,7 @@ async function serve(ctx: RouteContext, req: http.IncomingMessage, res: http.Ser
     'content-security-policy': "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'",
   };
   if (reply.status === 405) headers.allow = ALLOWED;
+  ctx.node.stats.httpRequests.inc(`${route ?? 'other'} ${reply.status}`);
   res.writeHead(reply.status, headers);
   res.end(req.method === 'HEAD' ? undefined : reply.body);
 }

@@ -94,6 +94,19 @@ export function metricsRegistry(node: ClusterNode, tls?: TlsMaterial): Registry 
   gauge('muster_state_tombstones', 'Deleted data keys still kept until every member holds the deletion.', () => node.replica.tombstoneKeys().length);
   labelled('muster_discovery_runs_total', 'Discovery rounds, by strategy.', 'strategy', s.discoveryRuns);
   labelled('muster_discovery_errors_total', 'Discovery rounds and registrations that failed, by strategy.', 'strategy', s.discoveryErrors);
+  new Counter({
+    name: 'muster_http_requests_total',
+    help: 'Requests to this HTTP listener, by path (unknown paths as other) and status code.',
+    labelNames: ['path', 'code'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [key, n] of s.httpRequests.values) {
+        const [path, code] = key.split(' ');
+        this.inc({ path, code }, n);
+      }
+    },
+  });
   labelled('muster_handshakes_refused_total', 'Incoming connections refused, by cause (bad_cookie, wrong_cluster, tls, protocol, throttled, ...).', 'cause', s.handshakesRefused);
   if (tls) gauge('muster_tls_certificate_expiry_timestamp_seconds', 'When this node\'s certificate (cluster.ssl.certfile) expires, in seconds since the epoch.', () => tls.certificateExpiresAt() / 1000);
   // The process's own metrics under their standard names (process_cpu_seconds_total, ...).

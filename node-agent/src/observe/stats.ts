@@ -62,6 +62,8 @@ export class Stats {
   readonly discoveryRuns = new LabelledCount();
   readonly discoveryErrors = new LabelledCount();
   readonly handshakesRefused = new LabelledCount();
+  /** HTTP listener requests, by `<route> <status code>` (unknown paths as `other`). */
+  readonly httpRequests = new LabelledCount();
   /** Frames by direction and kind (the request's op, `handshake`, `control`), and their bytes on the wire. */
   readonly trafficIn = new Map<string, Traffic>();
   readonly trafficOut = new Map<string, Traffic>();

@@ -3,26 +3,13 @@ import type net from 'node:net';
 import type { Logger } from 'pino';
 import { z } from 'zod/v3';
 import { encodeFrame, FrameDecoder, FrameError, FRAME_LIMIT, HANDSHAKE_FRAME_LIMIT } from './frame';
-import { computeProof, newNonce, verifyProof, type HandshakeParams } from './handshake';
 import { describeTlsError, isTlsSocket, nodeTls, peerCertProblem, type TlsMaterial } from './tls';
-import {
-  authSchema,
-  challengeSchema,
-  helloSchema,
-  CAST_OPS,
-  OPS_BY_ROLE,
-  opSchemas,
-  rejectSchema,
-  sessionMessageSchema,
-  welcomeSchema,
-  type Op,
-  type RejectCode,
-  type Role,
-} from './messages';
+import { CAST_OPS, OPS_BY_ROLE, opSchemas, rejectSchema, sessionMessageSchema, type Op, type RejectCode, type Role } from './messages';
 import { DEFAULT_TUNING } from '../tuning';
 import { isErrorCode, PeerError } from '../errors';
-import { sleep, systemClock, type Clock, type Timer } from '../runtime/clock';
+import { systemClock, type Clock, type Timer } from '../runtime/clock';
 import type { HandshakeGuard } from './handshake-guard';
+import { clientHandshake, serverHandshake } from './handshake-session';
 import type { Stats } from '../observe/stats';
 import { systemNetwork, type Network, type StreamSocket } from '../runtime/network';
 
@@ -51,7 +38,7 @@ export function encodeCast(op: Op, body: unknown): Buffer {
 /** A failed request or handshake, with a machine-readable code and a sentence for people. */
 export { PeerError } from '../errors';
 
-interface CommonOptions {
+export interface CommonOptions {
   localName: string;
   cookie: string;
   /** Identifies this process run, so a peer can tell a restarted node from a stale link. */
@@ -93,11 +80,6 @@ export interface DialOptions extends CommonOptions {
   net?: Network;
 }
 
-/** Why two cluster names do not go together, or undefined (a ctl, or a peer too old to say its name). */
-function otherCluster(mine: string | undefined, theirs: string | undefined): string | undefined {
-  if (mine === undefined || theirs === undefined || mine === theirs) return undefined;
-  return 'cluster.name must be the same on every node of a cluster (they share a cookie, but are different clusters)';
-}
 
 export type RequestHandler = (op: Op, body: unknown, conn: Connection) => Promise<unknown>;
 /**
@@ -108,8 +90,8 @@ export type RequestHandler = (op: Op, body: unknown, conn: Connection) => Promis
 export type KnownAnswer = (op: Op, raw: unknown) => Record<string, unknown> | undefined;
 
 /**
- * One authenticated TCP connection to a peer node or a `muster ctl` client:
- * framing, the cookie handshake and request/response.
+ * One authenticated TCP connection to a peer node or a `muster ctl` client: framing, dial and
+ * accept (the cookie handshake itself is handshake-session.ts), request/response and closing.
  */
 export class Connection extends EventEmitter {
   peerName = '';
@@ -140,10 +122,11 @@ export class Connection extends EventEmitter {
   dismissed = false;
 
   private constructor(
-    private readonly socket: StreamSocket,
+    /** The socket, for the handshake's TLS and source-address checks (handshake-session.ts). */
+    readonly socket: StreamSocket,
     readonly dialer: 'local' | 'remote',
     private readonly log: Logger,
-    private readonly clock: Clock,
+    readonly clock: Clock,
     private readonly stats?: Stats,
   ) {
     super();
@@ -204,7 +187,7 @@ export class Connection extends EventEmitter {
           return reject(new PeerError('tls', `TLS to ${who} (${opts.host}:${opts.port}) refused: ${problem}`));
         }
         conn.role = opts.role;
-        conn.clientHandshake(opts).then(
+        clientHandshake(conn, opts).then(
           () => resolve(conn),
           (e: Error) => {
             conn.close(e.message);
@@ -219,7 +202,7 @@ export class Connection extends EventEmitter {
   static async accept(socket: StreamSocket, opts: CommonOptions): Promise<Connection | undefined> {
     const conn = new Connection(socket, 'remote', opts.log, opts.clock ?? systemClock, opts.stats);
     try {
-      await conn.serverHandshake(opts);
+      await serverHandshake(conn, opts);
       return conn;
     } catch (e) {
       const err = e as Error;
@@ -234,80 +217,8 @@ export class Connection extends EventEmitter {
     }
   }
 
-  private async clientHandshake(opts: DialOptions): Promise<void> {
-    const clientNonce = newNonce();
-    this.send({ t: 'hello', role: opts.role, name: opts.localName, nonce: clientNonce, boot: opts.boot, cluster: opts.role === 'ctl' ? undefined : opts.clusterName });
-    const challenge = await this.expect(challengeSchema, opts.handshakeTimeoutMs);
-    if (opts.expectedPeer && challenge.name !== opts.expectedPeer) {
-      this.sendReject('wrong_node', `expected ${opts.expectedPeer}, reached ${challenge.name}`);
-      throw new PeerError('wrong_node', `${opts.host}:${opts.port} is ${challenge.name}, not ${opts.expectedPeer}`);
-    }
-    this.peerName = challenge.name;
-    this.peerBoot = challenge.boot;
-    const params: HandshakeParams = { clientName: opts.localName, serverName: challenge.name, clientNonce, serverNonce: challenge.nonce };
-    this.send({ t: 'auth', proof: computeProof(opts.cookie, 'client', params) });
-    const welcome = await this.expect(welcomeSchema, opts.handshakeTimeoutMs);
-    if (!verifyProof(opts.cookie, 'server', params, welcome.proof)) {
-      this.sendReject('bad_cookie', 'your cookie proof does not match this node\'s cookie');
-      throw new PeerError('bad_cookie', `${challenge.name} (${this.remote}) does not hold our cookie`);
-    }
-    const other = otherCluster(opts.role === 'ctl' ? undefined : opts.clusterName, challenge.cluster);
-    if (other) {
-      this.sendReject('wrong_cluster', `${opts.localName} is in cluster '${opts.clusterName}', ${challenge.name} in '${challenge.cluster}': ${other}`);
-      throw new PeerError('wrong_cluster', `${challenge.name} is in cluster '${challenge.cluster}', this node in '${opts.clusterName}': ${other}`);
-    }
-    this.infoInWelcome = welcome.info;
-    this.startSession();
-  }
-
-  private async serverHandshake(opts: CommonOptions): Promise<void> {
-    const hello = await this.expect(helloSchema, opts.handshakeTimeoutMs);
-    this.peerName = hello.name;
-    this.peerBoot = hello.boot;
-    this.role = hello.role;
-    if (isTlsSocket(this.socket)) {
-      // The certificate must come from the cluster CA and, for nodes, name the host of the node name claimed.
-      const host = hello.role === 'ctl' ? undefined : hello.name.slice(hello.name.indexOf('@') + 1);
-      const problem = peerCertProblem(this.socket, host);
-      if (problem) {
-        this.sendReject('protocol', `the TLS certificate of ${hello.name} is refused by ${opts.localName}: ${problem}`);
-        throw new PeerError('tls', `TLS certificate of ${hello.name} refused: ${problem}`);
-      }
-    }
-    if (hello.role !== 'ctl' && hello.name === opts.localName) {
-      this.sendReject('protocol', 'a node cannot connect to itself');
-      throw new PeerError('protocol', `peer claims this node's own name ${hello.name}`);
-    }
-    // A source that failed cookie proofs waits before it is challenged (transport/handshake-guard.ts).
-    const wait = opts.guard?.delayMs(this.socket.remoteAddress ?? this.remote) ?? 0;
-    if (wait) {
-      await sleep(this.clock, wait);
-      if (this.closed) throw new PeerError('closed', 'closed by the client while it was slowed after failed cookie proofs');
-    }
-    const serverNonce = newNonce();
-    this.send({ t: 'challenge', name: opts.localName, nonce: serverNonce, boot: opts.boot, cluster: opts.clusterName });
-    const auth = await this.expect(authSchema, opts.handshakeTimeoutMs);
-    const params: HandshakeParams = { clientName: hello.name, serverName: opts.localName, clientNonce: hello.nonce, serverNonce };
-    if (!verifyProof(opts.cookie, 'client', params, auth.proof)) {
-      this.sendReject('bad_cookie', 'cookie proof does not match this node\'s cookie');
-      throw new PeerError('bad_cookie', `${hello.name} failed the cookie check (wrong cookie)`);
-    }
-    const other = otherCluster(hello.role === 'ctl' ? undefined : opts.clusterName, hello.cluster);
-    if (other) {
-      this.sendReject('wrong_cluster', `${opts.localName} is in cluster '${opts.clusterName}', ${hello.name} in '${hello.cluster}': ${other}`);
-      throw new PeerError('wrong_cluster', `${hello.name} is in cluster '${hello.cluster}', this node in '${opts.clusterName}': ${other}`);
-    }
-    const welcome = { t: 'welcome', proof: computeProof(opts.cookie, 'server', params), info: opts.welcomeInfo?.(hello.role, hello.name) };
-    let frame = encodeFrame(welcome);
-    // The client reads the welcome under the handshake limit: a member list too long for it (about
-    // 400 members with short names) is left out, and the client asks with 'info' once the session is up.
-    if (frame.length - 4 > HANDSHAKE_FRAME_LIMIT) frame = encodeFrame({ ...welcome, info: undefined });
-    this.sendFrame(frame, 'handshake');
-    this.startSession();
-  }
-
-  /** Waits for the next handshake message; a reject, a wrong message or a timeout fails it. */
-  private expect<S extends z.ZodType>(schema: S, timeoutMs = T.handshakeTimeoutMs): Promise<z.infer<S>> {
+  /** Waits for the next handshake message; a reject, a wrong message or a timeout fails it (handshake-session.ts). */
+  expect<S extends z.ZodType>(schema: S, timeoutMs = T.handshakeTimeoutMs): Promise<z.infer<S>> {
     return new Promise((resolve, reject) => {
       const timer = this.clock.setTimeout(() => {
         this.waiter = undefined;
@@ -339,7 +250,8 @@ export class Connection extends EventEmitter {
     while (this.waiter && this.inbox.length) this.waiter(this.inbox.shift());
   }
 
-  private startSession(): void {
+  /** The handshake is done (handshake-session.ts): session frames may be large, and what came early is served. */
+  startSession(): void {
     this.session = true;
     this.decoder.limit = FRAME_LIMIT;
     const queued = this.inbox;

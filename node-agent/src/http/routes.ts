@@ -15,7 +15,8 @@ export type Lifecycle = 'starting' | 'started' | 'stopping';
 
 export interface RouteContext {
   node: ClusterNode;
-  registry: Registry;
+  /** The metrics registry, made at the first scrape. */
+  registry: () => Registry;
   lifecycle: () => Lifecycle;
   pageRefreshMs: number;
 }
@@ -69,7 +70,8 @@ function ready(c: RouteContext, q: URLSearchParams): Reply {
 }
 
 async function metrics(c: RouteContext): Promise<Reply> {
-  return { status: 200, type: c.registry.contentType, body: await c.registry.metrics() };
+  const registry = c.registry();
+  return { status: 200, type: registry.contentType, body: await registry.metrics() };
 }
 
 /** The read-only routes, by path. Nothing here changes the cluster. */

@@ -10,7 +10,8 @@ file="${MUSTER_NODE__DATA_DIR:-/var/lib/muster}/http-listener"
 if [[ -r $file ]] && read -r host port scheme < "$file" && [[ $scheme == http ]]; then
   exec 3<>"/dev/tcp/$host/$port" || { echo "muster-health: cannot connect to the HTTP listener at $host:$port"; exit 1; }
   # HTTP/1.0: the listener closes after its answer, so reading to the end needs no length.
-  printf 'GET /status/ready HTTP/1.0\r\nHost: %s\r\n\r\n' "$host" >&3
+  [[ $host == *:* ]] && authority="[$host]:$port" || authority="$host:$port"
+  printf 'GET /status/ready HTTP/1.0\r\nHost: %s\r\n\r\n' "$authority" >&3
   IFS= read -r -t 2 -d '' -N 4096 answer <&3
   [[ -n $answer ]] || { echo "muster-health: no answer from $host:$port within 2 s"; exit 1; }
   answer=${answer%$'\n'}

@@ -11,6 +11,7 @@ if [ -r "$file" ] && read -r host port scheme < "$file" && [ "$scheme" = http ] 
   case "$host" in *:*) host="[$host]" ;; esac
   # No -T: Debian's busybox-static 1.35 wget crashes with it (seen here, SIGSEGV); the
   # healthcheck's own timeout (3 s) bounds the wait instead.
-  exec wget -q -O - "http://$host:$port/status/ready"
+  # -Y off: a proxy set in the container's environment is not for the node's own listener.
+  exec wget -Y off -q -O - "http://$host:$port/status/ready"
 fi
 exec muster ctl cluster ready

@@ -27,6 +27,9 @@ export async function runAgent(cfg: Config, tuning: Tuning = DEFAULT_TUNING): Pr
   // http.tls serves the node's certificate even when the cluster port runs plain TCP.
   const httpTls = cfg.http.enable && cfg.http.tls ? (material ?? loadTls(certificateSettingsOf(cfg), log)) : undefined;
   const node = ClusterNode.open(cfg, log, material, tuning);
+  // A file left by the last run names a listener that is not up yet (or, after the address moved,
+  // another node's): the healthcheck must not trust it until this run writes its own.
+  writeListenerFile(cfg.node.data_dir, undefined);
   const host = await node.resolver.resolve(parseNodeName(cfg.node.name).host);
 
   const guard = new HandshakeGuard(log, tuning.guard, systemClock);
@@ -60,7 +63,7 @@ export async function runAgent(cfg: Config, tuning: Tuning = DEFAULT_TUNING): Pr
   let httpListener: HttpListener | undefined;
   if (cfg.http.enable) {
     try {
-      httpListener = await startHttp({ node, cfg, log, host, lifecycle: () => lifecycle, tuning: tuning.http, tls: httpTls });
+      httpListener = await startHttp({ node, cfg, log, host, lifecycle: () => lifecycle, tuning: tuning.http, tls: httpTls, certificate: material ?? httpTls });
     } catch (e) {
       // Nothing half-started: the cluster port closes again before the error ends the process.
       server.close();
@@ -83,6 +86,7 @@ export async function runAgent(cfg: Config, tuning: Tuning = DEFAULT_TUNING): Pr
     if (stopping) return;
     stopping = true;
     lifecycle = 'stopping';
+    writeListenerFile(cfg.node.data_dir, undefined);
     log.info({ signal }, `stopping on ${signal}: telling peers this node is stopped, not gone`);
     server.close();
     await autocluster?.stop();

@@ -147,6 +147,9 @@ export class MusterK8sCluster extends Construct {
       spec: { clusterIp: 'None', publishNotReadyAddresses: true, selector: labels, port: [{ name: 'cluster', port: DEFAULT_CLUSTER_PORT, targetPort: String(DEFAULT_CLUSTER_PORT) }] },
     });
     const settings = agentEnv({
+      // Every interface, as EMQX's dashboard listener: the kubelet's probes reach the pod IP, and
+      // `kubectl port-forward` reaches localhost inside the pod.
+      'http.bind': '0.0.0.0',
       ...(p.agentSettings as AgentSettings),
       'cluster.name': name,
       'cluster.discovery_strategy': 'k8s',

@@ -133,9 +133,12 @@ describe('the HTTP listener: probes, metrics, the cluster API', { timeout: 180_0
     const missing = await get(h, '/nope');
     assert.equal(missing.status, 404);
     assert.match(missing.text, /no such path: \/nope \(there are \/, \/page\.js, \/status/);
-    const head = await fetch(url(h, '/status'), { method: 'HEAD' });
-    assert.equal(head.status, 200);
-    assert.equal(await head.text(), '');
+    const head = await raw(h, (s) => s.write('HEAD /status HTTP/1.0\r\n\r\n'), 5000);
+    assert.match(head.answer, /^HTTP\/1\.1 200 /);
+    assert.match(head.answer, /content-length: 52\r\n/, 'the length of the GET answer');
+    assert.ok(head.answer.endsWith('\r\n\r\n'), 'and no body');
+    const target = await raw(h, (s) => s.write('GET //[ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'), 5000);
+    assert.match(target.answer, /^HTTP\/1\.1 400 /, 'a target that is no path');
     const huge = await raw(h, (s) => s.write(`GET /status HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`), 5000);
     assert.match(huge.answer, /^HTTP\/1\.1 431 /, 'a head over 8 KiB');
     const garbage = await raw(h, (s) => s.write('NOT HTTP AT ALL\r\n\r\n'), 5000);
@@ -162,6 +165,11 @@ describe('the HTTP listener: probes, metrics, the cluster API', { timeout: 180_0
     };
     await Promise.all(Array.from({ length: 50 }, worker));
     const after = (await get(h, '/metrics')).text;
+    // What the flood got back, as the listener counts it: every request answered as its kind asks.
+    const answered = (path: string, code: number) => (sample(after, 'muster_http_requests_total', `path="${path}",code="${code}"`) ?? 0) - (sample(before, 'muster_http_requests_total', `path="${path}",code="${code}"`) ?? 0);
+    const deletes = Math.floor((3000 - 1) / 7) + 1;
+    assert.equal(answered('other', 405) + answered('/status', 405) + answered('/metrics', 405) + answered('/api/v1/cluster', 405) + answered('/', 405), deletes, 'every DELETE refused');
+    assert.equal(answered('/status', 200) + answered('/metrics', 200) + answered('/api/v1/cluster', 200) + answered('/', 200) + answered('other', 404), 3000 - deletes + 1, 'every GET answered (and the scrape before)');
     await waitForStatus(fleet.agents, names);
     assert.equal(sample(after, 'muster_down_claims_made_total'), sample(before, 'muster_down_claims_made_total'), 'no member was reported down during the flood');
     assert.equal(sample(after, 'muster_down_claims_refuted_total'), sample(before, 'muster_down_claims_refuted_total'));
@@ -198,6 +206,15 @@ describe('http.tls: the listener over HTTPS with the node\'s certificate', { tim
     const expiry = Date.parse(new X509Certificate(readFileSync(cert.certfile)).validTo) / 1000;
     assert.equal(sample((await get('/metrics')).body, 'muster_tls_certificate_expiry_timestamp_seconds'), expiry);
     await assert.rejects(fetch('http://127.0.50.21:18083/status'), 'plain HTTP on the HTTPS port gets no answer');
+  });
+
+  it('with TLS between nodes and a plain-HTTP listener, the certificate\'s expiry is a metric all the same', async () => {
+    const cert = makeNodeCert(fleet.dir, 'ca', 'n2', 'IP:127.0.50.22');
+    const b = fleet.agent('muster@127.0.50.22', tlsEnv(cert));
+    await b.start();
+    const expiry = Date.parse(new X509Certificate(readFileSync(cert.certfile)).validTo) / 1000;
+    const metrics = await waitFor(async () => (await fetch('http://127.0.50.22:18083/metrics')).text(), 5000, 'the plain-HTTP listener');
+    assert.equal(sample(metrics, 'muster_tls_certificate_expiry_timestamp_seconds'), expiry);
   });
 });
 

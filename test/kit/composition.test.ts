@@ -260,6 +260,11 @@ describe('MusterK8sCluster', () => {
     assert.equal(off.c.readiness_probe.timeout_seconds, 5, 'a Node.js process per probe: more time');
     assert.deepEqual(off.c.port.map((p: Json) => p.name), ['cluster']);
     assert.equal(off.annotations['prometheus.io/scrape'], undefined, 'nothing to scrape');
+    const loopback = container({ 'http.bind': '127.0.0.1' });
+    assert.deepEqual(loopback.c.readiness_probe.exec.command, ['muster-health'], 'a listener on loopback is for the node itself: the kubelet cannot reach it');
+    const all = container({});
+    const env = Object.fromEntries((all.c.env as Json[]).filter((e) => e.value !== undefined).map((e) => [e.name, e.value]));
+    assert.equal(env.MUSTER_HTTP__BIND, '0.0.0.0', 'every interface of the pod, as EMQX binds its dashboard: probes and port-forward both reach it');
   });
 
   it('Docker: each node\'s status and metrics URL as outputs, on its address and the listener\'s port', async () => {

@@ -3,9 +3,10 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema';
 import type { ClusterNode } from '../membership/cluster';
 import type { Registry } from 'prom-client';
+import { clusterView } from '../observe/cluster-view';
 import type { TlsMaterial } from '../transport/tls';
 import type { Tuning } from '../tuning';
-import { ROUTES, type Lifecycle, type Reply, type RouteContext } from './routes';
+import { readiness, ROUTES, type Lifecycle, type Reply, type RouteContext } from './routes';
 
 export interface HttpListener {
   /** `host:port` it listens on. */
@@ -30,7 +31,10 @@ export async function startHttp(opts: {
   host: string;
   lifecycle: () => Lifecycle;
   tuning: Tuning['http'];
+  /** HTTPS with these (http.tls). */
   tls?: TlsMaterial;
+  /** The node's certificate, whatever serves it (the cluster port's TLS or this listener's): its expiry is a metric. */
+  certificate?: TlsMaterial;
 }): Promise<HttpListener> {
   const { node, cfg, log, tuning: t } = opts;
   let registry: Registry | undefined;
@@ -38,8 +42,16 @@ export async function startHttp(opts: {
   // carry it (about 2 MB of RSS). Not import(): see the https note below.
   const metrics = () =>
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    (registry ??= (require('../observe/metrics') as typeof import('../observe/metrics')).metricsRegistry(node, opts.tls));
-  const ctx: RouteContext = { node, registry: metrics, lifecycle: opts.lifecycle, pageRefreshMs: t.pageRefreshMs };
+    (registry ??= (require('../observe/metrics') as typeof import('../observe/metrics')).metricsRegistry(node, { certificate: opts.certificate, ready: () => readiness(opts.lifecycle(), node).ready }));
+  // Every open page asks each second, and the overlay's links are O(N^2) name hashes to work out:
+  // one view per refresh period serves them all, on the membership's own event loop.
+  let view: { at: number; value: ReturnType<typeof clusterView> } | undefined;
+  const cachedView = () => {
+    const now = Date.now();
+    if (!view || now - view.at >= t.pageRefreshMs / 2) view = { at: now, value: clusterView(node) };
+    return view.value;
+  };
+  const ctx: RouteContext = { node, registry: metrics, clusterView: cachedView, lifecycle: opts.lifecycle, pageRefreshMs: t.pageRefreshMs };
   const serverOptions: http.ServerOptions = { maxHeaderSize: t.maxHeaderBytes, headersTimeout: t.headersTimeoutMs, requestTimeout: t.requestTimeoutMs, keepAliveTimeout: t.keepAliveTimeoutMs, connectionsCheckingInterval: t.timeoutCheckMs };
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => void serve(ctx, req, res, log);
   let server: http.Server;
@@ -48,7 +60,8 @@ export async function startHttp(opts: {
     // import(): the bundle runs from V8's code cache, where a dynamic import has no callback.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const https = require('node:https') as typeof import('node:https');
-    const secure = https.createServer({ ...serverOptions, ...opts.tls.certAndKey }, onRequest);
+    // A TLS handshake is bounded like a request head: an idle socket must not hold a connection slot.
+    const secure = https.createServer({ ...serverOptions, ...opts.tls.certAndKey, handshakeTimeout: t.headersTimeoutMs }, onRequest);
     // A rotated certificate is served from the next connection on, as on the cluster port.
     opts.tls.onReload(() => secure.setSecureContext(opts.tls!.certAndKey));
     server = secure;
@@ -85,9 +98,12 @@ async function serve(ctx: RouteContext, req: http.IncomingMessage, res: http.Ser
   let reply: Reply;
   let route: string | undefined;
   try {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    route = Object.hasOwn(ROUTES, url.pathname) ? url.pathname : undefined;
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
+    const url = URL.canParse(req.url ?? '/', 'http://localhost') ? new URL(req.url ?? '/', 'http://localhost') : undefined;
+    route = url && Object.hasOwn(ROUTES, url.pathname) ? url.pathname : undefined;
+    if (!url) {
+      // A client's garbage is its own problem: a 400, not an error in the node's log.
+      reply = { status: 400, type: 'text/plain; charset=utf-8', body: 'the request target is not a valid path\n' };
+    } else if (req.method !== 'GET' && req.method !== 'HEAD') {
       reply = { status: 405, type: 'text/plain; charset=utf-8', body: `method ${req.method} is not allowed: this listener is read-only (${ALLOWED}); changes go through muster ctl\n` };
     } else if (!route) {
       reply = { status: 404, type: 'text/plain; charset=utf-8', body: `no such path: ${url.pathname.slice(0, 100)} (there are ${Object.keys(ROUTES).join(', ')})\n` };

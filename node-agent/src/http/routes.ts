@@ -17,6 +17,8 @@ export interface RouteContext {
   node: ClusterNode;
   /** The metrics registry, made at the first scrape. */
   registry: () => Registry;
+  /** `/api/v1/cluster`, worked out at most once per page refresh however many ask (observe/cluster-view.ts). */
+  clusterView: () => ReturnType<typeof clusterView>;
   lifecycle: () => Lifecycle;
   pageRefreshMs: number;
 }
@@ -59,11 +61,16 @@ function live(c: RouteContext, q: URLSearchParams): Reply {
   return text(code, stopping ? `${c.node.name} is stopping` : `${c.node.name} is live`);
 }
 
+/** What `/status/ready` and the `muster_ready` metric say: the node's readiness once its membership runs. */
+export function readiness(life: Lifecycle, node: ClusterNode): { ready: boolean; reason: string } {
+  return life === 'started' ? node.ready() : { ready: false, reason: `the agent is ${life}` };
+}
+
 /** Readiness: what `muster ctl cluster ready` checks (a synced, running member of a cluster of at least cluster.ready_min_nodes). */
 function ready(c: RouteContext, q: URLSearchParams): Reply {
   const format = formatOf(q);
   if (typeof format !== 'string') return format;
-  const r = c.lifecycle() === 'started' ? c.node.ready() : { ready: false, reason: `the agent is ${c.lifecycle()}` };
+  const r = readiness(c.lifecycle(), c.node);
   const code = r.ready ? 200 : 503;
   if (format === 'json') return json(code, { node: c.node.name, ...r });
   return text(code, `${r.ready ? 'ready' : 'not ready'}: ${r.reason}`);
@@ -82,6 +89,6 @@ export const ROUTES: Record<string, (c: RouteContext, q: URLSearchParams) => Rep
   '/status/live': live,
   '/status/ready': ready,
   '/metrics': metrics,
-  '/api/v1/cluster': (c) => json(200, clusterView(c.node)),
+  '/api/v1/cluster': (c) => json(200, c.clusterView()),
   '/api/v1/nodes': (c) => json(200, nodesOf(c.node)),
 };

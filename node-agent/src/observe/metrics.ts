@@ -9,7 +9,8 @@ import type { LabelledCount, Traffic } from './stats';
  * Prometheus's conventions: a `muster_` prefix, units in the name, `_total` on counters. README.md
  * lists each one.
  */
-export function metricsRegistry(node: ClusterNode, tls?: TlsMaterial): Registry {
+export function metricsRegistry(node: ClusterNode, o: { certificate?: TlsMaterial; ready: () => boolean }): Registry {
+  const tls = o.certificate;
   const registry = new Registry();
   const s = node.stats;
   const registers = [registry];
@@ -50,7 +51,7 @@ export function metricsRegistry(node: ClusterNode, tls?: TlsMaterial): Registry 
     });
 
   gauge('muster_node_info', 'Always 1: this node, its cluster and its role, as labels.', () => 1, ['node', 'cluster_name', 'role'], () => [[{ node: node.name, cluster_name: node.cfg.cluster.name, role: 'core' }, 1]]);
-  gauge('muster_ready', '1 when this node is ready (what muster ctl cluster ready checks), else 0.', () => (node.ready().ready ? 1 : 0));
+  gauge('muster_ready', '1 when this node is ready (GET /status/ready answers 200), else 0.', () => (o.ready() ? 1 : 0));
   gauge('muster_members', 'Members of the cluster in this node\'s view, by state (running, stopped).', () => 0, ['state'], () => {
     const running = node.runningNodes().length;
     return [
@@ -96,7 +97,7 @@ export function metricsRegistry(node: ClusterNode, tls?: TlsMaterial): Registry 
   labelled('muster_discovery_errors_total', 'Discovery rounds and registrations that failed, by strategy.', 'strategy', s.discoveryErrors);
   new Counter({
     name: 'muster_http_requests_total',
-    help: 'Requests to this HTTP listener, by path (unknown paths as other) and status code.',
+    help: 'Requests this HTTP listener answered, by path (unknown paths as other) and status code; the 400, 408 and 431 that Node.js sends itself for broken requests are not counted.',
     labelNames: ['path', 'code'],
     registers,
     collect() {

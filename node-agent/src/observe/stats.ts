@@ -56,7 +56,7 @@ export class Stats {
   downClaimsMade = 0;
   downClaimsRefuted = 0;
   partitionsSeen = 0;
-  /** Writes, leaves and removals started here, acknowledged by every running member or not (yet). */
+  /** Data writes (put, del) started here, acknowledged by every running member or not (yet). */
   writesAcked = 0;
   writesNotAcked = 0;
   readonly discoveryRuns = new LabelledCount();

@@ -36,6 +36,40 @@ const etcd3Vendored = {
 };
 
 /**
+ * Node.js modules that libraries load at their top but the agent needs only on a path it rarely
+ * or never takes, loaded there instead: about 9 ms of CPU at every start on the machines we
+ * measure (pino's worker-thread transports, which bring thread-stream and assert; sonic-boom's
+ * assert, for one check when it is destroyed). Not commander's child_process: listening loads it
+ * anyway (net.Server.listen asks node:cluster). Exact texts, so a library that changes fails the
+ * build here instead of quietly loading them again.
+ */
+const LAZY_REQUIRES = [
+  { file: /pino[\\/]lib[\\/]tools\.js$/, text: "const transport = require('./transport')", lazy: "const transport = (...a) => require('./transport')(...a)" },
+  {
+    file: /pino[\\/]pino\.js$/,
+    text: "module.exports.transport = require('./lib/transport')",
+    lazy: "Object.defineProperty(module.exports, 'transport', { get: () => require('./lib/transport'), enumerable: true, configurable: true })",
+  },
+  { file: /sonic-boom[\\/]index\.js$/, text: "const assert = require('assert')", lazy: "const assert = (...a) => require('assert')(...a)" },
+];
+const lazyRequires = {
+  name: 'lazy-requires',
+  setup(b) {
+    b.onLoad({ filter: /(pino|sonic-boom)[\\/].*\.js$/ }, (args) => {
+      const edits = LAZY_REQUIRES.filter((e) => e.file.test(args.path));
+      if (!edits.length) return undefined;
+      let src = readFileSync(args.path, 'utf8');
+      for (const e of edits) {
+        if (!src.includes(e.text)) throw new Error(`${args.path} no longer has \`${e.text}\`: update LAZY_REQUIRES in node-agent/build.mjs`);
+        src = src.replace(e.text, e.lazy);
+        e.applied = true;
+      }
+      return { contents: src, loader: 'js' };
+    });
+  },
+};
+
+/**
  * How `node` runs the agent, in the shebang of dist/muster.js (the one launcher: the image's
  * `muster` wrapper execs it, and so do the tests and the bench; the code cache is made under the
  * same flags, which V8 requires). Lite mode (V8's interpreter only,
@@ -59,9 +93,11 @@ await build({
   // names kept for stack traces, muster.js.map beside it for the rest), 0.3 MB less per agent.
   minify: true,
   keepNames: true,
-  plugins: [etcd3Vendored],
+  plugins: [etcd3Vendored, lazyRequires],
   define: { MUSTER_VERSION: JSON.stringify(JSON.parse(readFileSync('package.json', 'utf8')).version) },
 });
+
+for (const e of LAZY_REQUIRES) if (!e.applied) throw new Error(`no bundled file matched ${e.file} for \`${e.text}\`: update LAZY_REQUIRES in node-agent/build.mjs`);
 
 // The etcd client (gRPC, protobuf: half the code) goes into a file of its own next to the bundle,
 // loaded only by nodes that use etcd discovery: every other node reads, compiles and keeps in

@@ -28,27 +28,13 @@ export interface BenchOptions {
   idleMs: number;
   outDir: string;
   log?: (s: string) => void;
-  /** Which parts run (default: all); `BENCH_ONLY=data` runs the data writes alone, `BENCH_ONLY=health` the health checks. */
-  parts?: ('membership' | 'data' | 'health')[];
+  /** Which parts run (default: all); `BENCH_ONLY=data` runs the data writes alone, `BENCH_ONLY=health` the health checks, `BENCH_ONLY=heal` the partition heal alone (it is part of membership). */
+  parts?: ('membership' | 'data' | 'health' | 'heal')[];
 }
 
 type Figure = { figure: string; n: number; system: string; values: number[]; unit: string };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(fn: () => Promise<T | undefined | false>, limitMs: number, what: string, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + limitMs;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch {
-      // not reachable yet
-    }
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await sleep(everyMs);
-  }
-}
 
 /**
  * The moment the last observer is seen to hold `pred` on its alive list. Each observer is asked
@@ -165,6 +151,59 @@ async function discoveryRound(n: number, env: Record<string, string>, label: str
   }
 }
 
+/**
+ * test/bench/running-observer.mjs in a namespace: `until(k)` resolves with the moment the agent's
+ * running count became k (the midpoint of the observer's last "not yet" and first "yes" looks).
+ */
+function runningObserver(netns: string, url: string): { proc: ChildProcess; until: (k: number, limitMs: number) => Promise<number> } {
+  const proc = spawn('ip', ['netns', 'exec', netns, process.execPath, path.join(__dirname, 'running-observer.mjs'), url], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const seen: { at: number; count: number }[] = [];
+  const waiters = new Set<() => void>();
+  let buf = '';
+  proc.stdout!.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const [prevEnd, end, count] = buf.slice(0, i).split(' ').map(Number);
+      buf = buf.slice(i + 1);
+      seen.push({ at: (prevEnd + end) / 2, count });
+      for (const w of waiters) w();
+    }
+  });
+  const until = (k: number, limitMs: number) =>
+    new Promise<number>((resolve, reject) => {
+      const from = seen.length;
+      const check = () => {
+        const hit = seen.slice(from).find((x) => x.count === k) ?? (seen.at(-1)?.count === k ? seen.at(-1) : undefined);
+        if (!hit) return;
+        clearTimeout(timer);
+        waiters.delete(check);
+        resolve(hit.at);
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(check);
+        reject(new Error(`timed out: the observer in ${netns} never saw ${k} running`));
+      }, limitMs);
+      waiters.add(check);
+      check();
+    });
+  return { proc, until };
+}
+
+/** Serf asked back to back until it lists `want` alive: the midpoint of the last "not yet" answer and the first "yes". */
+async function serfSeesAll(alive: () => Promise<number>, want: number, limitMs: number): Promise<number> {
+  const deadline = Date.now() + limitMs;
+  let prevEnd = Date.now();
+  for (;;) {
+    const k = await alive().catch(() => -1);
+    const end = Date.now();
+    if (k === want) return (prevEnd + end) / 2;
+    if (end > deadline) throw new Error(`timed out: serf never listed ${want} alive`);
+    prevEnd = end;
+    await sleep(10);
+  }
+}
+
 /** Idle bytes per node per second, counted on each host's own link, and partition heal, in network namespaces. */
 export async function netnsRound(system: 'muster' | 'serf', n: number, idleMs: number, heal: boolean, add: (f: string, v: number, unit?: string) => void): Promise<void> {
   const lab = new NetLab();
@@ -208,12 +247,20 @@ export async function netnsRound(system: 'muster' | 'serf', n: number, idleMs: n
     const b1 = counters();
     add('idle bytes/s per node (in + out)', b1.reduce((s, b, i) => s + b - b0[i], 0) / n / (idleMs / 1000), 'B/s');
     if (heal) {
+      // Heal is seen by a fast observer in the first node's namespace, its moment the midpoint
+      // between the end of its last "not yet" look and the end of its first "yes" (as formation):
+      // Muster's HTTP API from a long-lived process (a few ms a look), Serf's `serf members`
+      // (a Go process, 10-30 ms a look). Until 2026-12-06 both were the look that first said
+      // "yes", Muster's through `muster ctl` (about 200 ms to start), which was most of its figure.
+      const watch = system === 'muster' ? runningObserver(lab.netns(0), `http://${hosts[0]}:18083/api/v1/nodes`) : undefined;
+      if (watch) procs.push(watch.proc);
       lab.link(n - 1, false);
       await poll(n - 1, `${system} partition seen`);
+      if (watch) await watch.until(n - 1, 10_000);
       const t0 = Date.now();
       lab.link(n - 1, true);
-      await until(async () => (await aliveFrom0()) === n, 60_000, `${system} heal`);
-      add('partition heal after the link returns', Date.now() - t0);
+      const at = watch ? await watch.until(n, 60_000) : await serfSeesAll(() => aliveFrom0(), n, 60_000);
+      add('partition heal after the link returns', at - t0);
     }
   } finally {
     for (const p of procs) p.kill('SIGKILL');
@@ -297,6 +344,7 @@ export async function runBench(o: BenchOptions): Promise<{ markdown: string; fil
   const healN = 5;
   const parts = o.parts ?? ['membership', 'data', 'health'];
   if (parts.includes('membership')) await membership();
+  else if (parts.includes('heal')) await heal();
   if (parts.includes('health')) {
     for (let rep = 0; rep < o.reps; rep++) {
       log(`muster health checks rep ${rep + 1}/${o.reps}`);
@@ -307,6 +355,16 @@ export async function runBench(o: BenchOptions): Promise<{ markdown: string; fil
     for (let rep = 0; rep < o.reps; rep++) {
       log(`muster data writes rep ${rep + 1}/${o.reps}`);
       await attempt('muster data writes', () => dataRound(adder('muster', 3), log));
+    }
+  }
+  async function heal(): Promise<void> {
+    for (let rep = 0; rep < o.reps; rep++) {
+      for (const system of ['muster', 'serf'] as const) {
+        log(`${system} partition heal N=${healN} rep ${rep + 1}`);
+        await attempt(`${system} heal N=${healN}`, () =>
+          netnsRound(system, healN, Math.min(o.idleMs, 2000), true, (f, v, u) => (f.startsWith('partition') ? adder(system, healN)(f, v, u) : undefined)),
+        );
+      }
     }
   }
   async function membership(): Promise<void> {
@@ -345,14 +403,7 @@ export async function runBench(o: BenchOptions): Promise<{ markdown: string; fil
     });
     await etcd.close();
     await dns.close();
-    for (let rep = 0; rep < o.reps; rep++) {
-      for (const system of ['muster', 'serf'] as const) {
-        log(`${system} partition heal N=${healN} rep ${rep + 1}`);
-        await attempt(`${system} heal N=${healN}`, () =>
-          netnsRound(system, healN, Math.min(o.idleMs, 2000), true, (f, v, u) => (f.startsWith('partition') ? adder(system, healN)(f, v, u) : undefined)),
-        );
-      }
-    }
+    await heal();
     // The kit and the agent on their own.
     for (let rep = 0; rep < o.reps; rep++) {
       const t0 = Date.now();
@@ -417,7 +468,7 @@ if (require.main === module) {
     reps: Number(process.env.BENCH_REPS ?? 3),
     idleMs: Number(process.env.BENCH_IDLE_MS ?? 30_000),
     outDir: path.resolve(__dirname, '../../bench/results'),
-    parts: process.env.BENCH_ONLY === 'data' || process.env.BENCH_ONLY === 'membership' || process.env.BENCH_ONLY === 'health' ? [process.env.BENCH_ONLY] : undefined,
+    parts: ['data', 'membership', 'health', 'heal'].includes(process.env.BENCH_ONLY ?? '') ? [process.env.BENCH_ONLY as 'data'] : undefined,
     log: (s) => process.stderr.write(`${s}\n`),
   }).then(
     (r) => process.stdout.write(`${r.markdown}\nwritten: ${r.file}\n`),

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { isIPv4, isIPv6 } from 'node:net';
+import { ipFamily } from './ip-family';
 import path from 'node:path';
 import type { z } from 'zod/v3';
 import { HoconError, parseHocon, parseHoconValue, setPath, type HoconObject } from './hocon';
@@ -121,8 +121,9 @@ export function loadConfig(opts: LoadOptions): Config {
   if (weak) late.push(`${cfg.node.cookie_file !== undefined ? 'node.cookie_file' : 'node.cookie'}${origin(cfg.node.cookie_file !== undefined ? 'node.cookie_file' : 'node.cookie', fromEnv)}: ${weak}`);
   const host = cfg.node.name.slice(cfg.node.name.indexOf('@') + 1);
   const v6 = cfg.cluster.proto_dist.startsWith('inet6');
-  if (isIPv6(host) && !v6) late.push(`node.name${origin('node.name', fromEnv)}: '${cfg.node.name}' has an IPv6 address, but cluster.proto_dist = ${cfg.cluster.proto_dist}: use inet6_tcp (or inet6_tls)`);
-  if (isIPv4(host) && v6) late.push(`node.name${origin('node.name', fromEnv)}: '${cfg.node.name}' has an IPv4 address, but cluster.proto_dist = ${cfg.cluster.proto_dist}: use inet_tcp (or inet_tls)`);
+  const family = ipFamily(host);
+  if (family === 6 && !v6) late.push(`node.name${origin('node.name', fromEnv)}: '${cfg.node.name}' has an IPv6 address, but cluster.proto_dist = ${cfg.cluster.proto_dist}: use inet6_tcp (or inet6_tls)`);
+  if (family === 4 && v6) late.push(`node.name${origin('node.name', fromEnv)}: '${cfg.node.name}' has an IPv4 address, but cluster.proto_dist = ${cfg.cluster.proto_dist}: use inet_tcp (or inet_tls)`);
   if (late.length) throw new ConfigError(late);
   return {
     ...cfg,

@@ -1,4 +1,4 @@
-import { isIPv4, isIPv6 } from 'node:net';
+import { ipFamily } from './ip-family';
 
 /** The rule every node name follows, spelled out in errors. */
 export const NODE_NAME_RULE =
@@ -33,7 +33,7 @@ export function nodeNameProblem(text: string): string | undefined {
   const name = text.slice(0, at);
   const host = text.slice(at + 1);
   if (!/^[A-Za-z0-9_-]+$/.test(name)) return `'${text}' has an invalid name part '${name}': ${NODE_NAME_RULE}`;
-  if (!(isIPv4(host) || isIPv6(host) || isFqdn(host))) return `'${text}' has an invalid host part '${host}': ${NODE_NAME_RULE}`;
+  if (!(ipFamily(host) || isFqdn(host))) return `'${text}' has an invalid host part '${host}': ${NODE_NAME_RULE}`;
   return undefined;
 }
 

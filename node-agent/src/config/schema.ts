@@ -2,7 +2,7 @@
 // where v4 costs ~11 MB (the kit, a short-lived process, uses v4).
 import { z } from 'zod/v3';
 import { DURATION_RULE, formatDuration, parseDuration } from './duration';
-import { isIP } from 'node:net';
+import { ipFamily } from './ip-family';
 import { nodeNameProblem } from './node-name';
 import { DEFAULT_CLUSTER_PORT, DEFAULT_HTTP_PORT } from './defaults';
 
@@ -78,9 +78,9 @@ export function configSchema() {
 
   /** `ip:port`, `[ipv6]:port` or a bare IP (port 53): a DNS server to ask. */
   const dnsServer = z.string().superRefine((v, ctx) => {
-    const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(v) ?? /^([^:]+)(?::(\d+))?$/.exec(v) ?? (isIP(v) === 6 ? [v, v, undefined] : null);
+    const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(v) ?? /^([^:]+)(?::(\d+))?$/.exec(v) ?? (ipFamily(v) === 6 ? [v, v, undefined] : null);
     const port = m?.[2] === undefined ? 53 : Number(m[2]);
-    if (!m || !isIP(m[1]) || port < 1 || port > 65535) {
+    if (!m || !ipFamily(m[1]) || port < 1 || port > 65535) {
       ctx.addIssue({ code: 'custom', message: `'${v}' must be an IP address with an optional port: 127.0.0.1:5353, [::1]:53 or 10.0.0.2` });
     }
   });
@@ -228,7 +228,7 @@ export function configSchema() {
         enable: z.boolean().default(true),
         port: z.number().int('must be a whole number').min(1, 'must be 1-65535').max(65535, 'must be 1-65535').default(DEFAULT_HTTP_PORT),
         /** The address to listen on. Default: the node's own address (the host of its name); `0.0.0.0` or `::` for every interface. */
-        bind: z.string().refine((v) => isIP(v) !== 0, 'must be an IP address, e.g. 0.0.0.0, :: or 10.0.0.5').optional(),
+        bind: z.string().refine((v) => ipFamily(v) !== 0, 'must be an IP address, e.g. 0.0.0.0, :: or 10.0.0.5').optional(),
         /** HTTPS with the node's certificate and key (cluster.ssl.certfile and keyfile); clients are not asked for a certificate. */
         tls: z.boolean().default(false),
       })

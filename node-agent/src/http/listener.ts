@@ -1,4 +1,4 @@
-import http from 'node:http';
+import type http from 'node:http';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema';
 import type { ClusterNode } from '../membership/cluster';
@@ -65,7 +65,12 @@ export async function startHttp(opts: {
     // A rotated certificate is served from the next connection on, as on the cluster port.
     opts.tls.onReload(() => secure.setSecureContext(opts.tls!.certAndKey));
     server = secure;
-  } else server = http.createServer(serverOptions, onRequest);
+  } else {
+    // Loaded here, once the cluster port listens, not when the bundle loads: node:http costs
+    // about 16 ms of CPU to load, which peers waiting for this node to listen should not wait for.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    server = (require('node:http') as typeof import('node:http')).createServer(serverOptions, onRequest);
+  }
   server.maxConnections = t.maxConnections;
   const host = cfg.http.bind ?? opts.host;
   const port = cfg.http.port;

@@ -1,5 +1,5 @@
 import { lookup, Resolver } from 'node:dns/promises';
-import { isIP } from 'node:net';
+import { ipFamily } from '../config/ip-family';
 import { PeerError } from './connection';
 import { DEFAULT_TUNING } from '../tuning';
 
@@ -23,7 +23,7 @@ export class HostResolver {
   }
 
   async resolve(host: string): Promise<string> {
-    const literal = isIP(host);
+    const literal = ipFamily(host);
     if (literal) {
       if (literal !== this.family) throw new PeerError('unreachable', `${host} is an IPv${literal} address but cluster.proto_dist uses IPv${this.family}`);
       return host;

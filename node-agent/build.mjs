@@ -37,14 +37,17 @@ const etcd3Vendored = {
 
 /**
  * Node.js modules that libraries load at their top but the agent needs only on a path it rarely
- * or never takes, loaded there instead: about 9 ms of CPU at every start on the machines we
- * measure (pino's worker-thread transports, which bring thread-stream and assert; sonic-boom's
- * assert, for one check when it is destroyed). Not commander's child_process: listening loads it
+ * or never takes, loaded there instead: about 18 ms of CPU at every start on the machines we
+ * measure (pino's worker-thread transports, which bring thread-stream and assert; its check of
+ * worker_threads.isMainThread, made only by pino.destination(), which the agent does not call:
+ * log.ts; sonic-boom's assert, for one check when it is destroyed). Not commander's child_process: listening loads it
  * anyway (net.Server.listen asks node:cluster). Exact texts, so a library that changes fails the
  * build here instead of quietly loading them again.
  */
 const LAZY_REQUIRES = [
   { file: /pino[\\/]lib[\\/]tools\.js$/, text: "const transport = require('./transport')", lazy: "const transport = (...a) => require('./transport')(...a)" },
+  { file: /pino[\\/]lib[\\/]tools\.js$/, text: "const { isMainThread } = require('worker_threads')", lazy: '' },
+  { file: /pino[\\/]lib[\\/]tools\.js$/, text: 'if (!opts.sync && isMainThread) {', lazy: "if (!opts.sync && require('worker_threads').isMainThread) {" },
   {
     file: /pino[\\/]pino\.js$/,
     text: "module.exports.transport = require('./lib/transport')",

@@ -1,4 +1,5 @@
 import pino, { type Logger } from 'pino';
+import SonicBoom from 'sonic-boom';
 
 import { DEFAULT_TUNING } from './tuning';
 
@@ -13,7 +14,7 @@ const { bufferBytes: LOG_BUFFER_BYTES, dropReportMs: DROP_REPORT_MS } = DEFAULT_
  * instead, up to a bound; lines past it are dropped, and how many is logged once there is room.
  */
 export function createLogger(node: string, level: string): Logger {
-  const dest = pino.destination({ dest: 1, sync: false, maxLength: LOG_BUFFER_BYTES });
+  const dest = stdoutDestination();
   let dropped = 0;
   // Armed by the first dropped line, not a periodic timer: an idle agent has no wakeup for this.
   dest.on('drop', () => {
@@ -34,6 +35,37 @@ export function createLogger(node: string, level: string): Logger {
     log.warn({ dropped: n }, `${n} log line(s) dropped: stdout was not read fast enough`);
   }
   return log;
+}
+
+/**
+ * Stdout as `pino.destination({ sync: false })` makes it, built here because pino's asks
+ * node:worker_threads whether it runs on the main thread (about 9 ms of CPU at every start, for a
+ * module the agent never uses otherwise): a closed stdout (EPIPE) ends logging instead of the
+ * process, and the lines still held are written out when the process exits.
+ */
+function stdoutDestination(): SonicBoom {
+  const dest = new SonicBoom({ fd: 1, sync: false, maxLength: LOG_BUFFER_BYTES });
+  const onError = (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') {
+      dest.off('error', onError);
+      dest.emit('error', err);
+      return;
+    }
+    // Nobody reads the lines any more: drop them from now on.
+    dest.write = () => true;
+    dest.flushSync = () => undefined;
+  };
+  dest.on('error', onError);
+  process.once('exit', () => {
+    // SonicBoom's `destroyed` is set (as pino's own exit handler reads it) but not in its types.
+    if ((dest as SonicBoom & { destroyed?: boolean }).destroyed) return;
+    try {
+      dest.flushSync();
+    } catch {
+      // Not writable (stdout gone, or not open yet): nothing more can be done at exit.
+    }
+  });
+  return dest;
 }
 
 /** Writes out the lines still held in memory (before the process exits); gives up after `timeoutMs`. */

@@ -77,4 +77,27 @@ describe('muster starts its bundle with the code cache made for it (node-agent/l
     assert.doesNotMatch(r.stderr, /MUSTER_CODE_CACHE_OUT|not a config key/);
     assert.ok(statSync(out).size > 1000, 'a cache was written');
   });
+
+  it('an agent listens without loading the Node.js modules only rarely taken paths need (their cost is paid at every start)', async () => {
+    const probe = path.join(tmp, 'modules-at-listen.cjs');
+    // Preloaded: at the first listening socket (the cluster port), prints the built-in modules loaded so far, and ends the process.
+    writeFileSync(
+      probe,
+      `const net = require('node:net'); const listen = net.Server.prototype.listen;
+       net.Server.prototype.listen = function (...a) { this.once('listening', () => { process.stderr.write('MODULES ' + process.moduleLoadList.join(',') + '\\n'); process.exit(0); }); return listen.apply(this, a); };`,
+    );
+    const r = await run(MUSTER, ['agent'], {
+      NODE_OPTIONS: `--require=${probe}`,
+      MUSTER_NODE__NAME: 'muster@127.0.25.98',
+      MUSTER_NODE__COOKIE: 'a-cookie-long-enough-for-the-agent',
+      MUSTER_NODE__DATA_DIR: mkdtempSync(path.join(tmp, 'data-')),
+    });
+    const line = r.stderr.split('\n').find((l) => l.startsWith('MODULES '));
+    assert.ok(line, `the agent listened: ${r.stderr.slice(0, 500)}`);
+    const loaded = new Set(line.slice('MODULES '.length).split(',').map((m) => m.replace(/^NativeModule /, '')));
+    // worker_threads and assert: pino's worker transports, its isMainThread check, sonic-boom's
+    // assert (node-agent/build.mjs LAZY_REQUIRES, log.ts); http: loaded after the cluster port listens.
+    for (const m of ['worker_threads', 'assert', 'http', 'https', 'tls']) assert.ok(!loaded.has(m), `node:${m} is not loaded before the agent listens`);
+    assert.ok(loaded.has('crypto') && loaded.has('net'), 'the probe read the list (crypto and net are there)');
+  });
 });

@@ -10,6 +10,7 @@ import { DnsServer } from '../support/dns-server';
 import { EtcdServer } from '../support/etcd-server';
 import { dataRound } from './data';
 import { healthRound } from './health';
+import { startCpuRound } from './start-cpu';
 import { bareNodeListening, benchHosts, processUsage, startMuster, startSerf, type BenchCluster } from './clusters';
 
 /**
@@ -28,8 +29,8 @@ export interface BenchOptions {
   idleMs: number;
   outDir: string;
   log?: (s: string) => void;
-  /** Which parts run (default: all); `BENCH_ONLY=data` runs the data writes alone, `BENCH_ONLY=health` the health checks, `BENCH_ONLY=heal` the partition heal alone (it is part of membership). */
-  parts?: ('membership' | 'data' | 'health' | 'heal')[];
+  /** Which parts run (default: all); `BENCH_ONLY=data` runs the data writes alone, `BENCH_ONLY=health` the health checks, `BENCH_ONLY=heal` the partition heal alone, `BENCH_ONLY=start` the CPU from exec to listening alone (both are part of membership). */
+  parts?: ('membership' | 'data' | 'health' | 'heal' | 'start')[];
 }
 
 type Figure = { figure: string; n: number; system: string; values: number[]; unit: string };
@@ -278,6 +279,7 @@ function fmt(v: number, unit: string): string {
   if (unit === 'ms') return v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${Math.round(v)} ms`;
   if (unit === 's') return `${v.toFixed(3)} s`;
   if (unit === 'MB') return `${v.toFixed(1)} MB`;
+  if (unit === 'x') return `${v.toFixed(2)}x`;
   return `${Math.round(v)} ${unit}`;
 }
 
@@ -345,6 +347,7 @@ export async function runBench(o: BenchOptions): Promise<{ markdown: string; fil
   const parts = o.parts ?? ['membership', 'data', 'health'];
   if (parts.includes('membership')) await membership();
   else if (parts.includes('heal')) await heal();
+  else if (parts.includes('start')) for (let rep = 0; rep < o.reps; rep++) await startCpu();
   if (parts.includes('health')) {
     for (let rep = 0; rep < o.reps; rep++) {
       log(`muster health checks rep ${rep + 1}/${o.reps}`);
@@ -356,6 +359,14 @@ export async function runBench(o: BenchOptions): Promise<{ markdown: string; fil
       log(`muster data writes rep ${rep + 1}/${o.reps}`);
       await attempt('muster data writes', () => dataRound(adder('muster', 3), log));
     }
+  }
+  async function startCpu(): Promise<void> {
+    await attempt('CPU from exec to listening', async () => {
+      const cpu = await startCpuRound(9, '127.0.33.3');
+      adder('muster', 1)('CPU from exec to listening (median of 9)', cpu.agent);
+      adder('node (reference)', 1)('CPU from exec to listening (median of 9)', cpu.bare);
+      adder('muster', 1)('CPU to listening: agent / bare node', cpu.agent / cpu.bare, 'x');
+    });
   }
   async function heal(): Promise<void> {
     for (let rep = 0; rep < o.reps; rep++) {
@@ -419,6 +430,7 @@ export async function runBench(o: BenchOptions): Promise<{ markdown: string; fil
       await a.start();
       adder('muster', 1)('agent cold start to listening', Date.parse(String(a.lines.find((l) => l.msg.startsWith('listening on'))?.time)) - s0);
       await fleet.close();
+      await startCpu();
     }
   }
   let commit = 'uncommitted';
@@ -468,7 +480,7 @@ if (require.main === module) {
     reps: Number(process.env.BENCH_REPS ?? 3),
     idleMs: Number(process.env.BENCH_IDLE_MS ?? 30_000),
     outDir: path.resolve(__dirname, '../../bench/results'),
-    parts: ['data', 'membership', 'health', 'heal'].includes(process.env.BENCH_ONLY ?? '') ? [process.env.BENCH_ONLY as 'data'] : undefined,
+    parts: ['data', 'membership', 'health', 'heal', 'start'].includes(process.env.BENCH_ONLY ?? '') ? [process.env.BENCH_ONLY as 'data'] : undefined,
     log: (s) => process.stderr.write(`${s}\n`),
   }).then(
     (r) => process.stdout.write(`${r.markdown}\nwritten: ${r.file}\n`),

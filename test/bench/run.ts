@@ -11,6 +11,7 @@ import { EtcdServer } from '../support/etcd-server';
 import { dataRound } from './data';
 import { healthRound } from './health';
 import { startCpuRound } from './start-cpu';
+import { tcpHealFloor } from './heal-floor';
 import { bareNodeListening, benchHosts, processUsage, startMuster, startSerf, type BenchCluster } from './clusters';
 
 /**
@@ -370,6 +371,8 @@ export async function runBench(o: BenchOptions): Promise<{ markdown: string; fil
   }
   async function heal(): Promise<void> {
     for (let rep = 0; rep < o.reps; rep++) {
+      // The cut lasts about as long as the systems' own rounds (detection, then the link returns).
+      await attempt(`TCP heal floor N=${healN}`, async () => adder('tcp (reference)', healN)('partition heal after the link returns', await tcpHealFloor(healN, 3000)));
       for (const system of ['muster', 'serf'] as const) {
         log(`${system} partition heal N=${healN} rep ${rep + 1}`);
         await attempt(`${system} heal N=${healN}`, () =>
@@ -451,7 +454,7 @@ export async function runBench(o: BenchOptions): Promise<{ markdown: string; fil
     `# Benchmark ${date} (${commit})`,
     '',
     `Machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}). Muster ${version(MUSTER, ['--version'])} at ${commit} (Node.js ${process.version}); Serf: ${version('serf', ['version'])}.`,
-    `Repetitions: ${o.reps}. Idle window: ${o.idleMs / 1000} s. Loopback (127.0.31.x / 127.0.32.x) for formation, detection, leave, RSS and CPU, each node observed on its own schedule every 50 ms (every 2N ms from N = 25 up) from the moment it listens, through each system's own control protocol (muster ctl status, Serf RPC members), its moment taken as the midpoint between its last \"not yet\" and its first \"yes\" (results before 2026-11-26 13:30 UTC took the \"yes\", and waited for all Muster nodes to listen before asking any; until 0fd5a71 all nodes were asked in lockstep rounds); network namespaces for bytes on each host's link and partition heal (N = ${healN}, seen from the first node).`,
+    `Repetitions: ${o.reps}. Idle window: ${o.idleMs / 1000} s. Loopback (127.0.31.x / 127.0.32.x) for formation, detection, leave, RSS and CPU, each node observed on its own schedule every 50 ms (every 2N ms from N = 25 up) from the moment it listens, through each system's own control protocol (muster ctl status, Serf RPC members), its moment taken as the midpoint between its last \"not yet\" and its first \"yes\" (results before 2026-11-26 13:30 UTC took the \"yes\", and waited for all Muster nodes to listen before asking any; until 0fd5a71 all nodes were asked in lockstep rounds); network namespaces for bytes on each host's link and partition heal (N = ${healN}: the last host's link down until the others show it stopped, then up; seen from the first node, Muster through its HTTP API by a long-lived observer and Serf through \`serf members\` back to back, the moment the midpoint of the last "not yet" and the first "yes"; before 2026-12-06, Muster through a \`muster ctl\` per look, about 200 ms each, and both at the first "yes"). "tcp (reference)" is the network's own part of a heal: a fresh TCP connect from the first host to the last, every 10 ms, with both dialling each other through the cut as members do; a host that kept sending into the cut answers only once it has resolved its neighbour's address again (ARP).`,
     `Formation with etcd and DNS discovery: a real etcd (${version('etcd', ['--version'])}) and BIND 9 (${version('named', ['-v'])}) on 127.0.0.1, the agents using them instead of static seeds (DNS: one A record per node).`,
     'For reference, "bare Node.js processes" is the time N `node` processes that only open a listening socket take from launch until all listen: the floor under any Node.js agent\'s formation from launch on this machine.',
     'Serf runs with its default LAN settings and -retry-join to the same seeds as Muster\'s static list; its retry interval is 1 s instead of 30 s so a seed not up yet does not cost 30 s.',

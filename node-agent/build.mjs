@@ -39,8 +39,8 @@ const etcd3Vendored = {
  * Node.js modules that libraries load at their top but the agent needs only on a path it rarely
  * or never takes, loaded there instead: about 18 ms of CPU at every start on the machines we
  * measure (pino's worker-thread transports, which bring thread-stream and assert; its check of
- * worker_threads.isMainThread, made only by pino.destination(), which the agent does not call:
- * log.ts; sonic-boom's assert, for one check when it is destroyed). Not commander's child_process: listening loads it
+ * worker_threads.isMainThread, made when pino builds a stdout stream itself, which the agent and
+ * ctl never let it do: log.ts; sonic-boom's assert, for one check when it is destroyed). Not commander's child_process: listening loads it
  * anyway (net.Server.listen asks node:cluster). Exact texts, so a library that changes fails the
  * build here instead of quietly loading them again.
  */
@@ -63,9 +63,17 @@ const lazyRequires = {
       if (!edits.length) return undefined;
       let src = readFileSync(args.path, 'utf8');
       for (const e of edits) {
-        if (!src.includes(e.text)) throw new Error(`${args.path} no longer has \`${e.text}\`: update LAZY_REQUIRES in node-agent/build.mjs`);
+        const count = src.split(e.text).length - 1;
+        if (count !== 1) throw new Error(`${args.path} has \`${e.text}\` ${count} times, not once: update LAZY_REQUIRES in node-agent/build.mjs`);
         src = src.replace(e.text, e.lazy);
         e.applied = true;
+      }
+      // A binding removed above must not be used anywhere else in the file (a ReferenceError at run time).
+      for (const e of edits) {
+        const removed = /^const \{ (\w+) \} = require\(/.exec(e.text)?.[1];
+        if (removed && e.lazy === '' && new RegExp(`(?<![.\\w'])${removed}\\b(?!')`).test(src.replaceAll(`require('worker_threads').${removed}`, ''))) {
+          throw new Error(`${args.path} still uses ${removed} after its require was removed: update LAZY_REQUIRES in node-agent/build.mjs`);
+        }
       }
       return { contents: src, loader: 'js' };
     });

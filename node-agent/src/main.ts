@@ -5,7 +5,7 @@ import { callNode, type CtlTarget } from './ctl/client';
 import { ConfigError, loadConfig } from './config/load';
 import { familyOf, tlsSettingsOf } from './config/schema';
 import { loadTls, TlsConfigError } from './transport/tls';
-import pino from 'pino';
+import { silentLogger } from './log';
 import { StateFileError } from './store/state-file';
 import { PeerError } from './transport/connection';
 import type { Status } from './membership/status';
@@ -70,7 +70,7 @@ function ctlTarget(opts: GlobalOpts): CtlTarget {
     port: cfg.cluster.port,
     family: familyOf(cfg),
     dnsServers: cfg.cluster.dns.servers,
-    tls: tlsSettings ? loadTls(tlsSettings, pino({ enabled: false })) : undefined,
+    tls: tlsSettings ? loadTls(tlsSettings, silentLogger()) : undefined,
   };
 }
 

@@ -22,6 +22,19 @@ describe('the agent log on stdout', () => {
     await waitFor(async () => (await a.ctl(['cluster', 'status', '--json'])).code === 0, 10_000, 'the first node to answer ctl');
     const status = JSON.parse((await a.ctl(['cluster', 'status', '--json'])).stdout) as { running_nodes: string[] };
     assert.deepEqual(status.running_nodes.sort(), names);
-    assert.equal(a.proc!.exitCode, null, `the first node is still running (its stderr: ${a.raw.slice(-500)})`);
+    assert.ok(a.running, `the first node is still running (its output: ${a.raw.slice(-500)})`);
+  });
+
+  it('a node stopped with SIGTERM writes every line it logged before it exits, the last one "stopped"', async () => {
+    const a = fleet.agent('muster@127.0.54.4');
+    await a.start();
+    const code = await a.signal('SIGTERM');
+    assert.equal(code, 0, a.raw.slice(-500));
+    // 'exit' can come before the last bytes of stdout are read here.
+    const out = a.proc!.stdout!;
+    if (!out.readableEnded) await new Promise((r) => out.once('end', r));
+    const msgs = a.lines.map((l) => l.msg);
+    assert.ok(msgs.some((m) => m.startsWith('stopping on SIGTERM')), msgs.join('\n'));
+    assert.equal(msgs.at(-1), 'stopped', msgs.join('\n'));
   });
 });

@@ -11,7 +11,7 @@ import { EtcdServer } from '../support/etcd-server';
 import { dataRound } from './data';
 import { healthRound } from './health';
 import { startCpuRound } from './start-cpu';
-import { tcpHealFloor } from './heal-floor';
+import { tcpHealReference } from './tcp-heal-reference';
 import { bareNodeListening, benchHosts, processUsage, startMuster, startSerf, type BenchCluster } from './clusters';
 
 /**
@@ -225,7 +225,7 @@ export async function netnsRound(system: 'muster' | 'serf', n: number, idleMs: n
     }
     const aliveFrom0 = async (): Promise<number> => {
       if (system === 'muster') return (await fleet.agents[0].status()).running_nodes.length;
-      const out = execFileSync('ip', ['netns', 'exec', lab.netns(0), 'serf', 'members', '-rpc-addr=127.0.0.1:7373', '-format=json'], { encoding: 'utf8' });
+      const out = execFileSync('ip', ['netns', 'exec', lab.netns(0), 'serf', 'members', '-rpc-addr=127.0.0.1:7373', '-format=json'], { encoding: 'utf8', timeout: 5000 });
       return (JSON.parse(out) as { members: { status: string }[] }).members.filter((m) => m.status === 'alive').length;
     };
     // Observed by a process spawned inside the namespace: polled gently so it does not load the machine.
@@ -372,7 +372,7 @@ export async function runBench(o: BenchOptions): Promise<{ markdown: string; fil
   async function heal(): Promise<void> {
     for (let rep = 0; rep < o.reps; rep++) {
       // The cut lasts about as long as the systems' own rounds (detection, then the link returns).
-      await attempt(`TCP heal floor N=${healN}`, async () => adder('tcp (reference)', healN)('partition heal after the link returns', await tcpHealFloor(healN, 3000)));
+      await attempt(`TCP heal reference N=${healN}`, async () => adder('tcp (reference)', healN)('partition heal after the link returns', await tcpHealReference(healN, 3000)));
       for (const system of ['muster', 'serf'] as const) {
         log(`${system} partition heal N=${healN} rep ${rep + 1}`);
         await attempt(`${system} heal N=${healN}`, () =>

@@ -4,6 +4,12 @@
 // the count changes. A long-lived observer answers in a few ms where a `muster ctl` per look
 // takes about 200 ms to start, which used to be most of the bench's partition-heal figure.
 const url = process.argv[2];
+// Ends by itself should the bench die without killing it (its parent becomes init), and when
+// nobody reads its output any more.
+setInterval(() => {
+  if (process.ppid === 1) process.exit(0);
+}, 500).unref();
+process.stdout.on('error', () => process.exit(0));
 const EVERY_MS = 10;
 let last;
 let prevEnd = Date.now();

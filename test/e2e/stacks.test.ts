@@ -15,6 +15,11 @@ import { makeCa, makeNodeCert } from '../support/certs';
 // cluster, and must plan empty a second time. Images are stand-ins with the official images'
 // metadata, built from Debian's node, named and etcd.
 
+/** A `muster ctl data put` every running member acknowledged (exit 0); otherwise what it said. */
+function assertPut(r: { code: number; out: string }): void {
+  assert.equal(r.code, 0, `data put exited ${r.code}: ${r.out}`);
+}
+
 describe('every synthesized stack deploys, forms its cluster and plans empty again', { timeout: 1_500_000 }, () => {
   let outdir = '';
   const times: string[] = [];
@@ -38,7 +43,19 @@ describe('every synthesized stack deploys, forms its cluster and plans empty aga
       await applier.apply();
       times.push(`${stack} apply ${Date.now() - t0}ms`);
       const { containers, names } = nodesOf(stack.replace('-', ''));
-      await fn(containers, names, applier);
+      try {
+        await fn(containers, names, applier);
+      } catch (e) {
+        // What each node logged is what explains a failure here; the containers go with the stack.
+        for (const c of containers) {
+          try {
+            console.log(`--- docker logs ${c} (last 60 lines) ---\n${execFileSync('docker', ['logs', '--tail', '60', c], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })}`);
+          } catch {
+            console.log(`--- docker logs ${c}: not available ---`);
+          }
+        }
+        throw e;
+      }
     } finally {
       await applier.destroy();
     }
@@ -92,7 +109,7 @@ describe('every synthesized stack deploys, forms its cluster and plans empty aga
       'static-tls',
       async (nodes, names, applier) => {
         times.push(`static-tls ${await converge(nodes, names)}ms`);
-        assert.equal(ctl(nodes[0], 'data', 'put', 'over', 'tls').code, 0);
+        assertPut(ctl(nodes[0], 'data', 'put', 'over', 'tls'));
         assert.equal(ctl(nodes[2], 'data', 'get', 'over').out, 'tls');
         assert.match(docker('exec', nodes[0], 'ls', '-ln', '/etc/muster/tls/tls.key'), /^-rw------- 1 1000 1000 /, 'the key is readable by the agent only');
         const ids = nodes.map((n) => docker('inspect', '--format', '{{.Id}}', n));
@@ -130,18 +147,18 @@ describe('every synthesized stack deploys, forms its cluster and plans empty aga
   it('faults: a disconnected node shows stopped and comes back; a killed node restarts with its data volume; writes survive a partition', () =>
     withStack('static', async (nodes, names) => {
       await converge(nodes, names);
-      assert.equal(ctl(nodes[0], 'data', 'put', 'before', '1').code, 0);
+      assertPut(ctl(nodes[0], 'data', 'put', 'before', '1'));
       // Partition: node3 off the network.
       docker('network', 'disconnect', 'static-net', nodes[2]);
       times.push(`disconnect seen in ${await converge(nodes.slice(0, 2), names.slice(0, 2), [names[2]])}ms`);
-      assert.equal(ctl(nodes[0], 'data', 'put', 'during', 'majority').code, 0);
+      assertPut(ctl(nodes[0], 'data', 'put', 'during', 'majority'));
       docker('network', 'connect', '--ip', '10.28.2.12', '--alias', names[2].split('@')[1], 'static-net', nodes[2]);
       times.push(`reconnect healed in ${await converge(nodes, names)}ms`);
       for (const c of nodes) assert.deepEqual(JSON.parse(ctl(c, 'data', 'list', '--json').out), { before: '1', during: 'majority' });
       // Crash and restart with the same data volume.
       docker('kill', nodes[1]);
       await converge([nodes[0], nodes[2]], [names[0], names[2]], [names[1]]);
-      assert.equal(ctl(nodes[0], 'data', 'put', 'while-down', 'x').code, 0);
+      assertPut(ctl(nodes[0], 'data', 'put', 'while-down', 'x'));
       docker('start', nodes[1]);
       await converge(nodes, names);
       assert.equal(ctl(nodes[1], 'data', 'get', 'before').out, '1', 'kept on its volume');

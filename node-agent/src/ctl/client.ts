@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import pino from 'pino';
+import { silentLogger } from '../log';
 import { parseNodeName } from '../config/node-name';
 import { HostResolver, type Family } from '../transport/address';
 import { Connection } from '../transport/connection';
@@ -29,7 +29,7 @@ export async function callNode(target: CtlTarget, op: Op, body: unknown, timeout
     localName: `ctl-${process.pid}@${hostname()}`,
     cookie: target.cookie,
     boot: 'ctl',
-    log: pino({ enabled: false }),
+    log: silentLogger(),
   });
   try {
     return await conn.request(op, body, timeoutMs);

@@ -33,6 +33,10 @@ try {
   process.exit(1);
 }
 const script = new vm.Script(Module.wrap(source), { filename: file, cachedData });
+// Compiled: V8 keeps what it needs. The cache's bytes (0.5 MB outside the heap) and this copy of the
+// source would otherwise stay reachable from this module for the life of the agent (0.9 MB of RSS).
+cachedData = undefined;
+source = undefined;
 if (cacheOut) {
   // Written at exit, so it holds every function the run compiled, not only the top level.
   process.once('exit', () => fs.writeFileSync(cacheOut, script.createCachedData()));

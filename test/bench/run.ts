@@ -2,6 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { MusterCluster } from '../../stacks/constructs/muster-cluster';
 import { DockerProvider, TerraformStack, TerraformVariable, Testing } from '../../stacks/lib/cdktf';
 import { Fleet, MUSTER, staticSeedsEnv } from '../support/agents';
@@ -11,6 +12,7 @@ import { EtcdServer } from '../support/etcd-server';
 import { dataRound } from './data';
 import { healthRound } from './health';
 import { startCpuRound } from './start-cpu';
+import { stats } from './stats';
 import { tcpHealReference } from './tcp-heal-reference';
 import { bareNodeListening, benchHosts, processUsage, startMuster, startSerf, type BenchCluster } from './clusters';
 
@@ -161,16 +163,10 @@ function runningObserver(netns: string, url: string): { proc: ChildProcess; unti
   const proc = spawn('ip', ['netns', 'exec', netns, process.execPath, path.join(__dirname, 'running-observer.mjs'), url], { stdio: ['ignore', 'pipe', 'ignore'] });
   const seen: { at: number; count: number }[] = [];
   const waiters = new Set<() => void>();
-  let buf = '';
-  proc.stdout!.on('data', (d: Buffer) => {
-    buf += d.toString();
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const [prevEnd, end, count] = buf.slice(0, i).split(' ').map(Number);
-      buf = buf.slice(i + 1);
-      seen.push({ at: (prevEnd + end) / 2, count });
-      for (const w of waiters) w();
-    }
+  createInterface({ input: proc.stdout! }).on('line', (line) => {
+    const [prevEnd, end, count] = line.split(' ').map(Number);
+    seen.push({ at: (prevEnd + end) / 2, count });
+    for (const w of waiters) w();
   });
   const until = (k: number, limitMs: number) =>
     new Promise<number>((resolve, reject) => {
@@ -269,11 +265,6 @@ export async function netnsRound(system: 'muster' | 'serf', n: number, idleMs: n
     await fleet.close();
     lab.close();
   }
-}
-
-function stats(v: number[]): { min: number; median: number; max: number } {
-  const s = [...v].sort((a, b) => a - b);
-  return { min: s[0], median: s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2, max: s[s.length - 1] };
 }
 
 function fmt(v: number, unit: string): string {

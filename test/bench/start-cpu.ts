@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { MUSTER } from '../support/agents';
+import { stats } from './stats';
 
 const PRELOAD = path.join(__dirname, 'cpu-at-listen.cjs');
 
@@ -39,6 +40,5 @@ export async function startCpuRound(count: number, host: string): Promise<{ agen
       rmSync(dir, { recursive: true, force: true });
     }
   }
-  const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
-  return { agent: median(agent), bare: median(bare) };
+  return { agent: stats(agent).median, bare: stats(bare).median };
 }

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { NetLab } from '../support/netlab';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -41,15 +42,9 @@ export async function tcpHealReference(n: number, downMs: number): Promise<numbe
     run(last, LISTENER);
     run(last, DIALER, lab.address(0), '1000', '200');
     const events: Array<{ at: number; ok: boolean }> = [];
-    let buf = '';
-    run(0, DIALER, lab.address(last), '100', '10').stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      let nl;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const [at, ok] = buf.slice(0, nl).split(' ');
-        buf = buf.slice(nl + 1);
-        events.push({ at: Number(at), ok: ok === 'true' });
-      }
+    createInterface({ input: run(0, DIALER, lab.address(last), '100', '10').stdout! }).on('line', (line) => {
+      const [at, ok] = line.split(' ');
+      events.push({ at: Number(at), ok: ok === 'true' });
     });
     const deadline = Date.now() + 10_000;
     while (!events.some((e) => e.ok)) {

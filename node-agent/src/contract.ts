@@ -12,7 +12,7 @@ import type { configSchema } from './config/schema';
 export { NODE_NAME_RULE, nodeNameProblem, parseNodeName, isFqdn } from './config/node-name';
 export { DURATION_RULE, parseDuration } from './config/duration';
 export { ENV_PREFIX, pathToEnvVar } from './config/load';
-export { PROTO_DISTS, DISCOVERY_STRATEGIES, DNS_RECORD_TYPES } from './config/schema';
+export { PROTO_DISTS, DISCOVERY_STRATEGIES, DNS_RECORD_TYPES, NODE_ROLES, type NodeRole } from './config/schema';
 export { DEFAULT_CLUSTER_PORT, DEFAULT_HTTP_PORT, IMAGE_DATA_DIR, IMAGE_GID, IMAGE_HEALTHCHECK, IMAGE_UID } from './config/defaults';
 
 type Parsed = z.output<ReturnType<typeof configSchema>>;

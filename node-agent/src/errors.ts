@@ -12,6 +12,8 @@ export const ERROR_CODES = [
   'duplicate',
   'not_member',
   'partitioned',
+  // A core that carries as many replicants as it takes (tuning.roles.maxReplicantLinks).
+  'full',
   'tls',
   // Reaching a peer.
   'unreachable',
@@ -27,6 +29,8 @@ export const ERROR_CODES = [
   'unknown_node',
   'not_found',
   'not_ready',
+  // A replicant with no core to hand a write to.
+  'no_core',
   // This node could not save a change (a full or failing disk): not acknowledged.
   'disk',
   // Configuration found wrong at run time (exit 2).

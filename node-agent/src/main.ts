@@ -119,6 +119,8 @@ function ago(iso: string): string {
 
 export function formatStatus(s: Status): string {
   const lines = [`Cluster status: #{running_nodes => ${erlangList(s.running_nodes)},\n                  stopped_nodes => ${erlangList(s.stopped_nodes)}}`];
+  const replicants = Object.keys(s.roles ?? {}).filter((m) => s.roles[m] === 'replicant');
+  if (replicants.length || s.role === 'replicant') lines.push(`Roles: this node is a ${s.role}; replicants ${erlangList(replicants)}, the others are cores`);
   const d = s.discovery;
   if (d) {
     const run = d.last_run ? `last run ${ago(d.last_run)} ago, found ${d.found.length} node(s)` : 'not run yet';
@@ -128,7 +130,8 @@ export function formatStatus(s: Status): string {
     lines.push(`Partition seen: ${p.node} came back at ${p.seen_at} without restarting; ${p.healed ? 'healed (autoheal)' : 'kept apart (autoheal = false)'}`);
   }
   const t = s.timings;
-  const clean = t.autoclean_after_ms ? `removed by autoclean after ${formatDuration(t.autoclean_after_ms)} stopped${t.autoclean_allowed ? '' : ' (on hold: this side is not the majority)'}` : 'never removed (autoclean off)';
+  const hold = s.role === 'replicant' ? ' (decided by the cores)' : t.autoclean_allowed ? '' : ' (on hold: this side is not the majority)';
+  const clean = t.autoclean_after_ms ? `removed by autoclean after ${formatDuration(t.autoclean_after_ms)} stopped${hold}` : 'never removed (autoclean off)';
   lines.push(`Timings: a dead member shows stopped within ${formatDuration(t.stopped_after_ms)} (a crashed process at once), ${clean}; autoheal ${t.autoheal ? 'on' : 'off'}`);
   return lines.join('\n');
 }
@@ -138,6 +141,8 @@ function statusJson(s: Status): string {
     running_nodes: s.running_nodes,
     stopped_nodes: s.stopped_nodes,
     node: s.node,
+    role: s.role,
+    roles: s.roles,
     cluster_name: s.cluster_name,
     discovery_strategy: s.discovery_strategy,
     discovery: s.discovery,

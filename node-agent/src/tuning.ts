@@ -16,6 +16,25 @@ export interface Tuning {
     /** How long a change's id is remembered as seen: far longer than any budget. */
     readonly seenTtlMs: number;
   };
+  readonly roles: {
+    /**
+     * How many cores each replicant links to: two, so that a core that stops leaves every replicant
+     * linked (its writes and updates go on through the other) while it links to a third; more would
+     * only add links every core carries.
+     */
+    readonly coreLinks: number;
+    /**
+     * The most replicant links a core accepts; one more is refused (`full`) and that replicant links to
+     * its next core. Replicants pick cores by rendezvous hashing, so each of C cores carries about
+     * R x coreLinks / C of R replicants (667 of 1,000 with 3 cores); 1,000 keeps a core's share of a
+     * large autoscaling group while bounding what one core's fan-out costs.
+     */
+    readonly maxReplicantLinks: number;
+    /** How long a replicant passes over a core it could not link to, or that refused it as full, while other cores are there. */
+    readonly coreTroubleMs: number;
+    /** How often a core checks that each replicant linked to it still pings: a silent replicant is judged within 100 ms of its bound (interval + 2 x timeout), well inside the 250 ms the news of a loss is given to spread; a pass over 700 links costs microseconds. */
+    readonly replicantCheckMs: number;
+  };
   readonly links: {
     /** First retry after a failed dial: quick, since a peer that is starting answers moments later. */
     readonly backoffMinMs: number;
@@ -221,6 +240,7 @@ export interface Tuning {
 
 export const DEFAULT_TUNING: Tuning = {
   gossip: { ackTimeoutMs: 5000, hopMarginMs: 250, minHopBudgetMs: 500, seenTtlMs: 120_000 },
+  roles: { coreLinks: 2, maxReplicantLinks: 1000, coreTroubleMs: 10_000, replicantCheckMs: 100 },
   links: { backoffMinMs: 200, backoffMaxMs: 2000, dialDeferMs: 300, maxDials: 8, unneededGraceMs: 5000, jitter: [0.75, 1.25] },
   overlay: { steps: 3, shortcuts: 3 },
   sync: { freshStateMs: 5000, requestTimeoutMs: 5000, antiEntropyIntervalMs: 17_000, antiEntropyJitter: [0.9, 1.1] },
@@ -261,6 +281,7 @@ export const FAST_TUNING: Tuning = {
   ...DEFAULT_TUNING,
   gossip: { ...DEFAULT_TUNING.gossip, ackTimeoutMs: 1000, hopMarginMs: 100, minHopBudgetMs: 200 },
   links: { ...DEFAULT_TUNING.links, unneededGraceMs: 1000 },
+  roles: { ...DEFAULT_TUNING.roles, coreTroubleMs: 2000 },
   sync: { ...DEFAULT_TUNING.sync, freshStateMs: 1000, requestTimeoutMs: 2000, antiEntropyIntervalMs: 2000 },
   join: { ...DEFAULT_TUNING.join, settleMs: 1000 },
   maintenance: { intervalMs: 200, tombstoneMinAgeMs: 2000 },

@@ -54,6 +54,7 @@ describe('configuration', () => {
     assert.equal(cfg.cluster.proto_dist, 'inet_tcp');
     assert.equal(cfg.cluster.discovery_strategy, 'manual');
     assert.equal(cfg.log.level, 'info');
+    assert.equal(cfg.node.role, 'core', 'every node is a core unless configured otherwise (EMQX)');
     assert.match(cfg.node.data_dir, /\/data\/muster@127\.0\.0\.2$/);
     assert.equal(cfg.cluster.failure_detector.probe_interval, 1000);
     assert.equal(cfg.cluster.failure_detector.probe_timeout, 1000);
@@ -152,6 +153,8 @@ describe('muster agent refuses bad configuration with exit code 2', { timeout: 6
     ['a well-known default cookie', { ...ok, MUSTER_NODE__COOKIE: 'emqxsecretcookie' }, /node\.cookie \(from MUSTER_NODE__COOKIE\): 'emqxsecretcookie' is a well-known default anyone would guess/],
     ['the name of the product as the cookie', { ...ok, MUSTER_NODE__COOKIE: 'Muster' }, /node\.cookie .*'Muster' is a well-known default/],
     ['a cookie of spaces', { ...ok, MUSTER_NODE__COOKIE: '"   "' }, /node\.cookie \(from MUSTER_NODE__COOKIE\): is only whitespace/],
+    ['an unknown node role', { ...ok, MUSTER_NODE__ROLE: 'worker' }, /node\.role \(from MUSTER_NODE__ROLE\): 'worker' is not allowed; allowed: core \| replicant/],
+    ['a replicant with manual discovery', { ...ok, MUSTER_NODE__ROLE: 'replicant' }, /node\.role \(from MUSTER_NODE__ROLE\): replicant needs cluster\.discovery_strategy = static, dns, etcd or k8s \(it is manual\): a replicant finds its core nodes through discovery, and manual clustering \(cluster join\) is for core nodes only/],
     ['a cookie file that cannot be read', { MUSTER_NODE__NAME: 'muster@127.0.4.2', MUSTER_NODE__COOKIE_FILE: '/nonexistent/cookie' }, /node\.cookie_file \(from MUSTER_NODE__COOKIE_FILE\): \/nonexistent\/cookie cannot be read \(ENOENT\)/],
   ];
   for (const [what, env, re] of cases) {

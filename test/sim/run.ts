@@ -9,6 +9,7 @@ import { simulate } from './simulate';
  *   npm run sim                          200 seeds, 3-20 nodes each (what CI runs)
  *   npm run sim -- --seed 17 --verbose   one seed again, with the agents' log lines
  *   npm run sim -- --soak                1,000 nodes, then 2,000 more seeds of 3-40 nodes
+ *   npm run sim -- --nodes 8 --replicants 5   3 cores and 5 replicants (node.role)
  */
 const { values: a } = parseArgs({
   options: {
@@ -16,6 +17,7 @@ const { values: a } = parseArgs({
     runs: { type: 'string', default: '200' },
     from: { type: 'string', default: '1' },
     nodes: { type: 'string' },
+    replicants: { type: 'string' },
     faults: { type: 'string' },
     kinds: { type: 'string' },
     'phase-ms': { type: 'string' },
@@ -38,8 +40,9 @@ const num = (name: string, v: string | undefined, min: number, max: number): num
 
 const kinds = a.kinds?.split(',').map((k) => k.trim()) as FaultKind[] | undefined;
 for (const k of kinds ?? []) if (!FAULT_KINDS.includes(k)) usage(`--kinds: '${k}' is not a fault; allowed: ${FAULT_KINDS.join(', ')}`);
-const fixedNodes = num('nodes', a.nodes, 1, 1000);
+const fixedNodes = num('nodes', a.nodes, 1, 2000);
 const faults = num('faults', a.faults, 0, 50);
+const replicants = num('replicants', a.replicants, 0, 10_000);
 const phaseMs = num('phase-ms', a['phase-ms'], 1000, 600_000);
 const one = num('seed', a.seed, 0, 2 ** 32 - 1);
 const runs = one !== undefined ? 1 : num('runs', a.runs, 1, 100_000)!;
@@ -50,7 +53,7 @@ const maxNodes = a.soak ? 40 : 20;
 const nodesFor = (seed: number) => fixedNodes ?? 3 + (((seed * 2654435761) >>> 0) % (maxNodes - 2));
 
 function replay(seed: number, nodes: number): string {
-  const extra = [a.kinds ? ` --kinds ${a.kinds}` : '', faults !== undefined ? ` --faults ${faults}` : '', phaseMs !== undefined ? ` --phase-ms ${phaseMs}` : ''].join('');
+  const extra = [replicants !== undefined ? ` --replicants ${replicants}` : '', a.kinds ? ` --kinds ${a.kinds}` : '', faults !== undefined ? ` --faults ${faults}` : '', phaseMs !== undefined ? ` --phase-ms ${phaseMs}` : ''].join('');
   return `npm run sim -- --seed ${seed} --nodes ${nodes}${extra} --verbose`;
 }
 
@@ -64,7 +67,8 @@ async function main(): Promise<void> {
   for (const { seed, nodes } of plan) {
     const sc = makeScenario({ seed, nodes, kinds, faults, faultPhaseMs: phaseMs });
     const t = performance.now();
-    const r = await simulate(sc, { verbose: a.verbose });
+    if (replicants !== undefined && replicants > nodes - 1) usage(`--replicants ${replicants} leaves no core among ${nodes} nodes`);
+    const r = await simulate(sc, { verbose: a.verbose, replicants, seeds: replicants !== undefined ? Math.min(3, nodes - replicants) : undefined });
     const real = ((performance.now() - t) / 1000).toFixed(1);
     const line = `seed ${seed} nodes ${nodes}: formed in ${r.formedMs ?? '-'} ms, healed in ${r.healedMs ?? '-'} ms, ${r.writesAcked} writes acked, ${r.events} events, ${real} s real, fingerprint ${r.fingerprint}`;
     if (!r.violations.length) {

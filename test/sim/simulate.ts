@@ -45,11 +45,13 @@ export interface SimulateOptions {
   bounds?: Partial<Bounds>;
   verbose?: boolean;
   seeds?: number;
+  /** The last this many nodes are replicants. */
+  replicants?: number;
 }
 
 export async function simulate(sc: Scenario, o: SimulateOptions = {}): Promise<SimResult> {
   const bounds = { ...DEFAULT_BOUNDS, ...o.bounds };
-  const w = new World({ seed: sc.seed, nodes: sc.nodes, tuning: o.tuning, cluster: o.cluster, verbose: o.verbose, seeds: o.seeds });
+  const w = new World({ seed: sc.seed, nodes: sc.nodes, tuning: o.tuning, cluster: o.cluster, verbose: o.verbose, seeds: o.seeds, replicants: o.replicants });
   const violations: string[] = [];
   const unhandled = (e: unknown) => violations.push(`unhandled rejection: ${(e as Error)?.stack ?? String(e)}`);
   process.on('unhandledRejection', unhandled);

@@ -29,6 +29,8 @@ export interface WorldOptions {
   nodes: number;
   /** Nodes whose names every node has as static seeds (EMQX's `cluster.static.seeds`). */
   seeds?: number;
+  /** How many of the nodes, the last ones, are replicants (node.role); the others are cores. @default 0 */
+  replicants?: number;
   tuning?: Tuning;
   /** cluster.* settings, as in a config file (durations as strings). */
   cluster?: Record<string, unknown>;
@@ -47,7 +49,7 @@ export class SimNode {
   runs = 0;
 
   constructor(
-    private readonly world: World,
+    readonly world: World,
     readonly index: number,
     readonly name: string,
     readonly address: string,
@@ -144,6 +146,7 @@ export class World {
           MUSTER_NODE__NAME: name,
           MUSTER_NODE__COOKIE: 'sim-cookie-0123456789abcdef',
           MUSTER_NODE__DATA_DIR: `/sim/${name}`,
+          MUSTER_NODE__ROLE: i >= o.nodes - (o.replicants ?? 0) ? 'replicant' : 'core',
           MUSTER_CLUSTER__DISCOVERY_STRATEGY: 'static',
           MUSTER_CLUSTER__STATIC__SEEDS: JSON.stringify(seeds),
           ...Object.fromEntries(Object.entries(o.cluster ?? {}).map(([k, v]) => [`MUSTER_CLUSTER__${k.toUpperCase().replace(/\./g, '__')}`, typeof v === 'string' ? v : JSON.stringify(v)])),

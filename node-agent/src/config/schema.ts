@@ -13,6 +13,9 @@ import { DEFAULT_CLUSTER_PORT, DEFAULT_HTTP_PORT } from './defaults';
 
 export const PROTO_DISTS = ['inet_tcp', 'inet6_tcp', 'inet_tls', 'inet6_tls'] as const;
 export const DISCOVERY_STRATEGIES = ['manual', 'static', 'dns', 'etcd', 'k8s'] as const;
+/** EMQX 5's node roles (Mria): cores hold the cluster and its data; replicants keep a copy and link to a few cores. */
+export const NODE_ROLES = ['core', 'replicant'] as const;
+export type NodeRole = (typeof NODE_ROLES)[number];
 export const DNS_RECORD_TYPES = ['a', 'aaaa', 'srv'] as const;
 export const K8S_ADDRESS_TYPES = ['ip', 'dns', 'hostname'] as const;
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
@@ -136,6 +139,12 @@ export function configSchema() {
       cookie_file: z.string().min(1, 'must not be empty').optional(),
       /** Where membership and data persist. Default: ./data/<node name>. */
       data_dir: z.string().min(1).optional(),
+      /**
+       * `core` (the default) forms the cluster and holds its data; `replicant` (EMQX 5's Mria role)
+       * links to a few cores found by discovery, keeps a copy of the data for reads and hands every
+       * write to a core. Replicants can come and go without changing the cluster's redundancy.
+       */
+      role: oneOf(NODE_ROLES).default('core'),
     }).superRefine((n, ctx) => {
       if (n.cookie === undefined && n.cookie_file === undefined) ctx.addIssue({ code: 'custom', path: ['cookie'], message: 'is required (or node.cookie_file, a file that holds it)' });
       if (n.cookie !== undefined && n.cookie_file !== undefined) ctx.addIssue({ code: 'custom', path: ['cookie_file'], message: 'set either node.cookie or node.cookie_file, not both' });
@@ -235,6 +244,13 @@ export function configSchema() {
       .default({}),
     log: z.strictObject({ level: oneOf(LOG_LEVELS).default('info') }).default({}),
   }).superRefine((c, ctx) => {
+    if (c.node.role === 'replicant' && c.cluster.discovery_strategy === 'manual') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['node', 'role'],
+        message: `replicant needs cluster.discovery_strategy = static, dns, etcd or k8s (it is manual): a replicant finds its core nodes through discovery, and manual clustering (cluster join) is for core nodes only`,
+      });
+    }
     if (c.http.enable && c.http.port === c.cluster.port) {
       ctx.addIssue({ code: 'custom', path: ['http', 'port'], message: `must differ from cluster.port (${c.cluster.port}): the node listens for its cluster there` });
     }

@@ -12,6 +12,8 @@ export async function handleCtl(node: ClusterNode, op: Op, body: unknown): Promi
     case 'ready':
       return node.ready();
     case 'cluster-join':
+      // EMQX: manual clustering is for core nodes; a replicant finds its cores through discovery.
+      if (node.role === 'replicant') throw new PeerError('refused', `${node.name} is a replicant (node.role = replicant): replicants join through discovery (cluster.discovery_strategy = ${node.cfg.cluster.discovery_strategy}), and cluster join is for core nodes only`);
       return node.joins.join((body as OpBody<'cluster-join'>).node);
     case 'cluster-leave':
       return node.joins.leave();

@@ -19,6 +19,8 @@ export const memberEntrySchema = z.object({
   /** Why a member was removed, shown to the removed node and in logs. */
   reason: z.enum(['leave', 'force-leave', 'autoclean']).optional(),
   by: z.string().max(300).optional(),
+  /** A replicant (EMQX 5's Mria role); absent for a core, so state written before roles reads the same. */
+  role: z.literal('replicant').optional(),
 });
 export type MemberEntry = z.infer<typeof memberEntrySchema>;
 

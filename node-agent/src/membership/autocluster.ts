@@ -21,6 +21,9 @@ interface Candidate {
  * that ranks strictly before its own, so nodes started together end in one cluster, never islands.
  */
 export function ranksBefore(a: Pick<Candidate, 'members'>, b: Pick<Candidate, 'members'>): boolean {
+  // `members` are core members: a cluster without one (a replicant alone) ranks after any with one.
+  if (!b.members.length) return a.members.length > 0;
+  if (!a.members.length) return false;
   const single = (c: Pick<Candidate, 'members'>) => (c.members.length > 1 ? 0 : 1);
   if (single(a) !== single(b)) return single(a) < single(b);
   const min = (c: Pick<Candidate, 'members'>) => [...c.members].sort()[0] ?? '';
@@ -184,12 +187,16 @@ export class Autocluster {
     const self = this.node.name;
     const info = this.node.info();
     const running = new Set(info.running);
+    const replicant = this.node.role === 'replicant';
+    const cores = this.node.coreNames();
+    // A replicant whose cores all run here has nothing to look for: no cluster is formed around it.
+    if (replicant && cores.length && cores.every((c) => running.has(c))) return 'settled';
     // Probed: everything found that is not running with us. A member that moved to another cluster
     // without us hearing it leave shows as stopped here, so it is probed and found where it went.
     const alone = info.members.length === 1;
     const others = found
       .map((n) => n.name)
-      .filter((n) => n !== self && !running.has(n) && (alone || looksAt(self, n, info.running)))
+      .filter((n) => n !== self && !running.has(n) && (alone || replicant || looksAt(self, n, info.cores ?? info.running)))
       .sort();
     if (!others.length) return info.members.length > 1 || found.some((n) => n.name !== self) ? 'settled' : 'waiting';
     const covered = new Set(running);
@@ -215,9 +222,14 @@ export class Autocluster {
       }
       for (const m of theirInfo.running) covered.add(m);
       if (theirInfo.cluster_id === info.cluster_id) continue;
-      const theirs: Candidate = { cluster_id: theirInfo.cluster_id, members: theirInfo.running, via: name };
-      // Our member list, less the nodes that are running over there: those have left us.
-      const mine: Candidate = { cluster_id: info.cluster_id, members: info.members.filter((m) => !theirInfo.running.includes(m)) };
+      // Clusters rank by their core members; one with no running core (a replicant alone, or one
+      // whose cores stopped) is nobody's to join. A found replicant leads to its cluster's cores.
+      const theirCores = theirInfo.cores ?? theirInfo.running;
+      if (!theirCores.length) continue;
+      const via = theirCores.includes(name) ? name : [...theirCores].sort()[0];
+      const theirs: Candidate = { cluster_id: theirInfo.cluster_id, members: theirCores, via };
+      // Our core members, less the nodes that are running over there: those have left us.
+      const mine: Candidate = { cluster_id: info.cluster_id, members: cores.filter((m) => !theirInfo.running.includes(m)) };
       if (!ranksBefore(theirs, mine)) continue;
       if (alone && smallestUnreachable && smallerStillComing() && smallestUnreachable < [...theirs.members].sort()[0]) {
         this.log.debug({ waiting_for: smallestUnreachable }, `waiting for ${smallestUnreachable} to answer before joining`);
@@ -229,11 +241,11 @@ export class Autocluster {
       }
       const discovered = `{${this.status.found.join(', ')}}`;
       try {
-        await this.node.joins.join(name, { keepData: true, why: 'autocluster' });
-        this.log.info({ target: name, discovered: this.status.found }, `joined ${name}: smallest reachable member of the best-ranked cluster in the discovered set ${discovered}`);
+        await this.node.joins.join(via, { keepData: true, why: 'autocluster' });
+        this.log.info({ target: via, discovered: this.status.found }, `joined ${via}: ${via === name ? 'smallest reachable member' : `a core of ${name}'s cluster`} of the best-ranked cluster in the discovered set ${discovered}`);
         return 'joined';
       } catch (e) {
-        this.logOnce(`join:${name}`, `could not join ${name}: ${(e as Error).message}`, { peer: name });
+        this.logOnce(`join:${via}`, `could not join ${via}: ${(e as Error).message}`, { peer: via });
         return 'waiting';
       }
     }

@@ -10,6 +10,7 @@ import type { ClusterState } from '../domain/state';
 import type { PeerManager } from './peers';
 import { Liveness } from './liveness';
 import { neighbours } from './overlay';
+import { pairScore } from './pair-hash';
 import { Tombstones } from './tombstones';
 import { Replica } from './replica';
 import { Partitions } from './partitions';
@@ -25,6 +26,9 @@ import { Maintenance } from './maintenance';
 import { linksFor } from './links';
 import { ClusterEvents } from './events';
 import { AutohealRejoin } from './autoheal';
+import { CoreTrouble, coresFor, roleOf } from './roles';
+import { ReplicantHeartbeat } from './replicant-heartbeat';
+import type { NodeRole } from '../config/schema';
 import { Inquiry } from '../discovery/inquiry';
 import { infoOf, readinessOf, statusOf, type ClusterInfo, type DiscoveryStatus, type Status } from './status';
 import { DEFAULT_TUNING, type Tuning } from '../tuning';
@@ -43,6 +47,10 @@ export class ClusterNode {
   readonly name: string;
   /** This process run's id: a peer tells a restarted node from a stale link by it. */
   readonly boot: string;
+  /** node.role: a core forms the cluster; a replicant links to a few cores (membership/roles.ts). */
+  readonly role: NodeRole;
+  /** On a replicant: cores it passes over for a while (could not link, or full). */
+  readonly coreTrouble: CoreTrouble;
   readonly resolver: HostResolver;
   /** What autocluster listens to: joined, left, probed. */
   readonly events = new ClusterEvents();
@@ -73,6 +81,8 @@ export class ClusterNode {
   readonly inquiry: Inquiry;
   private readonly autoheal: AutohealRejoin;
   private readonly prober: Prober;
+  /** Replicants ping their cores; cores check that their replicants still ping. */
+  readonly heartbeat: ReplicantHeartbeat;
   /** Digest offers on one link at a time, so a change missed on a link that stayed up is repaired. */
   private readonly antiEntropy: AntiEntropy;
   private readonly maintenance: Maintenance;
@@ -88,9 +98,17 @@ export class ClusterNode {
     if (saved && saved.node !== cfg.node.name) {
       throw new PeerError('config', `node.data_dir ${cfg.node.data_dir} holds the state of ${saved.node}, not ${cfg.node.name}; node names are fixed once a node has data`);
     }
-    const replica = new Replica(cfg.node.name, saved, rt);
+    const replica = new Replica(cfg.node.name, saved, rt, cfg.node.role);
     if (saved) {
       log.info({ cluster_id: replica.clusterId, members: replica.memberNames() }, `restored state from ${cfg.node.data_dir}: ${replica.memberNames().length} member(s), ${replica.data.values().length} key(s)`);
+      const was = roleOf(replica.members.get(cfg.node.name));
+      if (was !== cfg.node.role) {
+        // Its cluster knows it in its old role: it starts again as a cluster of one in the new one,
+        // data kept, and discovery (or cluster join, for a core) takes it back in.
+        replica.becomeStandalone();
+        rt.disk.writeNow(cfg.node.data_dir, replica.persisted());
+        log.warn({ cluster_id: replica.clusterId }, `node.role is ${cfg.node.role} but this node was a ${was} of its cluster: starting standalone as a ${cfg.node.role}, data kept`);
+      }
     } else {
       rt.disk.writeNow(cfg.node.data_dir, replica.persisted());
     }
@@ -107,7 +125,9 @@ export class ClusterNode {
     readonly rt: Runtime = systemRuntime,
   ) {
     this.name = cfg.node.name;
+    this.role = cfg.node.role;
     this.boot = rt.random.hex(8);
+    this.coreTrouble = new CoreTrouble(tuning.roles.coreTroubleMs, () => rt.clock.now());
     this.stats = new Stats(() => rt.clock.now(), tuning.observe.eventsKept);
     this.health = new LocalHealth(tuning.health);
     this.partitions = new Partitions(cfg.cluster.autoheal, log, () => this.peers.setWanted(this.wantedPeers(), this.memberNames()), rt.clock, this.stats);
@@ -134,7 +154,8 @@ export class ClusterNode {
     this.maintenance = new Maintenance(this);
     this.antiEntropy = new AntiEntropy(() => this.peers.upLinks(), (conn) => this.sync.syncLink(conn, true), tuning.sync, rt.clock, rt.random);
     const fd = cfg.cluster.failure_detector;
-    this.prober = new Prober(this.peers, { self: this.name, intervalMs: fd.probe_interval, timeoutMs: fd.probe_timeout, running: () => this.runningNodes(), stats: this.stats }, this.health, log, tuning.health, rt.clock);
+    this.heartbeat = new ReplicantHeartbeat(this);
+    this.prober = new Prober(this.peers, { self: this.name, intervalMs: fd.probe_interval, timeoutMs: fd.probe_timeout, running: () => this.runningCores(), stats: this.stats }, this.health, log, tuning.health, rt.clock);
   }
 
   get family(): 4 | 6 {
@@ -148,7 +169,9 @@ export class ClusterNode {
     this.partitions.startedWith(this.memberNames().filter((m) => m !== this.name), this.rt.clock.now());
     this.firstSyncDone = this.memberNames().length === 1;
     this.peers.setWanted(this.wantedPeers(), this.memberNames());
-    this.prober.start();
+    // Cores probe each other in their ring; replicants and their cores watch their links instead.
+    if (this.role === 'core') this.prober.start();
+    this.heartbeat.start();
     this.antiEntropy.start();
     this.maintenance.start();
   }
@@ -158,6 +181,7 @@ export class ClusterNode {
     this.inquiry.stop();
     this.maintenance.stop();
     this.prober.stop();
+    this.heartbeat.stop();
     this.antiEntropy.stop();
     await this.peers.stop('stopping');
     await this.persist().catch(() => undefined);
@@ -173,14 +197,72 @@ export class ClusterNode {
     return this.replica.isMember(node);
   }
 
-  /** Members to keep links to: this node's neighbours in the ring, less those kept apart. */
+  /**
+   * Members to keep links to. A core: its neighbours in the ring of cores, less those kept apart,
+   * and the replicants whose first core it is (`coresFor`, as every member works it out), at most
+   * tuning.roles.maxReplicantLinks of them; a replicant's other links are its own dials, accepted
+   * while the core has room. Wanting them, not only accepting them, is what finds a replicant that
+   * froze before its first link came up: the dial fails, as for a core neighbour.
+   * A replicant: its few cores, passing over those in trouble here.
+   */
   wantedPeers(): string[] {
-    return [...neighbours(this.name, this.memberNames().filter((m) => !this.partitions.isApart(m)), (m) => this.liveness.notDown(m))];
+    const notDown = (m: string) => this.liveness.notDown(m);
+    if (this.role === 'replicant') {
+      const usable = (c: string) => notDown(c) && !this.coreTrouble.has(c);
+      return coresFor(this.name, this.coreNames(), usable, this.tuning.roles.coreLinks);
+    }
+    const cores = this.coreNames().filter((m) => !this.partitions.isApart(m));
+    const mine = this.memberNames().filter((r) => this.isReplicant(r) && notDown(r) && this.picksThisCore(r, cores));
+    if (mine.length > this.tuning.roles.maxReplicantLinks) {
+      mine.sort((a, b) => pairScore(this.name, a) - pairScore(this.name, b));
+      mine.length = this.tuning.roles.maxReplicantLinks;
+    }
+    return [...neighbours(this.name, cores, notDown), ...mine];
+  }
+
+  /** Whether this core is replicant `r`'s first, as every member works it out (no node's own trouble in it). */
+  private picksThisCore(r: string, cores: readonly string[]): boolean {
+    return coresFor(r, cores, (c) => this.liveness.notDown(c), 1)[0] === this.name;
+  }
+
+  /**
+   * Links kept without being wanted. A core keeps every replicant's that dialled it (one passing
+   * over its own cores for a while). A replicant keeps a link from a core that picks it as every
+   * member works it out, while it passes that core over itself.
+   */
+  keepsLinkOf(peer: string): boolean {
+    if (this.role === 'core') return this.isReplicant(peer);
+    return !this.isReplicant(peer) && this.isMember(peer) && this.picksThisCoreFor(peer);
+  }
+
+  private picksThisCoreFor(core: string): boolean {
+    return coresFor(this.name, this.coreNames(), (c) => this.liveness.notDown(c), this.tuning.roles.coreLinks).includes(core);
   }
 
   /** This node and the members its liveness view shows up (less those kept apart after a partition). */
   runningNodes(): string[] {
     return this.memberNames().filter((n) => n === this.name || (this.liveness.isUp(n) && !this.partitions.isApart(n)));
+  }
+
+  /** Whether `node` is a replicant member (a removed one, or one not known, is not). */
+  isReplicant(node: string): boolean {
+    const e = this.replica.members.get(node);
+    return e?.state === 'member' && e.role === 'replicant';
+  }
+
+  /** Whether a link to a core is up (what a replicant needs to write and to hear the cores). */
+  coreLinked(): boolean {
+    return this.peers.upLinks().some((c) => !this.isReplicant(c.peerName));
+  }
+
+  /** The core members, this node among them when it is one. */
+  coreNames(): string[] {
+    return this.memberNames().filter((m) => !this.isReplicant(m));
+  }
+
+  /** The running core members: who probes whom, who must acknowledge a change, who decides autoclean. */
+  runningCores(): string[] {
+    return this.runningNodes().filter((m) => !this.isReplicant(m));
   }
 
   snapshot(): ClusterState {
@@ -278,6 +360,13 @@ export class ClusterNode {
 
   /** Accepted sockets whose handshake said role 'node' (a member link) or 'join' (a join request). */
   acceptLink(conn: Connection): void {
+    const replicantLinks = () => this.peers.linkCount((p) => this.isReplicant(p));
+    if (conn.role === 'node' && this.role === 'core' && this.isReplicant(conn.peerName) && !this.peers.link(conn.peerName) && !this.peers.wants(conn.peerName) && replicantLinks() >= this.tuning.roles.maxReplicantLinks) {
+      // Its next core takes it (membership/roles.ts): a core's fan-out stays bounded.
+      conn.sendReject('full', `${this.name} carries ${replicantLinks()} replicants, its most (tuning.roles.maxReplicantLinks)`);
+      conn.close('full');
+      return;
+    }
     conn.onRequest((op, body, c) => this.handlePeer(op, body, c), this.gossip.seenGossip);
     if (conn.role === 'node') this.peers.offer(conn);
   }
@@ -287,11 +376,21 @@ export class ClusterNode {
     conn.onRequest((op, body, c) => this.handlePeer(op, body, c), this.gossip.seenGossip);
     conn.on('rejected', (code: string) => {
       if (code === 'partitioned') this.partitions.keepApart(conn.peerName, conn.peerBoot);
+      if (code === 'full') this.passOverCore(conn.peerName, 'it carries as many replicants as it takes');
     });
     if (conn.dialer === 'local') this.sync.syncLink(conn);
   }
 
+  /** On a replicant: a core it could not use is passed over for a while, and another is linked. */
+  passOverCore(core: string, why: string): void {
+    if (this.role !== 'replicant' || this.coreTrouble.has(core)) return;
+    this.coreTrouble.note(core);
+    this.log.info({ peer: core, reason: why }, `passing over core ${core} for now: ${why}`);
+    this.queueReconcile();
+  }
+
   private async handlePeer(op: Op, body: unknown, conn: Connection): Promise<unknown> {
+    if (this.role === 'core' && this.isReplicant(conn.peerName)) this.heartbeat.heard(conn.peerName);
     switch (op) {
       case 'sync':
         return this.sync.answerSync(this.sync.checkSync(body as OpBody<'sync'>, () => new PeerError('bad_request', `malformed 'sync' request`)), conn);
@@ -303,6 +402,8 @@ export class ClusterNode {
         return this.info();
       case 'ping':
         return {};
+      case 'write':
+        return this.data.writeFor(conn.peerName, body as OpBody<'write'>);
       case 'suspect':
         void this.prober.confirm((body as OpBody<'suspect'>).node, conn.peerName);
         return {};

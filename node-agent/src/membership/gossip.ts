@@ -26,16 +26,35 @@ export class Gossip {
   }
 
   /**
+   * Of `links`, those whose acknowledgement counts (cores: a replicant's copy follows the cores',
+   * so no change waits for a replicant) and the replicants', which are only told.
+   */
+  private split(links: Connection[]): { ask: Connection[]; tell: Connection[] } {
+    if (this.n.role === 'replicant') return { ask: links, tell: [] };
+    const ask: Connection[] = [];
+    const tell: Connection[] = [];
+    for (const c of links) (this.n.isReplicant(c.peerName) ? tell : ask).push(c);
+    return { ask, tell };
+  }
+
+  /** Sends a change someone waits for: asked of the cores, told one way to the replicants. */
+  private spread(links: Connection[], body: GossipBody): Promise<{ reached: Set<string> }> {
+    const { ask, tell } = this.split(links);
+    this.flood.cast(tell, { ...body, oneway: true });
+    return this.flood.spread(ask, body);
+  }
+
+  /**
    * Spreads a change to every member over the links (membership/flood.ts) and waits until it is
    * acknowledged: writes, leaves, removals. `failed` names the running members it did not reach in
    * time. `exclude`: a link the change came from.
    */
   async broadcast(change: Pick<GossipBody, 'members' | 'data' | 'alive'>, exclude?: Connection): Promise<{ acked: string[]; failed: string[] }> {
     const { body, links } = this.outgoing(change, exclude);
-    const { reached } = await this.flood.spread(links, body);
+    const { reached } = await this.spread(links, body);
     reached.delete(this.n.name);
     const acked = sorted(reached);
-    const failed = this.n.runningNodes().filter((m) => m !== this.n.name && !reached.has(m) && m !== exclude?.peerName);
+    const failed = this.n.runningCores().filter((m) => m !== this.n.name && !reached.has(m) && m !== exclude?.peerName);
     const what = change.data ? 'write' : 'membership change';
     if (failed.length) this.n.log.warn({ failed }, `${what} not acknowledged by ${failed.join(', ')}; they catch up when their links sync again`);
     return { acked, failed };
@@ -70,9 +89,11 @@ export class Gossip {
     this.flood.markSeen(h.id);
     const b: GossipBody = { cluster_id: h.cluster_id, id: h.id, budget_ms: h.budget_ms, oneway: h.oneway, ...change.data };
     const members = b.members ? this.n.merges.mergeMembers(b.members) : [];
-    const data = b.data ? this.n.merges.mergeData(b.data, conn.peerName) : [];
+    // A core takes no data from a replicant: its copy follows the cores', and its writes come as `write`.
+    const data = b.data && !(this.n.role === 'core' && this.n.isReplicant(conn.peerName)) ? this.n.merges.mergeData(b.data, conn.peerName) : [];
     const alive = b.alive ? this.n.merges.applyAlive(b.alive) : [];
-    const links = this.n.peers.upLinks().filter((c) => c !== conn);
+    // A replicant passes nothing on: every core has it from the other cores, and tells its own replicants.
+    const links = this.n.role === 'replicant' ? [] : this.n.peers.upLinks().filter((c) => c !== conn);
     if (b.oneway) {
       // News this node already had goes no further: every neighbour of a crashed member claims it
       // at once, and each claim would otherwise cross every link of the cluster. Whoever learned
@@ -86,7 +107,7 @@ export class Gossip {
     }
     // Stored before it is acknowledged, while it goes on to the next members.
     const saved = members.length || data.length ? this.n.persist() : undefined;
-    const [{ reached }] = await Promise.all([this.flood.spread(links, b), saved]);
+    const [{ reached }] = await Promise.all([this.spread(links, b), saved]);
     // The members reached through this node hold the tombstones it passed on.
     for (const e of b.data ?? []) if (e.value === null) for (const m of reached) this.n.tombstones.heldBy(e.key, m);
     this.n.queueReconcile();

@@ -29,21 +29,23 @@ export class Joins {
   /** On the member asked by a joiner: add it (and its data, when it keeps it), tell everyone, hand it the state. */
   async acceptJoin(joiner: string, body: OpBody<'join'>): Promise<ClusterState> {
     if (body.ts) this.n.replica.clock.observe(body.ts);
+    if (this.n.role === 'replicant') throw new PeerError('refused', `${this.n.name} is a replicant (node.role = replicant): only core nodes admit members; join one of its cores (${this.n.coreNames().join(', ') || 'none known'})`);
     // While this node is itself moving to another cluster, admitting anyone would strand them.
     if (this.joining) throw new PeerError('busy', `${this.n.name} is joining another cluster right now; try again`);
-    if (body.data?.length) {
+    const asReplicant = body.role === 'replicant';
+    if (body.data?.length && !asReplicant) {
       const changed = this.n.merges.mergeData(body.data);
       if (changed.length) await this.n.gossip.broadcast({ data: changed });
     }
     // The joiner's own record says it runs; a record about anyone else is not its to give.
     const alive = body.alive?.node === joiner ? [body.alive] : [];
-    if (body.cluster_id === this.n.replica.clusterId && this.n.isMember(joiner)) {
+    if (body.cluster_id === this.n.replica.clusterId && this.n.isMember(joiner) && this.n.isReplicant(joiner) === asReplicant) {
       await this.n.persist();
       const changed = this.n.merges.applyAlive(alive);
       if (changed.length) this.n.gossip.announce({ alive: changed });
       return this.n.snapshot();
     }
-    const entry: MemberEntry = { key: joiner, state: 'member', ts: this.n.replica.clock.now() };
+    const entry: MemberEntry = asReplicant ? { key: joiner, state: 'member', ts: this.n.replica.clock.now(), role: 'replicant' } : { key: joiner, state: 'member', ts: this.n.replica.clock.now() };
     this.n.replica.members.merge(entry);
     this.n.stats.event('added', joiner, 'joined through this node');
     this.n.merges.applyAlive(alive);
@@ -51,7 +53,7 @@ export class Joins {
     // syncs it to its neighbours, so the entry outlives this node. Waiting for the disk here put a
     // whole save (several turns of a starved event loop) in front of every join.
     this.n.persistSoon();
-    this.n.log.info({ peer: joiner }, `${joiner} joins the cluster through this node`);
+    this.n.log.info({ peer: joiner, role: asReplicant ? 'replicant' : 'core' }, `${joiner} joins the cluster through this node${asReplicant ? ' as a replicant' : ''}`);
     // The joiner need not wait for this: it has the state in the answer, and links to its neighbours.
     this.announceJoin(entry, alive);
     this.n.queueReconcile();
@@ -90,6 +92,8 @@ export class Joins {
     if (target === this.n.name) throw new PeerError('refused', 'a node cannot join itself');
     if (this.n.isMember(target) && this.n.liveness.isUp(target)) throw new PeerError('already_member', `already in the cluster of ${target}`);
     const why = opts.why ?? 'requested by muster ctl';
+    // A replicant brings no data to a cluster and takes the cores' whole: its copy is theirs.
+    if (this.n.role === 'replicant') opts = { ...opts, keepData: false };
     this.joining = true;
     let state: ClusterState;
     try {
@@ -111,7 +115,7 @@ export class Joins {
     this.n.queueReconcile();
     await this.n.events.emit('joined');
     // For people at a terminal, report the status once the links are up; discovery need not wait.
-    if (!opts.keepData) await this.waitForLinks(this.n.tuning.join.settleMs);
+    if (!opts.keepData && this.n.role === 'core') await this.waitForLinks(this.n.tuning.join.settleMs);
     return this.n.status();
   }
 
@@ -174,7 +178,8 @@ export class Joins {
   async requestJoin(target: string, data?: DataEntry[]): Promise<ClusterState> {
     const conn = await this.n.inquiry.link(target);
     try {
-      return parseReply(joinReplySchema, await conn.request('join', { cluster_id: this.n.replica.clusterId, data, ts: this.n.replica.clock.now(), alive: this.n.liveness.ownRecord }, this.n.tuning.join.requestTimeoutMs), 'join', target);
+      const role = this.n.role === 'replicant' ? ('replicant' as const) : undefined;
+      return parseReply(joinReplySchema, await conn.request('join', { cluster_id: this.n.replica.clusterId, data, ts: this.n.replica.clock.now(), alive: this.n.liveness.ownRecord, role }, this.n.tuning.join.requestTimeoutMs), 'join', target);
     } finally {
       conn.close('join done');
     }
@@ -206,6 +211,7 @@ export class Joins {
 
   /** `cluster force-leave <node>`: removes it everywhere; if it is alive it is told and goes standalone. */
   async forceLeave(node: string): Promise<{ acked: string[]; failed: string[] }> {
+    if (this.n.role === 'replicant') throw new PeerError('refused', `${this.n.name} is a replicant: removing a member is decided by core nodes; run cluster force-leave on one of them (${this.n.coreNames().join(', ') || 'none known'})`);
     if (node === this.n.name) throw new PeerError('refused', 'use "cluster leave" to take this node out');
     if (!this.n.isMember(node)) throw new PeerError('unknown_node', `${node} is not a member of this cluster (members: ${this.n.memberNames().join(', ')})`);
     return this.removeMember(node, 'force-leave');

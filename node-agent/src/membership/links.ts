@@ -22,7 +22,16 @@ export function linksFor(n: ClusterNode, tls: TlsMaterial | undefined): PeerMana
     log: n.log,
     stats: n.stats,
     onLink: (conn) => n.onLink(conn),
+    // Links between cores and replicants kept without being wanted (membership/roles.ts).
+    keeps: (peer) => n.keepsLinkOf(peer),
     onDown: (peer, reason, conn, neighbour, probed) => {
+      // A replicant links to another core. It judges no core while a core is linked (the cores judge
+      // each other, and tell it); with none left, it has only its own word.
+      if (n.role === 'replicant') {
+        n.passOverCore(peer, conn.saidBye ? 'it stopped' : `lost its link: ${reason}`);
+        if (!n.coreLinked() && (conn.saidBye || probed || n.health.stallMs(rt.clock.now()) === 0)) n.merges.claimDown(peer, conn.peerBoot, conn.saidBye, reason);
+        return;
+      }
       // Only a neighbour's loss says the member is down: a link kept only until it is closed as
       // unneeded says nothing (its other end may have closed it for the same reason).
       // A process that stalled itself (just thawed, or starved) reads links closed by peers that
@@ -35,6 +44,10 @@ export function linksFor(n: ClusterNode, tls: TlsMaterial | undefined): PeerMana
       // would ever probe it. A member that runs after all answers the claim once it hears it.
       // A peer that closed the handshake runs (it closed it): no claim (a node just thawed
       // from a stop found its own stalled dials closed by peers that had given up on it).
+      if (n.role === 'replicant') {
+        n.passOverCore(peer, `cannot link to it: ${reason}`);
+        if (n.coreLinked()) return;
+      }
       if (code === 'closed') return;
       // A process that stalled itself (just thawed, or starved) finds its links given up by
       // peers that waited for it: that says nothing about them (Lifeguard's rule).

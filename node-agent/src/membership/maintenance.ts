@@ -4,7 +4,7 @@ import { autoclean } from './autoclean';
 
 /**
  * The node's housekeeping, once a second (tuning.maintenance): idle links swept, old gossip ids
- * forgotten, autoclean, and tombstones every member has seen collected.
+ * forgotten, and on a core autoclean and tombstones every core has seen collected.
  */
 export class Maintenance {
   private timer?: Timer;
@@ -24,13 +24,19 @@ export class Maintenance {
     const now = this.n.rt.clock.now();
     this.n.peers.sweep(now);
     this.n.gossip.flood.prune(now);
+    if (this.n.role === 'replicant') {
+      // Cores passed over for a while may be linked again (the rendezvous order puts them back).
+      if (this.n.coreTrouble.expire()) this.n.queueReconcile();
+      return;
+    }
     autoclean(this.n, now);
     this.collectTombstones(now);
   }
 
   private collectTombstones(now: number): void {
     const { replica, tombstones } = this.n;
-    const others = this.n.memberNames().filter((m) => m !== this.n.name);
+    // Once every other core holds it: replicants take the cores' whole data at their syncs.
+    const others = this.n.coreNames().filter((m) => m !== this.n.name);
     const collectable = tombstones.collect(others, now, this.n.tuning.maintenance.tombstoneMinAgeMs);
     for (const key of collectable) if (replica.data.get(key)?.value === null) replica.data.delete(key);
     if (collectable.length) {

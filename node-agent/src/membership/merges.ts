@@ -54,6 +54,21 @@ export class Merges {
   }
 
   /**
+   * On a replicant: a core's whole data (a sync's), merged, and the keys it does not hold dropped
+   * (tombstones the cores collected). Returns the entries that changed.
+   */
+  takeData(entries: DataEntry[], from: string): DataEntry[] {
+    const held = new Set(entries.map((e) => e.key));
+    for (const e of this.n.replica.data.values()) {
+      if (!held.has(e.key)) {
+        this.n.replica.data.delete(e.key);
+        this.n.tombstones.forget(e.key);
+      }
+    }
+    return this.mergeData(entries, from);
+  }
+
+  /**
    * Merges liveness records and acts on what changed; returns the records that changed this
    * node's view. A claim that this node is down (it runs: the claim came from a lost link, a
    * missed probe, or the other side of a partition) is answered with a higher incarnation, spread
@@ -99,7 +114,8 @@ export class Merges {
     const wasUp = previous?.up === true;
     if (!record.up) {
       if (!wasUp) return false;
-      this.n.partitions.wentDown(node, record.boot, !!record.orderly, record.by === this.n.name);
+      // Only a core's own losses can make a partition: replicants make no partition decisions.
+      this.n.partitions.wentDown(node, record.boot, !!record.orderly, record.by === this.n.name && this.n.role === 'core');
       const why = reason ?? (record.orderly ? `it stopped (seen by ${record.by ?? 'a member'})` : `lost by ${record.by ?? 'a member'}`);
       this.nodeLog.flush();
       this.n.log.warn({ peer: node, reason: why, by: record.by }, `${node} is stopped: ${why}`);

@@ -42,6 +42,12 @@ export interface PeerManagerOptions {
    * 10 s it was found stopped only then (docs/decisions/0006). @default the transport's
    */
   handshakeTimeoutMs?: () => number;
+  /**
+   * Peers whose links this node keeps without wanting to dial them: on a core, the replicants that
+   * chose it (membership/roles.ts). Their links are never closed as unneeded, and their loss counts
+   * as a neighbour's. @default none
+   */
+  keeps?: (peer: string) => boolean;
   /** Called when a suspended peer answered after all, on the same link: the state is to be synced again. */
   onRevive: (conn: Connection) => void;
   /** Timings and sizes of links (tuning.ts). @default DEFAULT_TUNING.links */
@@ -94,6 +100,23 @@ export class PeerManager {
     this.o.localAddress = address;
   }
 
+  /** Whether this node keeps a link to `peer`: it wants one, or keeps the one the peer dialled (`keeps`). */
+  private keepsLink(peer: string): boolean {
+    return this.wanted.has(peer) || (this.o.keeps?.(peer) ?? false);
+  }
+
+  /** Whether this node wants a link to `peer` (it dials it). */
+  wants(peer: string): boolean {
+    return this.wanted.has(peer);
+  }
+
+  /** How many links this node has to peers that `which` picks. */
+  linkCount(which: (peer: string) => boolean): number {
+    let n = 0;
+    for (const peer of this.links.keys()) if (which(peer)) n++;
+    return n;
+  }
+
   isUp(peer: string): boolean {
     return this.up.has(peer);
   }
@@ -116,7 +139,7 @@ export class PeerManager {
     this.members = new Set(members);
     for (const [peer, conn] of this.links) {
       if (!this.members.has(peer)) conn.dismiss('no longer a member');
-      else if (this.wanted.has(peer)) this.unneededSince.delete(peer);
+      else if (this.keepsLink(peer)) this.unneededSince.delete(peer);
       else if (!this.unneededSince.has(peer)) this.unneededSince.set(peer, this.rt.clock.now());
     }
     for (const [peer, r] of this.retry) {
@@ -140,7 +163,7 @@ export class PeerManager {
   sweep(now = this.rt.clock.now()): void {
     for (const [peer, since] of this.unneededSince) {
       const conn = this.links.get(peer);
-      if (!conn || this.wanted.has(peer)) this.unneededSince.delete(peer);
+      if (!conn || this.keepsLink(peer)) this.unneededSince.delete(peer);
       else if (now - since >= this.t.unneededGraceMs) {
         this.unneededSince.delete(peer);
         conn.dismiss('not a neighbour any more');
@@ -169,7 +192,7 @@ export class PeerManager {
     const peer = conn.peerName;
     if (this.links.get(peer) !== conn || conn.isClosed || !this.up.delete(peer)) return;
     this.suspended.add(conn);
-    this.o.onDown(peer, reason, conn, this.wanted.has(peer), true);
+    this.o.onDown(peer, reason, conn, this.keepsLink(peer), true);
     conn.request('ping', {}, keepMs).then(
       () => {
         if (this.suspended.delete(conn) && this.links.get(peer) === conn && !conn.isClosed) this.o.onRevive(conn);
@@ -232,7 +255,7 @@ export class PeerManager {
     }
     this.links.set(peer, conn);
     // A member that links to us counts us among its neighbours; until the views agree, keep it a while.
-    if (!this.wanted.has(peer) && !this.unneededSince.has(peer)) this.unneededSince.set(peer, this.rt.clock.now());
+    if (!this.keepsLink(peer) && !this.unneededSince.has(peer)) this.unneededSince.set(peer, this.rt.clock.now());
     conn.on('close', (reason: string) => this.onClose(conn, reason));
     this.o.onLink(conn);
     return true;
@@ -248,7 +271,7 @@ export class PeerManager {
     // A link the peer dropped while running on (a duplicate, or replaced by one that crossed it)
     // says nothing about the peer: only link again. Should the peer be gone after all, that dial fails.
     if (!conn.dismissed) {
-      if (wasUp) this.o.onDown(peer, reason, conn, this.wanted.has(peer), false);
+      if (wasUp) this.o.onDown(peer, reason, conn, this.keepsLink(peer), false);
       else if (!judged && this.wanted.has(peer) && !this.stopped) this.o.onUnreachable(peer, reason);
     }
     if (this.wanted.has(peer) && !this.stopped) this.schedule(peer);

@@ -4,6 +4,7 @@ import { LwwMap } from '../store/lww-map';
 import type { PersistedState } from '../store/state-file';
 import type { StateChange } from '../store/state-log';
 import { systemRuntime, type Runtime } from '../runtime';
+import type { NodeRole } from '../config/schema';
 
 /**
  * One node's copy of its cluster's replicated state: the cluster id, the member list and the data
@@ -29,6 +30,8 @@ export class Replica {
     readonly self: string,
     saved?: PersistedState,
     private readonly rt: Pick<Runtime, 'clock' | 'random'> = systemRuntime,
+    /** This node's role: its own member entry carries it. */
+    readonly role: NodeRole = 'core',
   ) {
     this.clock = new HybridClock(self, () => rt.clock.now());
     if (saved) {
@@ -39,7 +42,7 @@ export class Replica {
       this.fresh = saved.fresh ?? false;
     } else {
       this.clusterId = this.newClusterId();
-      this.members = this.newMembers([{ key: self, state: 'member', ts: this.clock.now() }]);
+      this.members = this.newMembers([this.ownEntry()]);
       this.data = this.newData();
       this.fresh = true;
     }
@@ -77,6 +80,11 @@ export class Replica {
     return this.rt.random.hex(8);
   }
 
+  /** This node as a member, stamped now. */
+  ownEntry(): MemberEntry {
+    return this.role === 'replicant' ? { key: this.self, state: 'member', ts: this.clock.now(), role: 'replicant' } : { key: this.self, state: 'member', ts: this.clock.now() };
+  }
+
   memberNames(): string[] {
     return this.members.values().filter((m) => m.state === 'member').map((m) => m.key);
   }
@@ -94,7 +102,7 @@ export class Replica {
   becomeStandalone(): { old: string } {
     const old = this.clusterId;
     this.clusterId = this.newClusterId();
-    this.members = this.newMembers([{ key: this.self, state: 'member', ts: this.clock.now() }]);
+    this.members = this.newMembers([this.ownEntry()]);
     this.fresh = false;
     return { old };
   }

@@ -124,7 +124,11 @@ export class StateSync {
     // Up first, so that what is spread below reaches the peer too.
     if (this.n.isMember(peer)) this.n.peers.markUp(conn);
     const members = state.members ? this.n.merges.mergeMembers(state.members) : [];
-    const data = state.data ? this.n.merges.mergeData(state.data, peer) : [];
+    // Data flows from cores to replicants only: a core takes none from a replicant (its copy follows
+    // the cores', its writes come as `write`), and a replicant takes a core's whole, keys the core
+    // no longer holds (collected tombstones) gone too, so it never reads a deleted value.
+    const fromReplicant = this.n.role === 'core' && this.n.isReplicant(peer);
+    const data = !state.data || fromReplicant ? [] : this.n.role === 'replicant' ? this.n.merges.takeData(state.data, peer) : this.n.merges.mergeData(state.data, peer);
     const alive = state.alive ? this.n.merges.applyAlive(state.alive) : [];
     if (members.length || data.length) this.n.persistSoon();
     this.n.firstSyncDone = true;
@@ -134,7 +138,10 @@ export class StateSync {
     // node runs (it restarted, or was taken for down) is told, and so is everyone through it.
     const stale = state.alive && this.n.liveness.staleAboutSelf(state.alive.find((r) => r.node === this.n.name));
     if (stale) alive.push(this.n.liveness.ownRecord);
-    if (members.length || data.length || alive.length) {
+    // A replicant passes on nothing but its own word: its cores have the rest from each other.
+    if (this.n.role === 'replicant') {
+      if (stale) this.n.gossip.announce({ alive: [this.n.liveness.ownRecord] });
+    } else if (members.length || data.length || alive.length) {
       this.n.gossip.announce({ members: members.length ? members : undefined, data: data.length ? data : undefined, alive: alive.length ? alive : undefined }, stale ? undefined : conn);
     }
     this.n.queueReconcile();

@@ -1,4 +1,6 @@
+import type { NodeRole } from '../config/schema';
 import type { ClusterNode } from '../membership/cluster';
+import { coresFor } from '../membership/roles';
 import { neighbours } from '../membership/overlay';
 import type { Status } from '../membership/status';
 import type { MembershipEvent } from './stats';
@@ -14,8 +16,8 @@ export const MAX_MEMBERS_WITH_LINKS = 200;
 
 export interface NodeView {
   name: string;
-  /** EMQX 5's node roles; every Muster node is a core node until replicants exist. */
-  role: 'core';
+  /** EMQX 5's node roles (node.role). */
+  role: NodeRole;
   status: 'running' | 'stopped';
   /** Kept apart after a partition with autoheal off. */
   partitioned: boolean;
@@ -43,7 +45,7 @@ export function nodesOf(n: ClusterNode): NodeView[] {
     const heard = name === n.name ? now : n.stats.lastHeard.get(name);
     return {
       name,
-      role: 'core',
+      role: n.isReplicant(name) ? 'replicant' : 'core',
       status: running.has(name) ? 'running' : 'stopped',
       partitioned: n.partitions.isApart(name),
       incarnation: alive?.inc,
@@ -60,7 +62,13 @@ export function overlayLinks(n: ClusterNode): Array<[string, string]> | undefine
   const running = n.runningNodes();
   const up = new Set(running);
   const links: Array<[string, string]> = [];
-  for (const a of running) for (const b of neighbours(a, members, (m) => up.has(m))) if (a < b && up.has(b)) links.push([a, b]);
+  const cores = members.filter((m) => !n.isReplicant(m));
+  const linkedFrom = (a: string) => (n.isReplicant(a) ? coresFor(a, cores, (m) => up.has(m), n.tuning.roles.coreLinks) : neighbours(a, cores, (m) => up.has(m)));
+  for (const a of running) {
+    for (const b of linkedFrom(a)) {
+      if (up.has(b) && (a < b || n.isReplicant(a))) links.push(a < b ? [a, b] : [b, a]);
+    }
+  }
   return links.sort();
 }
 

@@ -50,7 +50,7 @@ export function metricsRegistry(node: ClusterNode, o: { certificate?: TlsMateria
       },
     });
 
-  gauge('muster_node_info', 'Always 1: this node, its cluster and its role, as labels.', () => 1, ['node', 'cluster_name', 'role'], () => [[{ node: node.name, cluster_name: node.cfg.cluster.name, role: 'core' }, 1]]);
+  gauge('muster_node_info', 'Always 1: this node, its cluster and its role, as labels.', () => 1, ['node', 'cluster_name', 'role'], () => [[{ node: node.name, cluster_name: node.cfg.cluster.name, role: node.role }, 1]]);
   gauge('muster_ready', '1 when this node is ready (GET /status/ready answers 200), else 0.', () => (o.ready() ? 1 : 0));
   gauge('muster_members', 'Members of the cluster in this node\'s view, by state (running, stopped).', () => 0, ['state'], () => {
     const running = node.runningNodes().length;

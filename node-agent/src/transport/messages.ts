@@ -20,7 +20,7 @@ export const challengeSchema = z.object({ t: z.literal('challenge'), name, nonce
 export const authSchema = z.object({ t: z.literal('auth'), proof });
 /** `info`: on a `join` link, the answer to `info` (checked by who asked): a probe needs no request of its own. */
 export const welcomeSchema = z.object({ t: z.literal('welcome'), proof, info: z.unknown().optional() });
-export const REJECT_CODES = ['bad_cookie', 'wrong_node', 'wrong_cluster', 'protocol', 'duplicate', 'not_member', 'partitioned'] as const;
+export const REJECT_CODES = ['bad_cookie', 'wrong_node', 'wrong_cluster', 'protocol', 'duplicate', 'not_member', 'partitioned', 'full'] as const;
 export const rejectSchema = z.object({ t: z.literal('reject'), code: z.enum(REJECT_CODES), reason: z.string().max(1000) });
 export type RejectCode = (typeof REJECT_CODES)[number];
 
@@ -49,7 +49,11 @@ export type SessionMessage = z.infer<typeof sessionMessageSchema>;
 
 /** Answers that carry state are validated like requests: a member's word is checked, not trusted. */
 export const joinReplySchema = clusterState;
-export const infoReplySchema = z.object({ cluster_id: z.string().max(64), members: z.array(name), running: z.array(name) });
+/**
+ * `cores`: the running core members (absent from an agent before roles: all its members are cores);
+ * `role`: the answering node's own. A cluster with no running core is no cluster to join.
+ */
+export const infoReplySchema = z.object({ cluster_id: z.string().max(64), members: z.array(name), running: z.array(name), cores: z.array(name).optional(), role: z.enum(['core', 'replicant']).optional() });
 /** A node's answer to `info`: its cluster id, members and running members. */
 export type InfoReply = z.infer<typeof infoReplySchema>;
 
@@ -87,7 +91,7 @@ const sameTs = (t: MemberEntry['ts'], x: unknown) =>
 
 /** Whether a member entry as it arrived is, field for field, `held` (an entry that passed its check). */
 export function sameMemberEntry(held: MemberEntry, e: Record<string, unknown>): boolean {
-  return e.key === held.key && e.state === held.state && e.reason === held.reason && e.by === held.by && sameTs(held.ts, e.ts);
+  return e.key === held.key && e.state === held.state && e.reason === held.reason && e.by === held.by && e.role === held.role && sameTs(held.ts, e.ts);
 }
 
 /** Whether a liveness record as it arrived is, field for field, `held`. */
@@ -136,6 +140,8 @@ export const gossipSchema = gossipHeader.passthrough();
 type GossipHeader = z.infer<typeof gossipHeader>;
 export type GossipBody = GossipHeader & z.infer<typeof gossipChangeSchema>;
 export const gossipReplySchema = z.object({ acked: z.array(name) });
+/** A core's answer to a replicant's `write`: who acknowledged it, who did not in time, and the entry as stored. */
+export const writeReplySchema = z.object({ acked: z.array(name), failed: z.array(name), entry: dataEntrySchema });
 
 /** Request bodies by operation; a request whose body does not match is answered with an error. */
 export const opSchemas = {
@@ -145,9 +151,12 @@ export const opSchemas = {
   // joiner -> cluster member. With `data` (autocluster) the joiner keeps its data, merged into the
   // cluster's; without it (`muster ctl cluster join`) the joiner drops its data, as EMQX does.
   // `alive` is the joiner's own liveness record, passed on to the members with its admission.
-  join: z.object({ cluster_id: z.string().max(64), data: z.array(dataEntrySchema).optional(), ts: timestamp.optional(), alive: aliveSchema.optional() }),
+  // `role`: a replicant asks to be admitted as one (it brings no data: its copy comes from the cores).
+  join: z.object({ cluster_id: z.string().max(64), data: z.array(dataEntrySchema).optional(), ts: timestamp.optional(), alive: aliveSchema.optional(), role: z.literal('replicant').optional() }),
   // discovery probe: which cluster is this node in?
   info: z.object({}),
+  // replicant -> core: a write handed to the core (null value: a delete); answered as the core's own write
+  write: z.object({ key: z.string().min(1).max(1024), value: z.string().max(1024 * 1024).nullable() }),
   // failure detection: a probe, and a member asking everyone to check a suspect
   suspect: z.object({ node: name }),
   // muster ctl -> local node
@@ -170,7 +179,7 @@ export const CAST_OPS: Record<Role, readonly Op[]> = { node: ['gossip'], join: [
 
 /** Which roles may call which operations. */
 export const OPS_BY_ROLE: Record<Role, readonly Op[]> = {
-  node: ['sync', 'gossip', 'ping', 'suspect'],
+  node: ['sync', 'gossip', 'ping', 'suspect', 'write'],
   join: ['join', 'info'],
   ctl: ['ping', 'status', 'ready', 'cluster-join', 'cluster-leave', 'cluster-force-leave', 'data-put', 'data-get', 'data-del', 'data-list'],
 };

@@ -1,0 +1,98 @@
+import type { Timer } from '../runtime';
+import type { Connection } from '../transport/connection';
+import type { ClusterNode } from './cluster';
+
+/**
+ * How a replicant and the cores it links to see each other go silent, in place of the cores' ring
+ * prober (membership/prober.ts), which replicants are not part of. The replicant pings each of its
+ * cores once per probe interval, and a second time when a ping goes unanswered for the probe
+ * timeout; a core silent through both is passed over and another linked. A core checks that each
+ * replicant linked to it has been heard within interval + 2 x timeout (the cluster's detection
+ * bound) and otherwise suspends its link, which claims it down (links.ts) as a lost neighbour's.
+ * One ping and its answer per replicant link and interval; a core sets no timer per replicant.
+ * Both sides' timeouts stretch with their own stalls (local-health.ts), as the prober's do.
+ */
+export class ReplicantHeartbeat {
+  private timer?: Timer;
+  /** When the next tick is due: a late one is a stall of this process (local-health.ts). */
+  private due = 0;
+  /** On a core: when each replicant linked to it was last heard. */
+  private readonly heardAt = new Map<string, number>();
+  /** On a replicant: the core links with a ping in flight. */
+  private readonly pinging = new Set<Connection>();
+
+  constructor(private readonly n: ClusterNode) {}
+
+  start(): void {
+    const n = this.n;
+    const every = n.role === 'replicant' ? n.cfg.cluster.failure_detector.probe_interval : n.tuning.roles.replicantCheckMs;
+    this.due = n.rt.clock.now() + every;
+    this.timer = n.rt.clock.setInterval(() => {
+      const now = n.rt.clock.now();
+      n.health.noteLateness(now - this.due, now);
+      this.due = now + every;
+      if (n.role === 'replicant') this.pingCores();
+      else this.checkReplicants();
+    }, every);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    this.n.rt.clock.clearInterval(this.timer);
+  }
+
+  /** On a core: a replicant's ping (or any request of its) arrived. */
+  heard(replicant: string): void {
+    this.heardAt.set(replicant, this.n.rt.clock.now());
+  }
+
+  private timeoutMs(): number {
+    return this.n.health.timeoutMs(this.n.cfg.cluster.failure_detector.probe_timeout, this.n.rt.clock.now());
+  }
+
+  private pingCores(): void {
+    for (const conn of this.n.peers.upLinks()) {
+      if (this.pinging.has(conn)) continue;
+      this.pinging.add(conn);
+      void this.ping(conn).finally(() => this.pinging.delete(conn));
+    }
+  }
+
+  private async ping(conn: Connection): Promise<void> {
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      try {
+        await conn.request('ping', {}, this.timeoutMs());
+        return;
+      } catch {
+        if (conn.isClosed) return;
+      }
+    }
+    const reason = `core ${conn.peerName} answered no ping in 2 x ${this.timeoutMs()} ms`;
+    this.n.passOverCore(conn.peerName, reason);
+    this.n.peers.suspend(conn, reason, this.timeoutMs());
+  }
+
+  private checkReplicants(): void {
+    const n = this.n;
+    const now = n.rt.clock.now();
+    const fd = n.cfg.cluster.failure_detector;
+    const bound = fd.probe_interval + 2 * this.timeoutMs();
+    // A core that stalled itself (thawed, starved) heard nothing meanwhile through its own fault: the
+    // replicants' pings wait in its sockets. They get a whole window again (Lifeguard's rule).
+    const stalled = n.health.stallMs(now) > 0;
+    const linked = new Set<string>();
+    for (const conn of n.peers.upLinks()) {
+      const peer = conn.peerName;
+      if (!n.isReplicant(peer)) continue;
+      linked.add(peer);
+      const at = this.heardAt.get(peer);
+      // A link just up counts as heard: its sync was the replicant's word.
+      if (at === undefined || stalled) this.heardAt.set(peer, now);
+      else if (now - at > bound) {
+        this.heardAt.delete(peer);
+        n.peers.suspend(conn, `replicant ${peer} sent no ping for ${now - at} ms`, this.timeoutMs());
+      }
+    }
+    for (const peer of this.heardAt.keys()) if (!linked.has(peer)) this.heardAt.delete(peer);
+  }
+}

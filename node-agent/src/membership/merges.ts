@@ -2,6 +2,7 @@ import type { Alive, DataEntry, MemberEntry } from '../domain/state';
 import type { ClusterNode } from './cluster';
 import type { Transition } from './liveness';
 import { NodeLog } from './node-log';
+import { bucketOf } from '../store/lww-map';
 
 /**
  * What a node learns, from a peer or of its own, merged into its state: member and data entries
@@ -54,13 +55,15 @@ export class Merges {
   }
 
   /**
-   * On a replicant: a core's whole data (a sync's), merged, and the keys it does not hold dropped
-   * (tombstones the cores collected). Returns the entries that changed.
+   * On a replicant: a core's data (a sync's: all of it, or the buckets `partial` names, each whole),
+   * merged, and the keys of those buckets it does not hold dropped (tombstones the cores collected).
+   * Returns the entries that changed.
    */
-  takeData(entries: DataEntry[], from: string): DataEntry[] {
+  takeData(entries: DataEntry[], from: string, partial?: number[]): DataEntry[] {
     const held = new Set(entries.map((e) => e.key));
-    for (const e of this.n.replica.data.values()) {
-      if (!held.has(e.key)) {
+    const buckets = partial && new Set(partial);
+    for (const e of [...this.n.replica.data.values()]) {
+      if (!held.has(e.key) && (!buckets || buckets.has(bucketOf(e.key)))) {
         this.n.replica.data.delete(e.key);
         this.n.tombstones.forget(e.key);
       }

@@ -2,6 +2,7 @@ import type { ClusterNode } from './cluster';
 import { Connection, PeerError } from '../transport/connection';
 import { checkSyncEntries, sameAlive, sameMemberEntry, syncSchema, type KnownEntries, type SyncBody, type SyncWire } from '../transport/messages';
 import { parseReply } from './replies';
+import { BUCKETS, bucketOf } from '../store/lww-map';
 
 /**
  * The state sync on a link: the dialer of a new link runs it, so does the side that saw a peer come
@@ -63,14 +64,19 @@ export class StateSync {
     // No `want`: the peer had this node's entries (sent with the request) or the same digest; with
     // `want`, once it has answered the second request. Then it holds every tombstone held here.
     if (!first.want) return this.n.tombstones.allHeldBy(conn.peerName);
-    const second = await this.requestSync(conn, true);
+    const second = await this.requestSync(conn, true, first.buckets);
     if (second.cluster_id !== this.n.replica.clusterId) return conn.dismiss('peer changed cluster');
     this.applySync(second, conn);
     this.n.tombstones.allHeldBy(conn.peerName);
   }
 
-  async requestSync(conn: Connection, withEntries: boolean): Promise<SyncBody> {
-    const body: SyncBody = withEntries ? { ...this.n.snapshot(), digest: this.n.digest() } : { cluster_id: this.n.replica.clusterId, digest: this.n.digest() };
+  async requestSync(conn: Connection, withEntries: boolean, theirBuckets?: string[]): Promise<SyncBody> {
+    const body: SyncBody = !withEntries
+      ? { cluster_id: this.n.replica.clusterId, digest: this.n.digest() }
+      : this.between(conn) === 'none'
+        ? { ...this.n.snapshot(), digest: this.n.digest() }
+        : { ...this.membership(), digest: this.n.digest(), ...(this.between(conn) === 'core-to-replicant' && theirBuckets ? this.dataFor(theirBuckets) : {}) };
+    if (this.between(conn) === 'replicant-to-core') body.buckets = this.n.replica.data.bucketDigests();
     const reply = await conn.request('sync', body, this.n.tuning.sync.requestTimeoutMs);
     return this.checkSync(parseReply(syncSchema, reply, 'sync', conn.peerName), () => new PeerError('protocol', `malformed 'sync' answer from ${conn.peerName}`));
   }
@@ -115,11 +121,40 @@ export class StateSync {
       this.n.tombstones.allHeldBy(conn.peerName);
       return { cluster_id: this.n.replica.clusterId, digest };
     }
+    const link = this.between(conn);
+    // A replicant wants a core's data (it sends none); the core sends the buckets that differ.
+    if (link === 'replicant-to-core') return { ...this.membership(), digest, buckets: this.n.replica.data.bucketDigests(), want: true };
+    if (link === 'core-to-replicant') return { ...this.membership(), digest, ...this.dataFor(b.buckets), want: b.members === undefined || undefined };
     // They lack entries of ours; if they sent only their digest, we may lack theirs too.
     return { ...this.n.snapshot(), digest, want: b.members === undefined || undefined };
   }
 
-  private applySync(state: Pick<SyncBody, 'members' | 'data' | 'alive'>, conn: Connection): void {
+  /**
+   * What a link is for data: between a core and a replicant the data flows one way (a replicant's
+   * copy follows the cores'), by bucket: a replicant back after a gap gets the buckets that changed,
+   * not a full copy, and an exchange cut short leaves the buckets it brought in place (the next
+   * sync sends what still differs).
+   */
+  private between(conn: Connection): 'none' | 'replicant-to-core' | 'core-to-replicant' {
+    if (this.n.role === 'replicant') return 'replicant-to-core';
+    return this.n.isReplicant(conn.peerName) ? 'core-to-replicant' : 'none';
+  }
+
+  private membership(): Omit<SyncBody, 'digest'> {
+    return { cluster_id: this.n.replica.clusterId, members: [...this.n.replica.members.values()], alive: this.n.liveness.values() };
+  }
+
+  /** The data a replicant lacks: the buckets whose digests differ from `theirs`, or everything when they are not known. */
+  private dataFor(theirs: string[] | undefined): Pick<SyncBody, 'data' | 'partial'> {
+    const data = this.n.replica.data.values();
+    if (!theirs || theirs.length !== BUCKETS) return { data: [...data] };
+    const mine = this.n.replica.data.bucketDigests();
+    const partial = mine.flatMap((d, i) => (d !== theirs[i] ? [i] : []));
+    const wanted = new Set(partial);
+    return { data: data.filter((e) => wanted.has(bucketOf(e.key))), partial };
+  }
+
+  private applySync(state: Pick<SyncBody, 'members' | 'data' | 'alive' | 'partial'>, conn: Connection): void {
     const peer = conn.peerName;
     // Up first, so that what is spread below reaches the peer too.
     if (this.n.isMember(peer)) this.n.peers.markUp(conn);
@@ -128,7 +163,7 @@ export class StateSync {
     // the cores', its writes come as `write`), and a replicant takes a core's whole, keys the core
     // no longer holds (collected tombstones) gone too, so it never reads a deleted value.
     const fromReplicant = this.n.role === 'core' && this.n.isReplicant(peer);
-    const data = !state.data || fromReplicant ? [] : this.n.role === 'replicant' ? this.n.merges.takeData(state.data, peer) : this.n.merges.mergeData(state.data, peer);
+    const data = !state.data || fromReplicant ? [] : this.n.role === 'replicant' ? this.n.merges.takeData(state.data, peer, state.partial) : this.n.merges.mergeData(state.data, peer);
     const alive = state.alive ? this.n.merges.applyAlive(state.alive) : [];
     if (members.length || data.length) this.n.persistSoon();
     this.n.firstSyncDone = true;

@@ -17,6 +17,7 @@ export class LwwMap<E extends LwwEntry> {
   /** Sorted entries and digest, computed once per change: members and data are read far more than written. */
   private sorted?: E[];
   private hash?: string;
+  private buckets?: string[];
   /** Told each key that changed after construction (the state writer's log: store/state-log.ts). */
   private readonly onChange?: (key: string) => void;
 
@@ -68,17 +69,42 @@ export class LwwMap<E extends LwwEntry> {
     return this.hash;
   }
 
+  /**
+   * A digest per bucket of keys (`bucketOf`): two maps whose digests differ in a few buckets differ
+   * only in the entries of those, so a sync after a gap sends them and not the whole map.
+   */
+  bucketDigests(): string[] {
+    if (this.buckets === undefined) {
+      const hashes = Array.from({ length: BUCKETS }, () => createHash('sha256'));
+      for (const e of this.values()) hashes[bucketOf(e.key)].update(`${e.key}\u0000${e.ts.p}.${e.ts.l}.${e.ts.n}\n`);
+      this.buckets = hashes.map((h) => h.digest('hex').slice(0, 16));
+    }
+    return this.buckets;
+  }
+
   clear(): void {
     const keys = [...this.entries.keys()];
     this.entries.clear();
     this.sorted = undefined;
     this.hash = undefined;
+    this.buckets = undefined;
     for (const k of keys) this.onChange?.(k);
   }
 
   private changed(key: string): void {
     this.sorted = undefined;
     this.hash = undefined;
+    this.buckets = undefined;
     this.onChange?.(key);
   }
+}
+
+/** How many buckets `bucketDigests` splits a map into: a gap of a few changes costs a few 64ths of the data. */
+export const BUCKETS = 64;
+
+/** The bucket of a key: FNV-1a of its UTF-16 code units, modulo BUCKETS. */
+export function bucketOf(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % BUCKETS;
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod/v3';
 import { aliveSchema, clusterStateSchema as clusterState, dataEntrySchema, memberEntrySchema, nodeNameField as name, timestampSchema as timestamp } from '../domain/state';
 import type { Alive, MemberEntry } from '../domain/state';
+import { BUCKETS } from '../store/lww-map';
 
 /**
  * Every message on the wire, validated on receipt: a peer that sends anything else is
@@ -70,6 +71,10 @@ export const syncSchema = z.object({
   data: z.array(z.unknown()).optional(),
   alive: z.array(z.unknown()).optional(),
   want: z.boolean().optional(),
+  /** A replicant's data, as a digest per bucket of keys (LwwMap.bucketDigests): a core sends it only the buckets that differ. */
+  buckets: z.array(z.string().max(16)).max(BUCKETS).optional(),
+  /** `data` holds only these buckets, each whole (a core's answer to `buckets`). */
+  partial: z.array(z.number().int().min(0).max(BUCKETS - 1)).max(BUCKETS).optional(),
 });
 export type SyncWire = z.infer<typeof syncSchema>;
 const syncEntriesSchema = z.object({
@@ -112,7 +117,7 @@ export function checkSyncEntries(wire: SyncWire, known?: KnownEntries): SyncBody
     list && isKnown ? list.filter((e) => !(typeof e === 'object' && e !== null && isKnown(e as Record<string, unknown>))) : list;
   const entries = syncEntriesSchema.safeParse({ members: unknown(wire.members, known?.member), data: wire.data, alive: unknown(wire.alive, known?.alive) });
   if (!entries.success) return undefined;
-  return { cluster_id: wire.cluster_id, digest: wire.digest, want: wire.want, ...entries.data };
+  return { cluster_id: wire.cluster_id, digest: wire.digest, want: wire.want, buckets: wire.buckets, partial: wire.partial, ...entries.data };
 }
 
 /**

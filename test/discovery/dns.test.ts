@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Fleet, waitFor, waitForStatus } from '../support/agents';
-import { formRepeatedly } from '../support/formation';
+import { formCoresAndReplicants, formRepeatedly } from '../support/formation';
 import { DnsServer } from '../support/dns-server';
 
 // A real BIND 9 serving cluster.test on 127.0.0.1:53541; agents on 127.0.14.x ask it directly
@@ -76,6 +76,17 @@ describe('DNS discovery', { timeout: 600_000 }, () => {
       await waitForStatus(agents, names, [], 30_000, true);
       const s = await agents[1].statusDirect();
       assert.deepEqual(s.discovery?.found, names);
+    } finally {
+      await fleet.close();
+    }
+  });
+
+  it('3 cores and 5 replicants (node.role) found through one A name form one cluster', async () => {
+    const fleet = new Fleet();
+    try {
+      await dns.update({ a: { nodes: ips(10, 10), roles: ips(50, 8) } });
+      const names = ips(50, 8).map((ip) => `muster@${ip}`);
+      await formCoresAndReplicants(fleet, names.slice(0, 3), names.slice(3), aEnv('roles.cluster.test'));
     } finally {
       await fleet.close();
     }

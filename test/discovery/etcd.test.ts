@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Fleet, waitFor, waitForStatus, type Agent } from '../support/agents';
-import { formRepeatedly } from '../support/formation';
+import { formCoresAndReplicants, formRepeatedly } from '../support/formation';
 import { EtcdServer } from '../support/etcd-server';
 
 // A real etcd (Debian's etcd-server) on 127.0.12.1; agents on 127.0.12.x.
@@ -85,6 +85,16 @@ describe('etcd discovery', { timeout: 600_000 }, () => {
     } finally {
       await fleet.close();
       await late.close();
+    }
+  });
+
+  it('3 cores and 5 replicants (node.role), all registered, form one cluster', async () => {
+    const fleet = new Fleet();
+    try {
+      const names = Array.from({ length: 8 }, (_, i) => `muster@127.0.12.${50 + i}`);
+      await formCoresAndReplicants(fleet, names.slice(0, 3), names.slice(3), etcdEnv(etcd.url, { MUSTER_CLUSTER__NAME: 'roles' }));
+    } finally {
+      await fleet.close();
     }
   });
 });

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { K8sDiscovery } from '../../node-agent/src/discovery/k8s';
 import { Fleet, waitFor, waitForStatus } from '../support/agents';
 import { K8sApiStandIn } from '../support/k8s-standin';
+import { formCoresAndReplicants } from '../support/formation';
 
 // The Kubernetes API server is a STAND-IN (test/support/k8s-standin.ts) serving recorded
 // EndpointSlice and Endpoints responses over HTTPS with a token check. The agents are real.
@@ -86,6 +87,22 @@ describe('Kubernetes discovery (API server stand-in)', { timeout: 120_000 }, () 
       await assert.rejects(d.discover(), /cannot reach API server .*(SELF_SIGNED|UNABLE_TO_VERIFY|certificate)/i);
     } finally {
       await other.close();
+    }
+  });
+
+  it('3 cores (a StatefulSet) and 5 replicants (a Deployment) behind one headless Service form one cluster', async () => {
+    const podIps = ['10.244.1.20', '10.244.2.21', '10.244.1.22', '10.244.2.23', '10.244.1.24', '10.244.2.25', '10.244.1.26', '10.244.2.27'];
+    const roleMap = Object.fromEntries(podIps.map((ip, i) => [ip, `127.0.15.${20 + i}`]));
+    const rolesApi = new K8sApiStandIn('sa-token-123', roleMap, 'k8s-roles');
+    await rolesApi.start();
+    const fleet = new Fleet();
+    try {
+      const nodes = Object.values(roleMap).map((ip) => `muster@${ip}`);
+      const roleEnv = { ...env(), MUSTER_CLUSTER__K8S__APISERVER: rolesApi.url, MUSTER_CLUSTER__K8S__TOKEN_FILE: rolesApi.tokenFile, MUSTER_CLUSTER__K8S__CA_FILE: rolesApi.caFile };
+      await formCoresAndReplicants(fleet, nodes.slice(0, 3), nodes.slice(3), roleEnv);
+    } finally {
+      await fleet.close();
+      await rolesApi.close();
     }
   });
 });

@@ -18,7 +18,8 @@ export class K8sApiStandIn {
   /** When false, EndpointSlices answer 404 (an API server without discovery.k8s.io/v1). */
   slices = true;
 
-  constructor(readonly token: string, readonly ipMap: Record<string, string>) {
+  /** `fixtures`: the directory of test/fixtures whose responses are served (its README says what they are). */
+  constructor(readonly token: string, readonly ipMap: Record<string, string>, readonly fixtures = 'k8s') {
     const ssl = (args: string[]) => execFileSync('openssl', args, { cwd: this.dir, stdio: 'pipe' });
     ssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=kubernetes-ca']);
     ssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=kube-apiserver']);
@@ -40,7 +41,7 @@ export class K8sApiStandIn {
   }
 
   private fixture(name: string): string {
-    let text = readFileSync(path.join(__dirname, '../fixtures/k8s', name), 'utf8');
+    let text = readFileSync(path.join(__dirname, '../fixtures', this.fixtures, name), 'utf8');
     for (const [from, to] of Object.entries(this.ipMap)) text = text.split(`"${from}"`).join(`"${to}"`);
     return text;
   }

@@ -15,6 +15,7 @@ export function buildApp(outdir?: string): { app: App; docker: MusterDockerStack
     new MusterDockerStack(app, 'dns-a', { clusterName: 'dnsa', subnet: '10.28.3.0/24', discovery: { strategy: 'dns', recordType: 'a' } }),
     new MusterDockerStack(app, 'dns-srv', { clusterName: 'dnssrv', subnet: '10.28.4.0/24', discovery: { strategy: 'dns', recordType: 'srv' } }),
     new MusterDockerStack(app, 'etcd', { clusterName: 'etcd', subnet: '10.28.5.0/24', discovery: { strategy: 'etcd', members: 1 } }),
+    new MusterDockerStack(app, 'static-replicants', { clusterName: 'staticreplicants', subnet: '10.28.8.0/24', discovery: { strategy: 'static' }, replicants: 2 }),
     new MusterDockerStack(app, 'static-tls', { clusterName: 'statictls', subnet: '10.28.6.0/24', discovery: { strategy: 'static' }, protoDist: 'inet_tls' }),
     new MusterDockerStack(app, 'static-v6', {
       clusterName: 'staticv6',

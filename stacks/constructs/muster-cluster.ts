@@ -47,7 +47,20 @@ export interface MusterClusterProps {
    * and address follow from the name, never from its place in the list, so removing a node from
    * the middle or adding one touches no other node.
    */
-  readonly nodes: number | readonly string[];
+  readonly nodes?: number | readonly string[];
+  /**
+   * The core nodes (EMQX 5's `coreTemplate` replicas): the same as `nodes`, the name to use once a
+   * cluster has replicants. Give `cores` or `nodes`, not both.
+   */
+  readonly cores?: number | readonly string[];
+  /**
+   * How many replicant nodes (`node.role = replicant`, EMQX's `replicantTemplate` replicas): named
+   * `<nodeNamePrefix>@replicant<i>.<domain>` (`@<ip>` with DNS A discovery), containers
+   * `<clusterName>-replicant<i>`, at host numbers from `addressPlan.replicantsFirst`. Each links to
+   * two cores found by discovery (not with `manual`); nothing a core's container holds depends on
+   * them, so scaling replicants replaces no core. @default 0
+   */
+  readonly replicants?: number;
   /** Name part of generated node names. @default 'muster' */
   readonly nodeNamePrefix?: string;
   /** DNS zone of the node hosts and of the DNS server. @default '<clusterName>.internal' */
@@ -65,9 +78,11 @@ export interface MusterClusterProps {
   /**
    * Host numbers in the network's subnet: the DNS server, the first etcd member, and the range of
    * the nodes. Clusters sharing a network give each other's nodes distinct ranges.
-   * @default ADDRESS_PLAN: { dns: 2, etcdFirst: 3, nodesFirst: 10, nodesLast: the subnet's last }
+   * Replicants take host numbers from `replicantsFirst` up, in order, in a range of their own so
+   * that scaling them moves no core.
+   * @default ADDRESS_PLAN: { dns: 2, etcdFirst: 3, nodesFirst: 10, nodesLast: the subnet's last, replicantsFirst: 110 }
    */
-  readonly addressPlan?: { readonly dns?: number; readonly etcdFirst?: number; readonly nodesFirst?: number; readonly nodesLast?: number };
+  readonly addressPlan?: { readonly dns?: number; readonly etcdFirst?: number; readonly nodesFirst?: number; readonly nodesLast?: number; readonly replicantsFirst?: number };
   /**
    * The node image: an `AgentImage` several clusters share, or a prebuilt image reference from a
    * registry (pulled, not built), e.g. 'registry.example.com/muster-node:0.1.0'.
@@ -154,6 +169,8 @@ const specSchema = z
     image: z.unknown().optional(),
     clusterName: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "must be lower-case letters, digits or '-' (it names containers and DNS records)").default('muster'),
     nodes: z.union([z.number().int().min(1, 'a cluster needs at least 1 node').max(200, 'at most 200 nodes'), z.array(nodeName).min(1, 'a cluster needs at least 1 node')]),
+    cores: z.unknown().optional(),
+    replicants: z.number().int('must be a whole number').min(0, 'must be 0 or more').max(200, 'at most 200 replicants').default(0),
     nodeNamePrefix: z.string().regex(/^[A-Za-z0-9_-]+$/, "must be letters, digits, '_' or '-'").default('muster'),
     domain: z.string().optional(),
     discovery: z.discriminatedUnion('strategy', [
@@ -180,7 +197,7 @@ const specSchema = z
       .default({}),
     dnsServer: z.boolean().optional(),
     addressPlan: z
-      .strictObject({ dns: hostNumber.optional(), etcdFirst: hostNumber.optional(), nodesFirst: hostNumber.optional(), nodesLast: hostNumber.optional() })
+      .strictObject({ dns: hostNumber.optional(), etcdFirst: hostNumber.optional(), nodesFirst: hostNumber.optional(), nodesLast: hostNumber.optional(), replicantsFirst: hostNumber.optional() })
       .default({}),
     staticSeedCount: z.number().int().min(1, 'at least one seed').default(3),
     readyMinNodes: z.number().int().min(1, 'must be at least 1').optional(),
@@ -209,6 +226,9 @@ const specSchema = z
     const count = Array.isArray(s.nodes) ? s.nodes.length : (s.nodes as number);
     if (s.readyMinNodes !== undefined && s.readyMinNodes > count) {
       ctx.addIssue({ code: 'custom', path: ['readyMinNodes'], message: `${s.readyMinNodes} is more than the ${count} declared node(s): no node would ever be ready and every deploy would time out` });
+    }
+    if (s.replicants > 0 && s.discovery.strategy === 'manual') {
+      ctx.addIssue({ code: 'custom', path: ['replicants'], message: 'need static, dns or etcd discovery: a replicant finds its cores through discovery, and manual clustering (cluster join) is for core nodes only' });
     }
     if (s.readyMinNodes !== undefined && s.readyMinNodes > 1 && s.discovery.strategy === 'manual') {
       ctx.addIssue({ code: 'custom', path: ['readyMinNodes'], message: 'must be 1 with manual discovery: the nodes form only by `cluster join` after the deploy, which waits for them to be ready' });
@@ -239,11 +259,13 @@ function nameHash(name: string): number {
 }
 
 /** Host numbers in the network (see docs/architecture.md, "The kit"). */
-export const ADDRESS_PLAN = { dns: 2, etcdFirst: 3, nodesFirst: 10 } as const;
+export const ADDRESS_PLAN = { dns: 2, etcdFirst: 3, nodesFirst: 10, replicantsFirst: 110 } as const;
 
 /** A declared node with everything the plan summary shows about it. */
 export interface DeclaredNode {
   readonly nodeName: string;
+  /** `node.role`. */
+  readonly role: 'core' | 'replicant';
   readonly host: string;
   readonly address: string;
   readonly address6?: string;
@@ -268,8 +290,11 @@ export class MusterCluster extends Construct {
   /** What the node containers run: the image's ID, so a new image replaces them. */
   readonly imageId: string;
   /** The host numbers used. */
-  readonly addressPlan: { readonly dns: number; readonly etcdFirst: number; readonly nodesFirst: number; readonly nodesLast: number };
+  readonly addressPlan: { readonly dns: number; readonly etcdFirst: number; readonly nodesFirst: number; readonly nodesLast: number; readonly replicantsFirst: number };
+  /** The core nodes. */
   readonly nodes: MusterNode[] = [];
+  /** The replicant nodes (`replicants`). */
+  readonly replicants: MusterNode[] = [];
   readonly dnsServer?: DnsServer;
   readonly etcd?: EtcdCluster;
   /** `cluster.etcd.server` the nodes use (etcd strategy). */
@@ -286,11 +311,14 @@ export class MusterCluster extends Construct {
     // Constructs brought in are taken as they are; the rest of the props are validated.
     const sharedNetwork = props.network instanceof ClusterNetwork ? props.network : undefined;
     const sharedDns = props.dnsServer instanceof DnsServer ? props.dnsServer : undefined;
+    if (props.cores !== undefined && props.nodes !== undefined) reportProblem(this, 'cores: give cores or nodes (the same thing), not both');
     const s = parseProps(this, specSchema, {
       ...props,
+      nodes: props.nodes ?? props.cores,
+      cores: undefined,
       network: sharedNetwork ? {} : props.network,
       dnsServer: sharedDns ? true : props.dnsServer,
-    }, { nodes: 1, discovery: { strategy: 'manual' }, cookie: '' });
+    }, { nodes: 1, discovery: { strategy: 'manual' }, cookie: '', replicants: 0 });
     requireCookieToken(this, props.cookie);
     this.clusterName = s.clusterName;
     this.domain = s.domain ?? (sharedDns ? `${s.clusterName}.${sharedDns.zone}` : `${s.clusterName}.internal`);
@@ -313,6 +341,7 @@ export class MusterCluster extends Construct {
     }
 
     const declared = this.declareNodes(s);
+    const declaredReplicants = this.declareReplicants(s);
     const d = s.discovery;
     const wantsDns = s.dnsServer ?? d.strategy === 'dns';
     if (sharedDns) {
@@ -320,13 +349,13 @@ export class MusterCluster extends Construct {
         reportProblem(this, `domain: ${this.domain} is not in the zone ${sharedDns.zone} of the DnsServer ${sharedDns.node.path}; use a domain under it`);
       }
       this.dnsServer = sharedDns;
-      sharedDns.addRecords(this.dnsRecords(declared, sharedDns.zone));
+      sharedDns.addRecords(this.dnsRecords(declared, declaredReplicants, sharedDns.zone));
     } else if (wantsDns) {
       this.dnsServer = new DnsServer(this, 'dns', {
         network: this.network,
         address: this.network.addressAt(this.addressPlan.dns),
         zone: this.domain,
-        records: this.dnsRecords(declared, this.domain),
+        records: this.dnsRecords(declared, declaredReplicants, this.domain),
         image: s.images.dns,
         containerName: `${s.clusterName}-dns`,
       });
@@ -361,8 +390,9 @@ export class MusterCluster extends Construct {
       'cluster.ready_min_nodes': readyMinNodes > 1 ? readyMinNodes : undefined,
     };
     this.http = httpEndpointOf(this.settings);
-    for (const n of declared) {
+    for (const n of [...declared, ...declaredReplicants]) {
       const node = new MusterNode(this, n.containerName, {
+        role: n.role,
         network: this.network,
         nodeName: n.nodeName,
         address: n.address,
@@ -375,7 +405,7 @@ export class MusterCluster extends Construct {
         dataRemovalPolicy: s.dataRemovalPolicy,
         dependsOn: [...(this.dnsServer ? [this.dnsServer.container] : []), ...(this.etcd?.members.map((m) => m.container) ?? [])],
       });
-      this.nodes.push(node);
+      (n.role === 'replicant' ? this.replicants : this.nodes).push(node);
     }
     useProvider(this, props.provider);
     for (const [what, shared] of [['network', sharedNetwork], ['dnsServer', sharedDns], ['image', props.image instanceof AgentImage ? props.image : undefined]] as const) {
@@ -400,7 +430,7 @@ export class MusterCluster extends Construct {
         const address = this.network.addressAt(hostNumber);
         const nodeName = ipNamed ? `${s.nodeNamePrefix}@${address}` : `${s.nodeNamePrefix}@node${i + 1}.${this.domain}`;
         // Prefixed with the cluster name, so several clusters can share one Docker engine.
-        return { nodeName, host: parseNodeName(nodeName).host, address, address6: v6(hostNumber), containerName: `${s.clusterName}-node${i + 1}` };
+        return { nodeName, role: 'core', host: parseNodeName(nodeName).host, address, address6: v6(hostNumber), containerName: `${s.clusterName}-node${i + 1}` };
       });
     }
     const problems: string[] = [];
@@ -420,7 +450,7 @@ export class MusterCluster extends Construct {
       const same = byContainer.get(containerName);
       if (same) problems.push(`nodes: ${same} and ${nodeName} would both be container ${containerName} (named after the host's first label); use distinct first labels`);
       else byContainer.set(containerName, nodeName);
-      return { nodeName, host, address, address6: v6(hostNumber), containerName };
+      return { nodeName, role: 'core' as const, host, address, address6: v6(hostNumber), containerName };
     });
     for (const p of problems) reportProblem(this, p);
     // Reported above; building on, a second node of one container name would be a second construct of one id.
@@ -428,15 +458,35 @@ export class MusterCluster extends Construct {
   }
 
   /**
-   * A and SRV records derived from the nodes, named relative to `zone` (the cluster's domain, or a
-   * shared server's zone above it): one A per node host, one A per node under the cluster name, one
-   * SRV per node.
+   * Replicants, counted: host numbers from `replicantsFirst` in order (their own range, so scaling
+   * them moves no core), named like counted cores with `replicant` for `node`.
    */
-  private dnsRecords(nodes: DeclaredNode[], zone: string): DnsRecord[] {
+  private declareReplicants(s: Spec): DeclaredNode[] {
+    if (!s.replicants || s.discovery.strategy === 'manual') return [];
+    const ipNamed = s.discovery.strategy === 'dns' && s.discovery.recordType === 'a';
+    const { replicantsFirst, nodesLast } = this.addressPlan;
+    const slots = nodesLast - replicantsFirst + 1;
+    if (s.replicants > slots) reportProblem(this, `replicants: ${s.replicants} replicants do not fit in ${this.network.subnet} from host number ${replicantsFirst} (addressPlan.replicantsFirst) to ${nodesLast}`);
+    return Array.from({ length: Math.max(0, Math.min(s.replicants, slots)) }, (_, i) => {
+      const hostNumber = replicantsFirst + i;
+      const address = this.network.addressAt(hostNumber);
+      const nodeName = ipNamed ? `${s.nodeNamePrefix}@${address}` : `${s.nodeNamePrefix}@replicant${i + 1}.${this.domain}`;
+      const address6 = s.network.ipv6Subnet ? this.network.address6At(hostNumber) : undefined;
+      return { nodeName, role: 'replicant', host: parseNodeName(nodeName).host, address, address6, containerName: `${s.clusterName}-replicant${i + 1}` };
+    });
+  }
+
+  /**
+   * A and SRV records derived from the nodes, named relative to `zone` (the cluster's domain, or a
+   * shared server's zone above it): one A per node host (replicants' too: cores dial them), and
+   * for the cores only one A under the cluster name and one SRV each: discovery finds the cores,
+   * so scaling replicants changes no answer a node gets.
+   */
+  private dnsRecords(nodes: DeclaredNode[], replicants: DeclaredNode[], zone: string): DnsRecord[] {
     const rel = (fqdn: string) => relativeName(fqdn, zone);
     const ipHost = (h: string) => /^[\d.]+$/.test(h);
     const records: DnsRecord[] = [];
-    for (const n of nodes) {
+    for (const n of [...nodes, ...replicants]) {
       if (!ipHost(n.host)) records.push({ name: rel(n.host), type: 'A', address: n.address });
       if (!ipHost(n.host) && n.address6) records.push({ name: rel(n.host), type: 'AAAA', address: n.address6 });
     }
@@ -460,12 +510,14 @@ export class MusterCluster extends Construct {
     }
     const d = this.discovery;
     const names = new Set(this.nodes.map((n) => n.nodeName));
+    const { nodesFirst, replicantsFirst } = this.addressPlan;
+    if (this.replicants.length && replicantsFirst < nodesFirst) errors.push(`addressPlan.replicantsFirst: ${replicantsFirst} is below nodesFirst ${nodesFirst}; replicants take the host numbers after the cores'`);
     if (d.strategy === 'dns' && !this.dnsServer) {
       errors.push('discovery.strategy: dns needs a DnsServer in the cluster (dnsServer: true) to publish the nodes');
     }
     if (this.dnsServer) {
       const zone = this.dnsServer.zone;
-      for (const n of this.nodes) {
+      for (const n of [...this.nodes, ...this.replicants]) {
         if (!/^[\d.:]+$/.test(n.host) && n.host.replace(/\.$/, '') !== zone && !n.host.replace(/\.$/, '').endsWith(`.${zone}`)) {
           errors.push(`nodes: ${n.nodeName}'s host is outside the zone ${zone} of its DNS server, which cannot publish it; name it under ${zone}`);
         }
@@ -489,8 +541,8 @@ export class MusterCluster extends Construct {
     return errors;
   }
 
-  /** The nodes as the plan summary and outputs show them. */
+  /** The nodes, cores then replicants, as the plan summary and outputs show them. */
   get declaredNodes(): DeclaredNode[] {
-    return this.nodes.map((n) => ({ nodeName: n.nodeName, host: n.host, address: n.address, address6: n.address6, containerName: n.containerName }));
+    return [...this.nodes, ...this.replicants].map((n) => ({ nodeName: n.nodeName, role: n.role, host: n.host, address: n.address, address6: n.address6, containerName: n.containerName }));
   }
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { agentEnvProblems, DEFAULT_CLUSTER_PORT, IMAGE_DATA_DIR, IMAGE_GID, IMAGE_HEALTHCHECK, IMAGE_UID, type AgentSettings } from '../../node-agent/src/contract';
 import { agentEnv } from '../lib/agent-env';
-import { Construct, Fn, PodDisruptionBudgetV1, RoleBindingV1, RoleV1, SecretV1, ServiceAccountV1, ServiceV1, StatefulSetV1, Token } from '../lib/cdktf';
+import { Construct, DeploymentV1, Fn, PodDisruptionBudgetV1, RoleBindingV1, RoleV1, SecretV1, ServiceAccountV1, ServiceV1, StatefulSetV1, Token } from '../lib/cdktf';
 import { parseProps, requireCookieToken } from '../lib/validation';
 import { addCheck, reportProblem } from '../lib/problems';
 import { kitOwnedProblem } from './muster-cluster';
@@ -12,8 +12,16 @@ export interface MusterK8sClusterProps {
   readonly name?: string;
   /** The namespace (a literal or a TerraformVariable's value). @default 'default' */
   readonly namespace?: string;
-  /** Pods (StatefulSet replicas), each a node. @default 3 */
+  /** Pods (StatefulSet replicas), each a core node. @default 3 */
   readonly replicas?: number;
+  /**
+   * Replicant nodes (`node.role = replicant`; the EMQX operator's `replicantTemplate`): a
+   * Deployment `<name>-replicant` of this many pods, named `muster@<pod IP>`, finding the cores
+   * through the same Service (which selects the cores only), with their data on an `emptyDir`
+   * (a replicant's copy comes from the cores). Scaling it changes nothing of the StatefulSet.
+   * @default 0 (no Deployment)
+   */
+  readonly replicants?: number;
   /** The node image, pushed to a registry the cluster pulls from (built from node-agent/Dockerfile). */
   readonly image: string;
   /** The cookie: exactly a sensitive TerraformVariable's value. Kept in a Secret. */
@@ -54,6 +62,7 @@ const propsSchema = z.strictObject({
   name: dnsLabel.default('muster'),
   namespace: z.string().refine((n) => Token.isUnresolved(n) || /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(n), 'must be a DNS-1123 label').default('default'),
   replicas: z.number().int('must be a whole number').min(1, 'must be at least 1').max(200, 'at most 200').default(3),
+  replicants: z.number().int('must be a whole number').min(0, 'must be 0 or more').max(1000, 'at most 1000').default(0),
   image: z.string().min(1, 'must name the node image in a registry the cluster pulls from'),
   cookie: z.string(),
   clusterDomain: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'must be a DNS domain such as cluster.local').default('cluster.local'),
@@ -89,6 +98,10 @@ export class MusterK8sCluster extends Construct {
   /** The headless Service's DNS name. */
   readonly serviceDnsName: string;
   readonly statefulSet: StatefulSetV1;
+  /** The replicants' Deployment; undefined with no replicants. */
+  readonly replicantDeployment?: DeploymentV1;
+  /** How many replicant pods. */
+  readonly replicants: number;
   readonly service: ServiceV1;
   /** Where each pod's read-only HTTP listener answers (probes, `/metrics`); undefined with `http.enable = false`. */
   readonly http?: HttpEndpoint;
@@ -111,6 +124,7 @@ export class MusterK8sCluster extends Construct {
     this.name = name;
     this.namespace = namespace;
     this.replicas = replicas;
+    this.replicants = p.replicants;
     const suffix = `svc.${p.clusterDomain}`;
     this.serviceDnsName = `${name}.${namespace}.${suffix}`;
     this.nodeNames = Array.from({ length: replicas }, (_, i) => `muster@${name}-${i}.${this.serviceDnsName}`);
@@ -146,7 +160,7 @@ export class MusterK8sCluster extends Construct {
       metadata: { name, namespace, labels },
       spec: { clusterIp: 'None', publishNotReadyAddresses: true, selector: labels, port: [{ name: 'cluster', port: DEFAULT_CLUSTER_PORT, targetPort: String(DEFAULT_CLUSTER_PORT) }] },
     });
-    const settings = agentEnv({
+    const settingsFor = (role: 'core' | 'replicant') => agentEnv({
       // Every interface, as EMQX's dashboard listener: the kubelet's probes reach the pod IP, and
       // `kubectl port-forward` reaches localhost inside the pod.
       'http.bind': '0.0.0.0',
@@ -159,7 +173,9 @@ export class MusterK8sCluster extends Construct {
       'cluster.k8s.address_type': 'hostname',
       'cluster.k8s.suffix': suffix,
       'cluster.ready_min_nodes': readyMinNodes > 1 ? readyMinNodes : undefined,
+      'node.role': role === 'replicant' ? 'replicant' : undefined,
     }).map((line) => ({ name: line.slice(0, line.indexOf('=')), value: line.slice(line.indexOf('=') + 1) }));
+    const settings = settingsFor('core');
     // The agent's loader on a pod's environment as the kubelet fills it in (pod 0; the namespace
     // and the cookie known only at deploy): anything the agent would refuse fails synth.
     addCheck(this, () =>
@@ -169,6 +185,35 @@ export class MusterK8sCluster extends Construct {
           MUSTER_NODE__COOKIE: 'token-known-at-deploy',
         }).map((line) => `agent settings: ${line}`),
     );
+    const replicantSettings = settingsFor('replicant');
+    if (p.replicants > 0) {
+      addCheck(this, () =>
+        agentEnvProblems({
+          ...Object.fromEntries(replicantSettings.map((e) => [e.name, Token.isUnresolved(e.value) ? 'default' : e.value])),
+          MUSTER_NODE__NAME: 'muster@10.244.0.10',
+          MUSTER_NODE__COOKIE: 'token-known-at-deploy',
+        }).map((line) => `agent settings (replicants): ${line}`),
+      );
+    }
+    // What both workloads' pods share. The image runs as uid/gid 1000 (node-agent/Dockerfile); fsGroup
+    // makes the kubelet give the data volume to that group, which an ordinary (root-owned) volume
+    // otherwise is not writable by, as EMQX's Helm chart does (podSecurityContext). A new cookie
+    // changes the Secret, which pods read only at start: the checksum rolls them. The scrape
+    // annotations are those Prometheus's kubernetes_sd examples (and EMQX's Helm chart) read.
+    const podSecurity = { runAsNonRoot: true, runAsUser: String(IMAGE_UID), runAsGroup: String(IMAGE_GID), fsGroup: String(IMAGE_GID), fsGroupChangePolicy: 'OnRootMismatch' };
+    const podAnnotations = {
+      'muster.io/cookie-checksum': Fn.sha256(props.cookie),
+      ...(http ? { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(http.port), 'prometheus.io/path': '/metrics', 'prometheus.io/scheme': http.scheme } : {}),
+    };
+    const probesOf = () => ({
+      readinessProbe: http ? { httpGet: httpGet('/status/ready'), ...probeTiming } : { exec: { command: IMAGE_HEALTHCHECK.test.slice(1) }, ...probeTiming },
+      livenessProbe: {
+        ...(http ? { httpGet: httpGet('/status/live') } : { exec: { command: ['muster', 'ctl', 'ping'] } }),
+        periodSeconds: p.probes.periodSeconds * 2,
+        timeoutSeconds,
+        failureThreshold: p.probes.livenessFailureThreshold,
+      },
+    });
     this.statefulSet = new StatefulSetV1(this, 'statefulset', {
       metadata: { name, namespace, labels },
       spec: {
@@ -181,19 +226,11 @@ export class MusterK8sCluster extends Construct {
         template: {
           metadata: {
             labels,
-            // A new cookie changes the Secret, which pods read only at start: roll them.
-            annotations: {
-              'muster.io/cookie-checksum': Fn.sha256(props.cookie),
-              // The scrape annotations Prometheus's kubernetes_sd examples (and EMQX's Helm chart) read.
-              ...(http ? { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(http.port), 'prometheus.io/path': '/metrics', 'prometheus.io/scheme': http.scheme } : {}),
-            },
+            annotations: podAnnotations,
           },
           spec: {
             serviceAccountName: account.metadata.name,
-            // The image runs as uid/gid 1000 (node-agent/Dockerfile); fsGroup makes the kubelet give
-            // the data volume to that group, which an ordinary (root-owned) volume otherwise is not
-            // writable by. As EMQX's Helm chart does (podSecurityContext).
-            securityContext: { runAsNonRoot: true, runAsUser: String(IMAGE_UID), runAsGroup: String(IMAGE_GID), fsGroup: String(IMAGE_GID), fsGroupChangePolicy: 'OnRootMismatch' },
+            securityContext: podSecurity,
             container: [
               {
                 name: 'muster',
@@ -209,13 +246,7 @@ export class MusterK8sCluster extends Construct {
                 ],
                 resources: { requests: p.resources.requests, limits: p.resources.limits },
                 securityContext: { allowPrivilegeEscalation: false },
-                readinessProbe: http ? { httpGet: httpGet('/status/ready'), ...probeTiming } : { exec: { command: IMAGE_HEALTHCHECK.test.slice(1) }, ...probeTiming },
-                livenessProbe: {
-                  ...(http ? { httpGet: httpGet('/status/live') } : { exec: { command: ['muster', 'ctl', 'ping'] } }),
-                  periodSeconds: p.probes.periodSeconds * 2,
-                  timeoutSeconds,
-                  failureThreshold: p.probes.livenessFailureThreshold,
-                },
+                ...probesOf(),
                 volumeMount: [{ name: 'data', mountPath: IMAGE_DATA_DIR }],
               },
             ],
@@ -233,5 +264,44 @@ export class MusterK8sCluster extends Construct {
       metadata: { name, namespace, labels },
       spec: { maxUnavailable: String(p.maxUnavailable), selector: { matchLabels: labels } },
     });
+    if (p.replicants > 0) {
+      // Not selected by the Service (another component label): discovery finds the cores only.
+      const replicantLabels = { 'app.kubernetes.io/name': name, 'app.kubernetes.io/component': 'replicant' };
+      this.replicantDeployment = new DeploymentV1(this, 'replicants', {
+        metadata: { name: `${name}-replicant`, namespace, labels: replicantLabels },
+        spec: {
+          replicas: String(p.replicants),
+          selector: { matchLabels: replicantLabels },
+          strategy: { type: 'RollingUpdate' },
+          template: {
+            metadata: { labels: replicantLabels, annotations: podAnnotations },
+            spec: {
+              serviceAccountName: account.metadata.name,
+              securityContext: podSecurity,
+              container: [
+                {
+                  name: 'muster',
+                  image: p.image,
+                  port: [{ name: 'cluster', containerPort: DEFAULT_CLUSTER_PORT }, ...(http ? [{ name: 'http', containerPort: http.port }] : [])],
+                  env: [
+                    { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+                    // A Deployment's pods have no stable name: a replicant is named by its address,
+                    // which the cores dial it on, and is a new node when it is replaced.
+                    { name: 'MUSTER_NODE__NAME', value: 'muster@$(POD_IP)' },
+                    { name: 'MUSTER_NODE__COOKIE', valueFrom: { secretKeyRef: { name: secret.metadata.name, key: 'cookie' } } },
+                    ...replicantSettings,
+                  ],
+                  resources: { requests: p.resources.requests, limits: p.resources.limits },
+                  securityContext: { allowPrivilegeEscalation: false },
+                  ...probesOf(),
+                  volumeMount: [{ name: 'data', mountPath: IMAGE_DATA_DIR }],
+                },
+              ],
+              volume: [{ name: 'data', emptyDir: {} }],
+            },
+          },
+        },
+      });
+    }
   }
 }

@@ -61,6 +61,11 @@ export interface MusterNodeProps {
   readonly dataRemovalPolicy?: 'destroy' | 'retain';
   /** The Docker provider (host) its resources use. @default the stack's default docker provider */
   readonly provider?: TerraformProvider;
+  /**
+   * `node.role`: a replicant gets `MUSTER_NODE__ROLE=replicant` and a `muster.role` label; a core
+   * gets neither, so a core's container is the same as before roles existed. @default 'core'
+   */
+  readonly role?: 'core' | 'replicant';
 }
 
 const propsSchema = z.object({
@@ -79,6 +84,7 @@ const propsSchema = z.object({
   waitTimeoutSeconds: z.number().int().min(1).optional(),
   dataRemovalPolicy: z.enum(['destroy', 'retain']).default('destroy'),
   provider: z.unknown().optional(),
+  role: z.enum(['core', 'replicant']).default('core'),
 });
 
 /** How a node container is started and stopped; each value with why. */
@@ -119,6 +125,8 @@ export class MusterNode extends Construct {
   readonly address: string;
   readonly address6?: string;
   readonly containerName: string;
+  /** `node.role`. */
+  readonly role: 'core' | 'replicant';
   readonly env: string[];
   readonly container: DockerContainer;
   /** The data volume resource; undefined with `dataRemovalPolicy: 'retain'` (Docker makes it). */
@@ -147,7 +155,9 @@ export class MusterNode extends Construct {
     const tlsSettings = props.tlsDir
       ? { 'cluster.ssl.certfile': `${TLS_DIR}/tls.crt`, 'cluster.ssl.keyfile': `${TLS_DIR}/tls.key`, 'cluster.ssl.cacertfile': `${TLS_DIR}/ca.crt` }
       : {};
-    this.env = agentEnv({ ...props.settings, ...tlsSettings, 'node.name': p.nodeName, 'node.cookie_file': COOKIE_FILE });
+    this.role = p.role;
+    const roleSettings = p.role === 'replicant' ? { 'node.role': 'replicant' } : {};
+    this.env = agentEnv({ ...props.settings, ...tlsSettings, ...roleSettings, 'node.name': p.nodeName, 'node.cookie_file': COOKIE_FILE });
     // What the agent would refuse at boot (exit 2, and a container restarting for ever) fails synth.
     addCheck(this, () => agentEnvProblems(envForCheck(this.env)).map((line) => `agent settings: ${line}`));
     useProvider(this, props.provider);
@@ -174,6 +184,7 @@ export class MusterNode extends Construct {
       labels: [
         { label: 'muster.node-name', value: p.nodeName },
         { label: 'muster.healthcheck-hash', value: healthHash },
+        ...(p.role === 'replicant' ? [{ label: 'muster.role', value: 'replicant' }] : []),
         // A mount's source is not ForceNew in kreuzwerker/docker v3.6.2 (a new path would plan an
         // in-place change the provider never applies); a label is, so a new path replaces the node.
         ...(p.tlsDir ? [{ label: 'muster.tls-dir', value: `${p.tlsDir}/${this.host}` }] : []),

@@ -15,6 +15,7 @@ export { Volume as DockerVolume } from '@cdktf/provider-docker/lib/volume';
 export { KubernetesProvider } from '@cdktf/provider-kubernetes/lib/provider';
 export { ServiceV1 } from '@cdktf/provider-kubernetes/lib/service-v1';
 export { StatefulSetV1 } from '@cdktf/provider-kubernetes/lib/stateful-set-v1';
+export { DeploymentV1 } from '@cdktf/provider-kubernetes/lib/deployment-v1';
 export { ServiceAccountV1 } from '@cdktf/provider-kubernetes/lib/service-account-v1';
 export { RoleV1 } from '@cdktf/provider-kubernetes/lib/role-v1';
 export { RoleBindingV1 } from '@cdktf/provider-kubernetes/lib/role-binding-v1';

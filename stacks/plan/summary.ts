@@ -13,9 +13,10 @@ export function clusterSummary(stack: TerraformStack, c: MusterCluster): string 
   const d = c.discovery;
   out.push(`# Stack \`${stackName}\``, '');
   out.push(`Cluster \`${c.clusterName}\` on Docker network \`${c.network.name}\` (${c.network.subnet}, gateway ${c.network.gateway}); cluster port ${c.port}.`, '');
+  if (c.replicants.length) out.push(`${c.nodes.length} core node(s) and ${c.replicants.length} replicant(s) (\`node.role = replicant\`: each links to two cores, keeps a copy of the data and writes through a core).`, '');
   out.push(`Nodes connect with \`${c.protoDist}\`${c.protoDist.endsWith('_tls') ? ' (mutual TLS; certificates from the tls_dir variable)' : ''}.`, '');
   out.push('## Nodes', '', '| node name | container | host (alias) | address | role |', '|---|---|---|---|---|');
-  for (const n of c.declaredNodes) out.push(`| \`${n.nodeName}\` | ${n.containerName} | ${n.host} | ${n.address}${n.address6 ? `, ${n.address6}` : ''} | muster node |`);
+  for (const n of c.declaredNodes) out.push(`| \`${n.nodeName}\` | ${n.containerName} | ${n.host} | ${n.address}${n.address6 ? `, ${n.address6}` : ''} | muster ${n.role} |`);
   if (c.dnsServer) out.push(`| – | ${c.dnsServer.containerName} | ns.${c.dnsServer.zone} | ${c.dnsServer.address} | DNS server (BIND 9) |`);
   for (const m of c.etcd?.members ?? []) out.push(`| – | ${m.name} | ${m.name} | ${m.address} | etcd member |`);
   out.push('', '## Discovery', '');
@@ -41,7 +42,7 @@ export function clusterSummary(stack: TerraformStack, c: MusterCluster): string 
   if (c.etcd) out.push(`| etcd | \`${display(c.etcd.image)}\` |`);
   out.push('', '## Diagram', '', '```mermaid', 'graph LR');
   out.push(`  net{{"${c.network.name}<br/>${c.network.subnet}"}}`);
-  c.declaredNodes.forEach((n, i) => out.push(`  n${i}["${n.containerName}<br/>${n.nodeName}<br/>${n.address}"] --- net`));
+  c.declaredNodes.forEach((n, i) => out.push(`  n${i}["${n.containerName}<br/>${n.nodeName}<br/>${n.address}${n.role === 'replicant' ? '<br/>replicant' : ''}"] --- net`));
   if (c.dnsServer) out.push(`  dns[("${c.dnsServer.containerName}<br/>BIND 9<br/>${c.dnsServer.address}")] --- net`);
   c.etcd?.members.forEach((m, i) => out.push(`  etcd${i}[("${m.name}<br/>etcd<br/>${m.address}")] --- net`));
   out.push('```', '');
@@ -78,7 +79,9 @@ export function k8sSummary(stackName: string, synthesized: { resource?: Record<s
   type Probe = { exec?: { command: string[] }; http_get?: { path: string; port: string; scheme?: string }; period_seconds?: number; timeout_seconds?: number; failure_threshold?: number };
   const what = (p: Probe) => (p.http_get ? `\`${p.http_get.scheme ?? 'HTTP'} GET ${p.http_get.path}\` on port ${p.http_get.port}` : p.exec ? `\`${p.exec.command.join(' ')}\`` : 'an unknown probe');
   const probe = (p: Probe) => `${what(p)} every ${p.period_seconds ?? 10} s, timeout ${p.timeout_seconds ?? 1} s${p.failure_threshold ? `, ${p.failure_threshold} failures` : ''}`;
-  const out = [`# Stack \`${stackName}\``, '', `StatefulSet \`${sts.metadata.name}\` in namespace \`${sts.metadata.namespace}\`: **${sts.spec.replicas} pods** (${sts.spec.pod_management_policy}), image \`${c.image}\`.`, ''];
+  const dep = Object.values(synthesized.resource?.kubernetes_deployment_v1 ?? {})[0];
+  const out = [`# Stack \`${stackName}\``, '', `StatefulSet \`${sts.metadata.name}\` in namespace \`${sts.metadata.namespace}\`: **${sts.spec.replicas} core pods** (${sts.spec.pod_management_policy}), image \`${c.image}\`.`, ''];
+  if (dep) out.push(`Deployment \`${dep.metadata.name}\`: **${dep.spec.replicas} replicant pods** (\`node.role = replicant\`, named by pod IP, data on an emptyDir; each links to two cores found through the Service, which selects the cores only). Scaling it changes nothing of the StatefulSet.`, '');
   out.push('| what | value |', '|---|---|');
   out.push(`| node names | \`${env.MUSTER_NODE__NAME}\` |`);
   out.push(`| discovery | \`${env.MUSTER_CLUSTER__DISCOVERY_STRATEGY}\` through Service \`${env.MUSTER_CLUSTER__K8S__SERVICE_NAME}\` (${env.MUSTER_CLUSTER__K8S__ADDRESS_TYPE} addresses, suffix \`${env.MUSTER_CLUSTER__K8S__SUFFIX}\`) |`);

@@ -5,8 +5,10 @@ import { MusterCluster, type DiscoveryProps, type MusterClusterProps } from '../
 export interface MusterDockerStackProps {
   /** How this stack's cluster forms. */
   readonly discovery: DiscoveryProps;
-  /** Node count or names. @default 3 */
+  /** Node count or names (the cores). @default 3 */
   readonly nodes?: MusterClusterProps['nodes'];
+  /** Replicant nodes (`MusterClusterProps.replicants`). @default 0 */
+  readonly replicants?: number;
   /** The agents' cluster.name; also names the network and containers. */
   readonly clusterName: string;
   /** IPv4 subnet of the stack's network; each stack has its own so stacks can run side by side. */
@@ -39,7 +41,8 @@ export class MusterDockerStack extends TerraformStack {
       new TerraformVariable(this, name, { type: 'string', default: def, description: `${what} (override for local or mirrored images)` }).stringValue;
     this.cluster = new MusterCluster(this, 'cluster', {
       clusterName: props.clusterName,
-      nodes: props.nodes ?? 3,
+      cores: props.nodes ?? 3,
+      replicants: props.replicants,
       discovery: props.discovery,
       dataRemovalPolicy: props.dataRemovalPolicy,
       cookie: cookie.stringValue,
@@ -62,6 +65,7 @@ export class MusterDockerStack extends TerraformStack {
     });
     const nodes = this.cluster.declaredNodes;
     new TerraformOutput(this, 'node_names', { value: nodes.map((n) => n.nodeName), description: 'The node names (node.name)' });
+    if (this.cluster.replicants.length) new TerraformOutput(this, 'replicant_names', { value: this.cluster.replicants.map((n) => n.nodeName), description: 'The replicant nodes (node.role = replicant)' });
     new TerraformOutput(this, 'containers', { value: nodes.map((n) => n.containerName), description: 'The node containers' });
     new TerraformOutput(this, 'node_addresses', {
       value: Object.fromEntries(nodes.map((n) => [n.nodeName, n.address6 ? [n.address, n.address6] : [n.address]])),

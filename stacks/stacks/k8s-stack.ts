@@ -2,12 +2,14 @@ import { MusterK8sCluster, type MusterK8sClusterProps } from '../constructs/must
 import { Construct, KubernetesProvider, TerraformOutput, TerraformStack, TerraformVariable } from '../lib/cdktf';
 
 export interface MusterK8sStackProps {
-  /** StatefulSet replicas. @default 3 */
+  /** StatefulSet replicas (core nodes). @default 3 */
   readonly replicas?: number;
+  /** Replicant pods (`MusterK8sClusterProps.replicants`). @default 0 */
+  readonly replicants?: number;
   /** Service, StatefulSet and account name; also the agents' `cluster.k8s.service_name`. @default 'muster' */
   readonly name?: string;
   /** Everything else of the cluster (resources, storage, probes, agent settings). @default the construct's defaults */
-  readonly cluster?: Omit<MusterK8sClusterProps, 'name' | 'replicas' | 'namespace' | 'image' | 'cookie'>;
+  readonly cluster?: Omit<MusterK8sClusterProps, 'name' | 'replicas' | 'replicants' | 'namespace' | 'image' | 'cookie'>;
 }
 
 /**
@@ -28,7 +30,7 @@ export class MusterK8sStack extends TerraformStack {
       description: 'The node image (built from node-agent/Dockerfile and pushed to a registry the cluster can pull from)',
     }).stringValue;
     const cookie = new TerraformVariable(this, 'cookie', { type: 'string', sensitive: true, description: 'The cluster cookie. No default: set TF_VAR_cookie.' });
-    this.cluster = new MusterK8sCluster(this, 'cluster', { ...props.cluster, name: props.name, replicas: props.replicas, namespace, image, cookie: cookie.stringValue });
+    this.cluster = new MusterK8sCluster(this, 'cluster', { ...props.cluster, name: props.name, replicas: props.replicas, replicants: props.replicants, namespace, image, cookie: cookie.stringValue });
     new TerraformOutput(this, 'node_names', { value: this.cluster.nodeNames, description: 'The node names (node.name)' });
     new TerraformOutput(this, 'service', { value: this.cluster.serviceDnsName, description: 'The headless Service' });
     if (this.cluster.http) {

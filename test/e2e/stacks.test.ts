@@ -86,6 +86,18 @@ describe('every synthesized stack deploys, forms its cluster and plans empty aga
       }));
   }
 
+  it('static-replicants: three cores and two replicants form one cluster; a write through a replicant is read on every node', () =>
+    withStack('static-replicants', async (nodes, names, applier) => {
+      assert.deepEqual(nodes, ['staticreplicants-node1', 'staticreplicants-node2', 'staticreplicants-node3', 'staticreplicants-replicant1', 'staticreplicants-replicant2']);
+      times.push(`static-replicants ${await converge(nodes, names)}ms`);
+      const s = JSON.parse(ctl(nodes[3], 'cluster', 'status', '--json').out) as { role: string; roles: Record<string, string> };
+      assert.equal(s.role, 'replicant');
+      assert.deepEqual(Object.values(s.roles).sort(), ['core', 'core', 'core', 'replicant', 'replicant']);
+      assertPut(ctl(nodes[4], 'data', 'put', 'through', 'replicant'));
+      for (const c of nodes) assert.equal(ctl(c, 'data', 'get', 'through').out.trim(), 'replicant', c);
+      await assertPlansEmpty(applier);
+    }));
+
   it('static-tls: three nodes form over mutual TLS; renewed certificates reach the running agents with no replacement', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'muster-e2e-tls-'));
     const hosts = [1, 2, 3].map((i) => `node${i}.statictls.internal`);

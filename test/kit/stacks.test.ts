@@ -8,7 +8,7 @@ import { Testing } from '../../stacks/lib/cdktf';
 import { synthAll } from '../../stacks/main';
 import { PaymentsCluster } from './fixtures/other-team-app';
 
-const STACKS = ['manual', 'static', 'dns-a', 'dns-srv', 'etcd', 'static-tls', 'static-v6', 'k8s'];
+const STACKS = ['manual', 'static', 'dns-a', 'dns-srv', 'etcd', 'static-tls', 'static-v6', 'static-replicants', 'k8s'];
 const ROOT = path.resolve(__dirname, '../..');
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -145,7 +145,7 @@ describe('the stacks', { timeout: 120_000 }, () => {
 
   it('k8s: the plan summary shows what a reviewer needs: replicas, image, probes, resources, budget', () => {
     const md = readFileSync(path.join(outdir, 'stacks', 'k8s', 'plan-summary.md'), 'utf8');
-    for (const part of ['**3 pods** (Parallel), image `${var.node_image}`', '| readiness probe | `HTTP GET /status/ready` on port http every 5 s, timeout 2 s |', '| liveness probe | `HTTP GET /status/live` on port http every 10 s, timeout 2 s, 6 failures |', '| metrics | Prometheus scrape annotations: port 18083, path `/metrics` |', '| disruption budget | at most 1 pod(s) down by a drain |', '| ready when | a member of a cluster of at least 2 |']) {
+    for (const part of ['**3 core pods** (Parallel), image `${var.node_image}`', '| readiness probe | `HTTP GET /status/ready` on port http every 5 s, timeout 2 s |', '| liveness probe | `HTTP GET /status/live` on port http every 10 s, timeout 2 s, 6 failures |', '| metrics | Prometheus scrape annotations: port 18083, path `/metrics` |', '| disruption budget | at most 1 pod(s) down by a drain |', '| ready when | a member of a cluster of at least 2 |']) {
       assert.ok(md.includes(part), part);
     }
   });
@@ -190,7 +190,7 @@ describe('the stacks', { timeout: 120_000 }, () => {
       assert.equal(readFileSync(path.join(again, 'stacks', s, 'plan-summary.md'), 'utf8'), readFileSync(path.join(outdir, 'stacks', s, 'plan-summary.md'), 'utf8'), s);
     }
     const md = readFileSync(path.join(outdir, 'stacks', 'dns-srv', 'plan-summary.md'), 'utf8');
-    for (const part of ['## Nodes', '| `muster@node1.dnssrv.internal` | dnssrv-node1 | node1.dnssrv.internal | 10.28.4.10 | muster node |', '## DNS records', '| _muster._tcp | SRV | 10 10 4370 node1 |', '## Discovery', '`cluster.dns.record_type` | `srv`', '## Images', '```mermaid']) {
+    for (const part of ['## Nodes', '| `muster@node1.dnssrv.internal` | dnssrv-node1 | node1.dnssrv.internal | 10.28.4.10 | muster core |', '## DNS records', '| _muster._tcp | SRV | 10 10 4370 node1 |', '## Discovery', '`cluster.dns.record_type` | `srv`', '## Images', '```mermaid']) {
       assert.ok(md.includes(part), part);
     }
   });

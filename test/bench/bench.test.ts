@@ -10,7 +10,7 @@ import { runBench } from './run';
 describe('npm run bench (smoke)', { timeout: 600_000 }, () => {
   it('produces every figure for Muster and Serf, a results table and a plot', async () => {
     const outDir = mkdtempSync(path.join(tmpdir(), 'muster-bench-'));
-    const r = await runBench({ ns: [3], musterOnlyNs: [], reps: 1, idleMs: 2000, outDir });
+    const r = await runBench({ ns: [3], musterOnlyNs: [], reps: 1, idleMs: 2000, outDir, rolesN: 6 });
     assert.deepEqual(r.failures, [], 'no measurement failed');
     const both = [
       'formation from launch',
@@ -29,6 +29,16 @@ describe('npm run bench (smoke)', { timeout: 600_000 }, () => {
         assert.ok(f, `${figure} for ${system}`);
         assert.ok(f.values.every((v) => Number.isFinite(v) && v >= 0), `${figure} for ${system}: ${f.values}`);
       }
+    }
+    for (const [system, figure] of [
+      ['muster 3 cores + replicants', 'idle bytes sent per replicant (frames)'],
+      ['muster 3 cores + replicants', 'idle CPU per core per 2s'],
+      ['muster cores only', 'idle bytes sent per core (frames)'],
+      ['muster cores only', 'formation from last listener'],
+      ['muster 3 cores + replicants', 'formation from launch'],
+    ]) {
+      const f = r.figures.find((x) => x.figure === figure && x.system === system && x.n === 6);
+      assert.ok(f && f.values.every((v) => Number.isFinite(v) && v >= 0), `${figure} for ${system}: ${f?.values}`);
     }
     const musterOnly = [
       'formation from launch (etcd discovery)',

@@ -60,14 +60,15 @@ export function benchHosts(n: number, subnet: string): string[] {
 }
 
 /** `discoveryEnv`: how the nodes find each other; static seeds (every node) unless given. */
-export async function startMuster(n: number, subnet: string, discoveryEnv?: Record<string, string>): Promise<BenchCluster> {
+/** `nodeEnv`: settings of node `i` of its own (a role). */
+export async function startMuster(n: number, subnet: string, discoveryEnv?: Record<string, string>, nodeEnv?: (i: number) => Record<string, string>): Promise<BenchCluster> {
   const fleet = new Fleet({ MUSTER_NODE__COOKIE: COOKIE });
   const names = benchHosts(n, subnet).map((h) => `muster@${h}`);
   const env = discoveryEnv ?? staticSeedsEnv(names);
   const launchedAt = Date.now();
   // Launched, not waited for: the bench asks each node from the moment it listens (allSee), as it
   // does Serf's, instead of from the moment the last one does.
-  const agents: Agent[] = names.map((name) => fleet.agent(name, env));
+  const agents: Agent[] = names.map((name, i) => fleet.agent(name, { ...env, ...nodeEnv?.(i) }));
   for (const a of agents) a.launch();
   // The agent logs the moment it listens, to the millisecond.
   const listenedAt = agents.map((a) => a.listening(15_000 + n * 500).then((l) => Date.parse(String(l.time))));

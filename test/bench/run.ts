@@ -14,7 +14,9 @@ import { healthRound } from './health';
 import { startCpuRound } from './start-cpu';
 import { stats } from './stats';
 import { tcpHealReference } from './tcp-heal-reference';
-import { bareNodeListening, benchHosts, processUsage, startMuster, startSerf, type BenchCluster } from './clusters';
+import { bareNodeListening, benchHosts, processUsage, startMuster, startSerf } from './clusters';
+import { allSee, formation, sleep } from './observe';
+import { rolesRound } from './roles';
 
 /**
  * `npm run bench`: Muster and Serf side by side, same machine, same run, same N, same procedure.
@@ -32,72 +34,13 @@ export interface BenchOptions {
   idleMs: number;
   outDir: string;
   log?: (s: string) => void;
-  /** Which parts run (default: all); `BENCH_ONLY=data` runs the data writes alone, `BENCH_ONLY=health` the health checks, `BENCH_ONLY=heal` the partition heal alone, `BENCH_ONLY=start` the CPU from exec to listening alone (both are part of membership). */
-  parts?: ('membership' | 'data' | 'health' | 'heal' | 'start')[];
+  /** Which parts run (default: all); `BENCH_ONLY=roles` runs 3 cores + 100 replicants against 103 cores alone, `BENCH_ONLY=data` runs the data writes alone, `BENCH_ONLY=health` the health checks, `BENCH_ONLY=heal` the partition heal alone, `BENCH_ONLY=start` the CPU from exec to listening alone (both are part of membership). */
+  parts?: ('membership' | 'data' | 'health' | 'heal' | 'start' | 'roles')[];
+  /** N for the roles round (3 cores + N - 3 replicants against N cores). @default 103 */
+  rolesN?: number;
 }
 
 type Figure = { figure: string; n: number; system: string; values: number[]; unit: string };
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/**
- * The moment the last observer is seen to hold `pred` on its alive list. Each observer is asked
- * through the system's own protocol on a schedule of its own, every 50 ms, or every 2N ms from
- * N = 25 up (asking 100 nodes every 50 ms is 2000 requests a second, enough load on 2 cores to slow
- * what is measured). Observers are not asked in lockstep rounds: one slow answer would hold back
- * every other observer's next question (a round took 0.9 s at N = 100 right after a SIGKILL, while
- * the agents' logs showed every node knew within 0.67 s). Each is asked from the moment it listens:
- * until 9c5bb6f the bench waited for every Muster node to listen before asking any, and saw a
- * formation 0.1-0.3 s after it happened (Serf's nodes were asked as soon as the last listened).
- *
- * An observer's moment is the midpoint between the last question it answered "not yet" (when that
- * was sent: the node answered after) and the first it answered "yes" (when the answer came): the
- * change reached it in between. Results before 2026-11-26 13:30 UTC took the later end: every
- * figure of both systems was late by up to one interval, and the last of N observers by nearly a
- * whole one (60 ms at N = 30), a fixed offset that pulled every ratio to Serf towards 1. A question
- * that got no answer says nothing either way.
- */
-async function allSee(c: BenchCluster, observers: number[], pred: (alive: string[]) => boolean, limitMs: number, what: string): Promise<number> {
-  const deadline = Date.now() + limitMs;
-  const everyMs = Math.max(50, 2 * c.names.length);
-  // What each observer that is not done saw last: said when the time runs out.
-  const last = new Map<number, string>();
-  const doneAt = await Promise.all(
-    observers.map(async (i) => {
-      // Asked from the moment it listens (at once, for a node that does).
-      await c.listening(i);
-      let notBefore = Date.now();
-      while (Date.now() <= deadline) {
-        const asked = Date.now();
-        try {
-          const alive = await c.alive(i);
-          if (pred(alive)) return (notBefore + Date.now()) / 2;
-          last.set(i, `${alive.length} alive`);
-          notBefore = asked;
-        } catch (e) {
-          last.set(i, `no answer (${(e as Error).message})`);
-        }
-        await sleep(everyMs);
-      }
-      return undefined;
-    }),
-  );
-  const waiting = observers.filter((_, k) => doneAt[k] === undefined);
-  if (waiting.length) {
-    const saw = waiting.map((i) => `${c.names[i]}: ${last.get(i) ?? 'not asked'}`);
-    throw new Error(`timed out: ${what}; ${observers.length - waiting.length}/${observers.length} done, the others saw: ${saw.slice(0, 10).join('; ')}${saw.length > 10 ? '; …' : ''}`);
-  }
-  return Math.max(...(doneAt as number[]));
-}
-
-/** Cold-start formation of a just-launched cluster, counted from the launch and from the last listener. */
-async function formation(c: BenchCluster, limitMs: number, suffix: string, add: (f: string, v: number, unit?: string) => void): Promise<void> {
-  const n = c.names.length;
-  const formed = await allSee(c, [...c.names.keys()], (a) => a.length === n, limitMs, `${c.system} ${n} formation${suffix}`);
-  const listeners = await c.listenersAt();
-  add(`formation from launch${suffix}`, formed - c.launchedAt);
-  add(`formation from last listener${suffix}`, formed - Math.max(...listeners));
-}
 
 const SUBNET = { muster: '127.0.31', serf: '127.0.32' };
 const start = (system: 'muster' | 'serf', n: number) => (system === 'muster' ? startMuster(n, SUBNET.muster) : startSerf(n, SUBNET.serf));
@@ -336,7 +279,7 @@ export async function runBench(o: BenchOptions): Promise<{ markdown: string; fil
     f.values.push(v);
   };
   const healN = 5;
-  const parts = o.parts ?? ['membership', 'data', 'health'];
+  const parts = o.parts ?? ['membership', 'data', 'health', 'roles'];
   if (parts.includes('membership')) await membership();
   else if (parts.includes('heal')) await heal();
   else if (parts.includes('start')) for (let rep = 0; rep < o.reps; rep++) await startCpu();
@@ -344,6 +287,15 @@ export async function runBench(o: BenchOptions): Promise<{ markdown: string; fil
     for (let rep = 0; rep < o.reps; rep++) {
       log(`muster health checks rep ${rep + 1}/${o.reps}`);
       await attempt('muster health checks', () => healthRound(adder('muster', 1), log));
+    }
+  }
+  if (parts.includes('roles')) {
+    const n = o.rolesN ?? 103;
+    for (let rep = 0; rep < o.reps; rep++) {
+      for (const layout of ['replicants', 'cores'] as const) {
+        log(`muster N=${n} as ${layout === 'replicants' ? `3 cores + ${n - 3} replicants` : `${n} cores`} rep ${rep + 1}/${o.reps}`);
+        await attempt(`muster N=${n} ${layout}`, () => rolesRound(layout, n, '127.0.36', o.idleMs, adder(layout === 'replicants' ? 'muster 3 cores + replicants' : 'muster cores only', n)));
+      }
     }
   }
   if (parts.includes('data')) {
@@ -474,7 +426,8 @@ if (require.main === module) {
     reps: Number(process.env.BENCH_REPS ?? 3),
     idleMs: Number(process.env.BENCH_IDLE_MS ?? 30_000),
     outDir: path.resolve(__dirname, '../../bench/results'),
-    parts: ['data', 'membership', 'health', 'heal', 'start'].includes(process.env.BENCH_ONLY ?? '') ? [process.env.BENCH_ONLY as 'data'] : undefined,
+    parts: ['data', 'membership', 'health', 'heal', 'start', 'roles'].includes(process.env.BENCH_ONLY ?? '') ? [process.env.BENCH_ONLY as 'data'] : undefined,
+    rolesN: process.env.BENCH_ROLES_N === undefined ? undefined : Number(process.env.BENCH_ROLES_N),
     log: (s) => process.stderr.write(`${s}\n`),
   }).then(
     (r) => process.stdout.write(`${r.markdown}\nwritten: ${r.file}\n`),

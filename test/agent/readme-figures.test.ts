@@ -5,6 +5,7 @@ import { z } from 'zod/v3';
 import { configSchema } from '../../node-agent/src/config/schema';
 import { loadConfig, pathToEnvVar } from '../../node-agent/src/config/load';
 import { detectionBoundMs } from '../../node-agent/src/membership/failure-policy';
+import { BUCKETS } from '../../node-agent/src/store/lww-map';
 import { DEFAULT_TUNING } from '../../node-agent/src/tuning';
 
 /**
@@ -91,5 +92,14 @@ describe('README figures derive from the code', () => {
     assert.ok(readme.includes(`to one neighbour every ${every / 1000} s`));
     assert.ok(readme.includes(`within about ${Math.ceil((every * hi) / 1000)} s of their being reachable`));
     assert.ok(readme.includes(`(and ${DEFAULT_TUNING.store.compactMinBytes / 1024 / 1024} MiB)`));
+  });
+
+  it("the replicants' figures are the roles tuning and the sync's buckets", () => {
+    const r = DEFAULT_TUNING.roles;
+    const words = ['none', 'one', 'two', 'three', 'four'];
+    assert.ok(readme.includes(`links to ${words[r.coreLinks]} of them`), `README: 'links to ${words[r.coreLinks]} of them'`);
+    assert.ok(readme.includes(`about R x ${r.coreLinks} / C of R replicants (${Math.round((1000 * r.coreLinks) / 3)} each for 1,000 replicants and 3`), 'README: the spread');
+    assert.ok(readme.includes(`at most ${r.maxReplicantLinks.toLocaleString('en-US')} replicant links`), 'README: the cap');
+    assert.ok(readme.includes(`gets the ${BUCKETS}ths of the keys that changed`), 'README: the buckets');
   });
 });

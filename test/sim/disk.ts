@@ -18,6 +18,12 @@ export class SimDiskStore {
   saves = 0;
   failedSaves = 0;
 
+  /** The disk replaced by an empty one (a container recreated without its volume). */
+  wipe(): void {
+    this.files.clear();
+    this.logs.clear();
+  }
+
   read(dir: string): PersistedState | undefined {
     const text = this.files.get(dir);
     if (text === undefined) return undefined;

@@ -181,7 +181,7 @@ describe('core and replicant nodes', () => {
     for (const n of carried) assert.ok(n >= 30 && n <= 50, `each core carries 30-50 replicants: ${carried.join(', ')}`);
   });
 
-  it('a replicant back after a gap catches up by the buckets that changed, not a full copy, and reads no value the cores deleted and collected meanwhile', async () => {
+  it('a replicant back after a gap catches up by the buckets that changed, not a full copy; a delete made meanwhile reaches it before its tombstone is collected', async () => {
     const tuning: Tuning = { ...DEFAULT_TUNING, maintenance: { ...DEFAULT_TUNING.maintenance, tombstoneMinAgeMs: 1000 } };
     const w = world(1, 7, tuning);
     await form(w);
@@ -197,16 +197,49 @@ describe('core and replicant nodes', () => {
     await put(core, 'key-7', 'changed while away');
     await put(core, 'new-key', 'written while away');
     await settled(w, core.call((n) => n.data.del('doomed')));
-    await w.run(3000); // the cores collect the tombstone: every core holds it, 1 s old
-    assert.equal(core.node!.replica.data.get('doomed'), undefined, 'the cores collected the tombstone');
+    await w.run(3000);
+    assert.equal(core.node!.replica.data.get('doomed')?.value, null, 'the cores keep the tombstone while a replicant has not got it');
     r.start();
     const caught = await w.runUntil(() => w.converged() && r.node!.data.get('new-key') === 'written while away', 10_000);
     assert.ok(caught !== undefined, 'the replicant caught up');
     assert.equal(r.node!.data.get('key-7'), 'changed while away');
-    assert.equal(r.node!.data.get('doomed'), undefined, 'a key deleted and collected while away is gone from the replicant too');
+    assert.equal(r.node!.data.get('doomed'), undefined, 'a key deleted while away is gone from the replicant too');
     assert.deepEqual(r.node!.data.list(), core.node!.data.list());
     const syncBytes = r.node!.stats.trafficIn.get('sync')?.bytes ?? 0;
     assert.ok(syncBytes > 0 && syncBytes < fullBytes / 4, `sync brought ${syncBytes} bytes; the data is ${fullBytes}`);
+  });
+
+  it('a replicant back with an empty data dir has the whole copy at its first sync, not at the next anti-entropy', async () => {
+    const w = world(2, 8);
+    await form(w);
+    const [core] = cores(w);
+    for (let i = 0; i < 50; i++) await put(core, `key-${i}`, `value ${i}`);
+    await w.run(500);
+    const [r] = replicants(w);
+    r.crash();
+    r.disk.wipe();
+    await w.run(4000);
+    r.start();
+    const took = await w.runUntil(() => r.node!.ready().ready && r.node!.data.get('key-49') === 'value 49', 5000, 10);
+    assert.ok(took !== undefined && took < 3000, `the copy arrived with the first links (${took} ms)`);
+    assert.deepEqual(r.node!.data.list(), core.node!.data.list());
+  });
+
+  it('a replicant cut off from every core shows them stopped, and its word spreads to no core when it is back', async () => {
+    const w = world(2, 9);
+    await form(w);
+    await w.run(6000);
+    const [r] = replicants(w);
+    w.net.partition([[r.address], w.nodes.filter((n) => n !== r).map((n) => n.address)]);
+    const alone = await w.runUntil(() => cores(w).every((c) => r.node!.status().stopped_nodes.includes(c.name)), 30_000, 100);
+    assert.ok(alone !== undefined, 'the cut-off replicant shows every core stopped');
+    const before = w.lines.length;
+    w.net.healPartition();
+    const back = await w.runUntil(() => w.converged(), 30_000);
+    assert.ok(back !== undefined, 'one cluster again');
+    const coreNames = cores(w).map((c) => c.name);
+    const falseClaims = w.lines.slice(before).filter((l) => coreNames.includes(l.node) && l.peer && coreNames.includes(l.peer) && / is stopped: /.test(l.msg));
+    assert.deepEqual(falseClaims.map((l) => `${l.node}: ${l.msg}`), [], 'no core was shown stopped to another core');
   });
 
   it('20 seeds of every fault with 3 cores and replicants hold every invariant', async () => {

@@ -224,6 +224,11 @@ export class Autocluster {
       if (theirInfo.cluster_id === info.cluster_id) continue;
       // Clusters rank by their core members; one with no running core (a replicant alone, or one
       // whose cores stopped) is nobody's to join. A found replicant leads to its cluster's cores.
+      // An agent from before roles would admit a replicant as a core: replicants need cores that know roles.
+      if (replicant && theirInfo.cores === undefined) {
+        this.logOnce(`roles:${name}`, `skipped ${name}: its agent does not know node roles (an older version); a replicant joins only cores that do`, { peer: name });
+        continue;
+      }
       const theirCores = theirInfo.cores ?? theirInfo.running;
       if (!theirCores.length) continue;
       const via = theirCores.includes(name) ? name : [...theirCores].sort()[0];

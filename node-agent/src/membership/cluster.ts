@@ -104,8 +104,10 @@ export class ClusterNode {
       const was = roleOf(replica.members.get(cfg.node.name));
       if (was !== cfg.node.role) {
         // Its cluster knows it in its old role: it starts again as a cluster of one in the new one,
-        // data kept, and discovery (or cluster join, for a core) takes it back in.
+        // and discovery (or cluster join, for a core) takes it back in. A core keeps its data; a
+        // replicant's copy is dropped (a core must not bring back values deleted while it was one).
         replica.becomeStandalone();
+        if (was === 'replicant') replica.data.clear();
         rt.disk.writeNow(cfg.node.data_dir, replica.persisted());
         log.warn({ cluster_id: replica.clusterId }, `node.role is ${cfg.node.role} but this node was a ${was} of its cluster: starting standalone as a ${cfg.node.role}, data kept`);
       }
@@ -152,10 +154,12 @@ export class ClusterNode {
     this.inquiry = new Inquiry(this);
     this.autoheal = new AutohealRejoin(this);
     this.maintenance = new Maintenance(this);
-    this.antiEntropy = new AntiEntropy(() => this.peers.upLinks(), (conn) => this.sync.syncLink(conn, true), tuning.sync, rt.clock, rt.random);
+    // A core's turn goes round its core links: with hundreds of replicant links in the turn, a core
+    // neighbour would be offered a digest once in hours (replicants offer theirs to their cores).
+    this.antiEntropy = new AntiEntropy(() => this.coreLinks(), (conn) => this.sync.syncLink(conn, true), tuning.sync, rt.clock, rt.random);
     const fd = cfg.cluster.failure_detector;
     this.heartbeat = new ReplicantHeartbeat(this);
-    this.prober = new Prober(this.peers, { self: this.name, intervalMs: fd.probe_interval, timeoutMs: fd.probe_timeout, running: () => this.runningCores(), stats: this.stats }, this.health, log, tuning.health, rt.clock);
+    this.prober = new Prober(this.peers, { self: this.name, intervalMs: fd.probe_interval, timeoutMs: fd.probe_timeout, running: () => this.runningCores(), stats: this.stats, askable: () => this.coreLinks() }, this.health, log, tuning.health, rt.clock);
   }
 
   get family(): 4 | 6 {
@@ -212,7 +216,7 @@ export class ClusterNode {
       return coresFor(this.name, this.coreNames(), usable, this.tuning.roles.coreLinks);
     }
     const cores = this.coreNames().filter((m) => !this.partitions.isApart(m));
-    const mine = this.memberNames().filter((r) => this.isReplicant(r) && notDown(r) && this.picksThisCore(r, cores));
+    const mine = this.memberNames().filter((r) => this.isReplicant(r) && notDown(r) && !this.partitions.isApart(r) && this.picksThisCore(r, cores));
     if (mine.length > this.tuning.roles.maxReplicantLinks) {
       mine.sort((a, b) => pairScore(this.name, a) - pairScore(this.name, b));
       mine.length = this.tuning.roles.maxReplicantLinks;
@@ -232,7 +236,10 @@ export class ClusterNode {
    */
   keepsLinkOf(peer: string): boolean {
     if (this.role === 'core') return this.isReplicant(peer);
-    return !this.isReplicant(peer) && this.isMember(peer) && this.picksThisCoreFor(peer);
+    if (this.isReplicant(peer) || !this.isMember(peer)) return false;
+    // A core link is let go only once the cores it wants are linked: never down to none meanwhile.
+    const wantedUp = this.coreLinks().filter((c) => this.peers.wants(c.peerName)).length;
+    return this.picksThisCoreFor(peer) || wantedUp < this.tuning.roles.coreLinks;
   }
 
   private picksThisCoreFor(core: string): boolean {
@@ -252,7 +259,31 @@ export class ClusterNode {
 
   /** Whether a link to a core is up (what a replicant needs to write and to hear the cores). */
   coreLinked(): boolean {
-    return this.peers.upLinks().some((c) => !this.isReplicant(c.peerName));
+    return this.coreLinks().length > 0;
+  }
+
+  /** The up links to cores. */
+  coreLinks(): Connection[] {
+    return this.peers.upLinks().filter((c) => !this.isReplicant(c.peerName));
+  }
+
+  /**
+   * On a core: links of replicants it does not want (they dialled it) past tuning.roles.maxReplicantLinks
+   * are let go, as when it came to want more of its own (a core stopped); those replicants link to
+   * their next core.
+   */
+  shedReplicants(): void {
+    if (this.role !== 'core') return;
+    const max = this.tuning.roles.maxReplicantLinks;
+    let over = this.peers.linkCount((p) => this.isReplicant(p)) - max;
+    if (over <= 0) return;
+    for (const conn of this.peers.upLinks()) {
+      if (over <= 0) break;
+      if (!this.isReplicant(conn.peerName) || this.peers.wants(conn.peerName)) continue;
+      conn.sendReject('full', `${this.name} carries more replicants than it takes (tuning.roles.maxReplicantLinks = ${max})`);
+      conn.close('full');
+      over--;
+    }
   }
 
   /** The core members, this node among them when it is one. */
@@ -376,15 +407,15 @@ export class ClusterNode {
     conn.onRequest((op, body, c) => this.handlePeer(op, body, c), this.gossip.seenGossip);
     conn.on('rejected', (code: string) => {
       if (code === 'partitioned') this.partitions.keepApart(conn.peerName, conn.peerBoot);
-      if (code === 'full') this.passOverCore(conn.peerName, 'it carries as many replicants as it takes');
+      if (code === 'full') this.passOverCore(conn.peerName, 'it carries as many replicants as it takes', 'full');
     });
     if (conn.dialer === 'local') this.sync.syncLink(conn);
   }
 
   /** On a replicant: a core it could not use is passed over for a while, and another is linked. */
-  passOverCore(core: string, why: string): void {
+  passOverCore(core: string, why: string, kind: 'full' | 'lost' = 'lost'): void {
     if (this.role !== 'replicant' || this.coreTrouble.has(core)) return;
-    this.coreTrouble.note(core);
+    this.coreTrouble.note(core, kind);
     this.log.info({ peer: core, reason: why }, `passing over core ${core} for now: ${why}`);
     this.queueReconcile();
   }

@@ -54,7 +54,7 @@ export class DataApi {
     } catch (e) {
       const err = e as PeerError;
       if (err.code === 'timeout' || err.code === 'closed') {
-        throw new PeerError(err.code, `the write went to core ${conn.peerName}, which did not answer (${err.message}): it may or may not have been made; read the key to see`);
+        throw new PeerError(err.code, `the write went to core ${conn.peerName}, which did not answer (${err.message}): it may or may not have been made; read the key on a core to see`);
       }
       throw e;
     }

@@ -91,7 +91,10 @@ export class Gossip {
     const members = b.members ? this.n.merges.mergeMembers(b.members) : [];
     // A core takes no data from a replicant: its copy follows the cores', and its writes come as `write`.
     const data = b.data && !(this.n.role === 'core' && this.n.isReplicant(conn.peerName)) ? this.n.merges.mergeData(b.data, conn.peerName) : [];
-    const alive = b.alive ? this.n.merges.applyAlive(b.alive) : [];
+    // Nor a replicant's word that another node is down (see sync.ts).
+    const fromReplicant = this.n.role === 'core' && this.n.isReplicant(conn.peerName);
+    const aliveIn = b.alive && fromReplicant ? b.alive.filter((r) => r.up || !r.by || !this.n.isReplicant(r.by)) : b.alive;
+    const alive = aliveIn ? this.n.merges.applyAlive(aliveIn) : [];
     // A replicant passes nothing on: every core has it from the other cores, and tells its own replicants.
     const links = this.n.role === 'replicant' ? [] : this.n.peers.upLinks().filter((c) => c !== conn);
     if (b.oneway) {

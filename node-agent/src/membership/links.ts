@@ -25,10 +25,12 @@ export function linksFor(n: ClusterNode, tls: TlsMaterial | undefined): PeerMana
     // Links between cores and replicants kept without being wanted (membership/roles.ts).
     keeps: (peer) => n.keepsLinkOf(peer),
     onDown: (peer, reason, conn, neighbour, probed) => {
-      // A replicant links to another core. It judges no core while a core is linked (the cores judge
-      // each other, and tell it); with none left, it has only its own word.
+      // A replicant judges no core while a core is linked (the cores judge each other, and tell
+      // it); with none left, it has only its own word.
       if (n.role === 'replicant') {
-        n.passOverCore(peer, conn.saidBye ? 'it stopped' : `lost its link: ${reason}`);
+        // A core that stopped or went silent is passed over; a link merely lost (a reset) is
+        // dialled again at once, as between cores: a dial that fails passes it over then.
+        if (conn.saidBye || probed) n.passOverCore(peer, conn.saidBye ? 'it stopped' : `it went silent: ${reason}`);
         if (!n.coreLinked() && (conn.saidBye || probed || n.health.stallMs(rt.clock.now()) === 0)) n.merges.claimDown(peer, conn.peerBoot, conn.saidBye, reason);
         return;
       }
@@ -46,7 +48,8 @@ export function linksFor(n: ClusterNode, tls: TlsMaterial | undefined): PeerMana
       // from a stop found its own stalled dials closed by peers that had given up on it).
       if (n.role === 'replicant') {
         n.passOverCore(peer, `cannot link to it: ${reason}`);
-        if (n.coreLinked()) return;
+        // A core that refused it as full runs; with another core linked, the cores judge.
+        if (n.coreLinked() || n.coreTrouble.isFull(peer)) return;
       }
       if (code === 'closed') return;
       // A process that stalled itself (just thawed, or starved) finds its links given up by

@@ -95,6 +95,14 @@ export class Liveness {
     if (node !== this.self) this.records.delete(node);
   }
 
+  /**
+   * Forgets the down claims `by` made (a replicant's, made alone while no core was linked): the
+   * core it links to again has the cluster's view, which then takes their place.
+   */
+  dropClaimsBy(by: string): void {
+    for (const [node, r] of this.records) if (node !== this.self && !r.up && r.by === by) this.records.delete(node);
+  }
+
   /** Forgets every other member (a new cluster). */
   reset(): void {
     this.records.clear();

@@ -29,14 +29,16 @@ export class Maintenance {
       if (this.n.coreTrouble.expire()) this.n.queueReconcile();
       return;
     }
+    this.n.shedReplicants();
     autoclean(this.n, now);
     this.collectTombstones(now);
   }
 
   private collectTombstones(now: number): void {
     const { replica, tombstones } = this.n;
-    // Once every other core holds it: replicants take the cores' whole data at their syncs.
-    const others = this.n.coreNames().filter((m) => m !== this.n.name);
+    // Once every other member holds it, replicants too: a replicant's copy only ever merges what a
+    // core sends, so a tombstone collected before it arrived there would leave the value readable.
+    const others = this.n.memberNames().filter((m) => m !== this.n.name);
     const collectable = tombstones.collect(others, now, this.n.tuning.maintenance.tombstoneMinAgeMs);
     for (const key of collectable) if (replica.data.get(key)?.value === null) replica.data.delete(key);
     if (collectable.length) {

@@ -56,19 +56,22 @@ export class Merges {
 
   /**
    * On a replicant: a core's data (a sync's: all of it, or the buckets `partial` names, each whole),
-   * merged, and the keys of those buckets it does not hold dropped (tombstones the cores collected).
-   * Returns the entries that changed.
+   * merged; the tombstones of those buckets the core no longer holds are dropped (the cores collect
+   * one once every member holds it, this replicant too). A value is never dropped: a key the core
+   * lacks may be one it has not heard of yet. Returns how many entries changed or went.
    */
-  takeData(entries: DataEntry[], from: string, partial?: number[]): DataEntry[] {
+  takeData(entries: DataEntry[], from: string, partial?: number[]): number {
     const held = new Set(entries.map((e) => e.key));
     const buckets = partial && new Set(partial);
+    let dropped = 0;
     for (const e of [...this.n.replica.data.values()]) {
-      if (!held.has(e.key) && (!buckets || buckets.has(bucketOf(e.key)))) {
+      if (e.value === null && !held.has(e.key) && (!buckets || buckets.has(bucketOf(e.key)))) {
         this.n.replica.data.delete(e.key);
         this.n.tombstones.forget(e.key);
+        dropped++;
       }
     }
-    return this.mergeData(entries, from);
+    return this.mergeData(entries, from).length + dropped;
   }
 
   /**
@@ -117,8 +120,9 @@ export class Merges {
     const wasUp = previous?.up === true;
     if (!record.up) {
       if (!wasUp) return false;
-      // Only a core's own losses can make a partition: replicants make no partition decisions.
-      this.n.partitions.wentDown(node, record.boot, !!record.orderly, record.by === this.n.name && this.n.role === 'core');
+      // Only a core's own loss of a core can make a partition: replicants make no partition
+      // decisions, and a replicant's silence is not a partition of the cluster.
+      this.n.partitions.wentDown(node, record.boot, !!record.orderly, record.by === this.n.name && this.n.role === 'core' && !this.n.isReplicant(node));
       const why = reason ?? (record.orderly ? `it stopped (seen by ${record.by ?? 'a member'})` : `lost by ${record.by ?? 'a member'}`);
       this.nodeLog.flush();
       this.n.log.warn({ peer: node, reason: why, by: record.by }, `${node} is stopped: ${why}`);

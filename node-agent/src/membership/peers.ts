@@ -125,6 +125,11 @@ export class PeerManager {
     return this.links.get(peer);
   }
 
+  /** Every link kept, up or still in its first sync. */
+  allLinks(): Connection[] {
+    return [...this.links.values()];
+  }
+
   /** The links that completed their sync: where broadcasts go. */
   upLinks(): Connection[] {
     return [...this.up].map((p) => this.links.get(p)).filter((c): c is Connection => !!c);

@@ -18,6 +18,8 @@ export interface ProberOptions {
   running: () => string[];
   /** Where probes, their failures and round trips are counted. */
   stats?: Stats;
+  /** The links asked to check a suspect: the cores' (a replicant checks no one). @default every up link */
+  askable?: () => Connection[];
 }
 
 /**
@@ -196,7 +198,7 @@ export class Prober {
 
   /** Asks this node's linked members to check `peer` (`suspect`); those linked to it ping it. */
   private askOthers(peer: string, timeoutMs: number, except?: Connection): void {
-    for (const other of this.peers.upLinks()) if (other !== except) other.request('suspect', { node: peer }, timeoutMs * 2).catch(() => undefined);
+    for (const other of this.o.askable?.() ?? this.peers.upLinks()) if (other !== except) other.request('suspect', { node: peer }, timeoutMs * 2).catch(() => undefined);
   }
 
   /** A member suspects `peer`: check it directly; no answer shows it stopped here. */

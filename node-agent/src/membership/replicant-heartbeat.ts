@@ -29,10 +29,11 @@ export class ReplicantHeartbeat {
     this.due = n.rt.clock.now() + every;
     this.timer = n.rt.clock.setInterval(() => {
       const now = n.rt.clock.now();
-      n.health.noteLateness(now - this.due, now);
+      const late = now - this.due;
+      n.health.noteLateness(late, now);
       this.due = now + every;
       if (n.role === 'replicant') this.pingCores();
-      else this.checkReplicants();
+      else this.checkReplicants(late > n.tuning.health.noiseMs);
     }, every);
     this.timer.unref();
   }
@@ -72,25 +73,30 @@ export class ReplicantHeartbeat {
     this.n.peers.suspend(conn, reason, this.timeoutMs());
   }
 
-  private checkReplicants(): void {
+  /** `stalled`: this tick came late (this process stalled), once per stall. */
+  private checkReplicants(stalled: boolean): void {
     const n = this.n;
     const now = n.rt.clock.now();
     const fd = n.cfg.cluster.failure_detector;
     const bound = fd.probe_interval + 2 * this.timeoutMs();
     // A core that stalled itself (thawed, starved) heard nothing meanwhile through its own fault: the
-    // replicants' pings wait in its sockets. They get a whole window again (Lifeguard's rule).
-    const stalled = n.health.stallMs(now) > 0;
+    // replicants' pings wait in its sockets. They get a whole window again, once per stall
+    // (Lifeguard's rule); the bound stretches with recent stalls as the prober's timeouts do.
     const linked = new Set<string>();
-    for (const conn of n.peers.upLinks()) {
+    // Links still in their first sync too: a replicant frozen just after its handshake answers
+    // no sync, and the sync's own timeout (5 s) is longer than the bound.
+    for (const conn of n.peers.allLinks()) {
       const peer = conn.peerName;
-      if (!n.isReplicant(peer)) continue;
+      if (!n.isReplicant(peer) || conn.isClosed) continue;
       linked.add(peer);
       const at = this.heardAt.get(peer);
-      // A link just up counts as heard: its sync was the replicant's word.
+      // A new link counts as heard: its handshake was the replicant's word.
       if (at === undefined || stalled) this.heardAt.set(peer, now);
       else if (now - at > bound) {
         this.heardAt.delete(peer);
-        n.peers.suspend(conn, `replicant ${peer} sent no ping for ${now - at} ms`, this.timeoutMs());
+        const reason = `replicant ${peer} sent nothing for ${now - at} ms`;
+        if (n.peers.isUp(peer)) n.peers.suspend(conn, reason, this.timeoutMs());
+        else n.peers.abandon(conn, reason);
       }
     }
     for (const peer of this.heardAt.keys()) if (!linked.has(peer)) this.heardAt.delete(peer);

@@ -32,18 +32,28 @@ export function coresFor(replicant: string, cores: readonly string[], usable: (c
  */
 export class CoreTrouble {
   private readonly until = new Map<string, number>();
+  private readonly full = new Set<string>();
 
   constructor(
     private readonly forMs: number,
     private readonly now: () => number,
   ) {}
 
-  note(core: string): void {
-    this.until.set(core, this.now() + this.forMs);
+  /** A full core is passed over six times as long: it will be full again next time. */
+  note(core: string, kind: 'full' | 'lost' = 'lost'): void {
+    this.until.set(core, this.now() + (kind === 'full' ? 6 * this.forMs : this.forMs));
+    if (kind === 'full') this.full.add(core);
+    else this.full.delete(core);
+  }
+
+  /** Whether `core` refused this node as full (it runs: no claim against it). */
+  isFull(core: string): boolean {
+    return this.has(core) && this.full.has(core);
   }
 
   clear(core: string): void {
     this.until.delete(core);
+    this.full.delete(core);
   }
 
   has(core: string): boolean {
@@ -58,6 +68,7 @@ export class CoreTrouble {
     for (const [core, t] of this.until) {
       if (t <= now) {
         this.until.delete(core);
+        this.full.delete(core);
         changed = true;
       }
     }

@@ -64,18 +64,23 @@ export class StateSync {
     // No `want`: the peer had this node's entries (sent with the request) or the same digest; with
     // `want`, once it has answered the second request. Then it holds every tombstone held here.
     if (!first.want) return this.n.tombstones.allHeldBy(conn.peerName);
-    const second = await this.requestSync(conn, true, first.buckets);
+    const second = await this.requestSync(conn, true, first.buckets, true);
     if (second.cluster_id !== this.n.replica.clusterId) return conn.dismiss('peer changed cluster');
     this.applySync(second, conn);
     this.n.tombstones.allHeldBy(conn.peerName);
   }
 
-  async requestSync(conn: Connection, withEntries: boolean, theirBuckets?: string[]): Promise<SyncBody> {
+  /**
+   * `answered`: the second request of an exchange, to a peer that asked for our entries (`want`);
+   * a replicant that sent no buckets (a fresh one) gets all the data then.
+   */
+  async requestSync(conn: Connection, withEntries: boolean, theirBuckets?: string[], answered = false): Promise<SyncBody> {
+    const toReplicant = this.between(conn) === 'core-to-replicant' && (theirBuckets !== undefined || answered);
     const body: SyncBody = !withEntries
       ? { cluster_id: this.n.replica.clusterId, digest: this.n.digest() }
       : this.between(conn) === 'none'
         ? { ...this.n.snapshot(), digest: this.n.digest() }
-        : { ...this.membership(), digest: this.n.digest(), ...(this.between(conn) === 'core-to-replicant' && theirBuckets ? this.dataFor(theirBuckets) : {}) };
+        : { ...this.membership(), digest: this.n.digest(), ...(toReplicant ? this.dataFor(theirBuckets) : {}) };
     if (this.between(conn) === 'replicant-to-core') body.buckets = this.n.replica.data.bucketDigests();
     const reply = await conn.request('sync', body, this.n.tuning.sync.requestTimeoutMs);
     return this.checkSync(parseReply(syncSchema, reply, 'sync', conn.peerName), () => new PeerError('protocol', `malformed 'sync' answer from ${conn.peerName}`));
@@ -159,12 +164,17 @@ export class StateSync {
     // Up first, so that what is spread below reaches the peer too.
     if (this.n.isMember(peer)) this.n.peers.markUp(conn);
     const members = state.members ? this.n.merges.mergeMembers(state.members) : [];
+    if (this.n.role === 'replicant' && !this.n.isReplicant(peer)) this.n.liveness.dropClaimsBy(this.n.name);
+    const aliveIn = state.alive && this.n.role === 'core' && this.n.isReplicant(peer) ? state.alive.filter((r) => r.up || !r.by || !this.n.isReplicant(r.by)) : state.alive;
     // Data flows from cores to replicants only: a core takes none from a replicant (its copy follows
-    // the cores', its writes come as `write`), and a replicant takes a core's whole, keys the core
-    // no longer holds (collected tombstones) gone too, so it never reads a deleted value.
+    // the cores', its writes come as `write`), nor a replicant's word that another node is down (a
+    // replicant cut off from every core claims them down in its own view only).
     const fromReplicant = this.n.role === 'core' && this.n.isReplicant(peer);
-    const data = !state.data || fromReplicant ? [] : this.n.role === 'replicant' ? this.n.merges.takeData(state.data, peer, state.partial) : this.n.merges.mergeData(state.data, peer);
-    const alive = state.alive ? this.n.merges.applyAlive(state.alive) : [];
+    if (this.n.role === 'replicant' && state.data) {
+      if (this.n.merges.takeData(state.data, peer, state.partial)) this.n.persistSoon();
+    }
+    const data = !state.data || fromReplicant || this.n.role === 'replicant' ? [] : this.n.merges.mergeData(state.data, peer);
+    const alive = aliveIn ? this.n.merges.applyAlive(aliveIn) : [];
     if (members.length || data.length) this.n.persistSoon();
     this.n.firstSyncDone = true;
     if (this.n.isMember(peer)) this.n.peers.markUp(conn);

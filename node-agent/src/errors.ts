@@ -48,6 +48,8 @@ export class PeerError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
+    /** The system's error code behind an `unreachable` dial (ECONNREFUSED: nothing listens there now). */
+    readonly errno?: string,
   ) {
     super(message);
   }

@@ -180,6 +180,11 @@ export class SimNetwork {
     this.listeners.set(`${address}:${port}`, { process, onSocket });
   }
 
+  /** A process closes its listening sockets (server.close()): new dials are refused, links stay. */
+  unlisten(address: string, process: Process): void {
+    for (const [k, l] of this.listeners) if (k.startsWith(`${address}:`) && l.process === process) this.listeners.delete(k);
+  }
+
   /** A process ends: it listens no more, and its kernel closes its sockets. */
   crash(address: string, process: Process): void {
     for (const [k, l] of this.listeners) if (k.startsWith(`${address}:`) && l.process === process) this.listeners.delete(k);

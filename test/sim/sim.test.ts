@@ -82,3 +82,25 @@ describe('a cluster whose member list outgrows the handshake frame limit', () =>
     assert.equal(refused, 0);
   });
 });
+
+describe('a member restarted from a state saved before the joins it admitted', () => {
+  // A member saves the joins it admits soon, not before answering (membership/joins.ts): the
+  // joiners hold the list. One that crashes in that window comes back in the same cluster knowing
+  // none of them, and closed their links as non-members' before the first sync could list them:
+  // it stayed alone for good while every other member showed it running.
+  it('links again with the members it does not know, takes the member list from the first sync, and the cluster is one', async () => {
+    // Seed 4 of 3 cores and 5 replicants found it: the first core crashed as the cluster formed.
+    const w = new World({ seed: 4, nodes: 8, seeds: 3, replicants: 5 });
+    for (const n of w.nodes) w.sched.after(w.random.fraction() * 2000, () => n.start());
+    await w.run(2000);
+    assert.ok((await w.runUntil(() => w.converged(), 20_000)) !== undefined, 'one cluster');
+    const first = w.nodes[0];
+    first.crash();
+    assert.equal(first.disk.read(first.cfg.node.data_dir)?.members.length, 1, 'its disk holds itself only: the window this test is about');
+    await w.run(5000);
+    first.start();
+    const back = await w.runUntil(() => w.converged(), 10_000);
+    assert.ok(back !== undefined, `one cluster again: ${first.name} shows running ${first.node!.status().running_nodes.join(', ')}`);
+    assert.equal(first.node!.memberNames().length, 8);
+  });
+});

@@ -92,6 +92,23 @@ export class SimNode {
     this.autocluster.start();
   }
 
+  /**
+   * SIGTERM, in agent.ts's order: it listens no more, discovery stops, every link gets its goodbye
+   * (bye, then the socket ended), the state is saved, and the process exits. Resolves once it has.
+   */
+  async stop(): Promise<void> {
+    const p = this.process;
+    const node = this.node;
+    if (!p || !node) return;
+    this.world.net.unlisten(this.address, p);
+    await new Promise<void>((resolve) => this.world.sched.after(0, () => void (async () => {
+      await this.autocluster?.stop();
+      await node.stop();
+      resolve();
+    })(), p));
+    if (this.process === p) this.crash();
+  }
+
   /** The process dies (SIGKILL, OOM): no goodbye; its kernel closes its sockets. */
   crash(): void {
     if (!this.process) return;

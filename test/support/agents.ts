@@ -232,19 +232,26 @@ export async function waitFor<T>(pred: () => T | Promise<T>, timeoutMs: number, 
   }
 }
 
-/** Waits until every agent reports exactly `running` as running and `stopped` as stopped. */
+/** How much of an agent's log a failed wait shows. */
+const LOG_TAIL = 40;
+
+/** Waits until every agent reports exactly `running` as running and `stopped` as stopped; on a timeout, says what each agent still off saw and logged. */
 export async function waitForStatus(agents: Agent[], running: string[], stopped: string[] = [], timeoutMs = 20_000, direct = false): Promise<void> {
   const want = JSON.stringify({ running: [...running].sort(), stopped: [...stopped].sort() });
   let seen = '';
+  let off: Agent[] = [];
   await waitFor(
     async () => {
       const all = await Promise.all(agents.map((a) => (direct ? a.statusDirect() : a.status())));
       seen = all.map((s, i) => `${agents[i].name}: ${JSON.stringify(s)}`).join('\n');
-      return all.every((s) => JSON.stringify({ running: s.running_nodes, stopped: s.stopped_nodes }) === want);
+      off = agents.filter((_, i) => JSON.stringify({ running: all[i].running_nodes, stopped: all[i].stopped_nodes }) !== want);
+      return off.length === 0;
     },
     timeoutMs,
     `status ${want} on ${agents.map((a) => a.name).join(', ')}`,
   ).catch((e: Error) => {
-    throw new Error(`${e.message}\nlast seen:\n${seen}`);
+    // The log of each agent still off: what it did is what a failure in CI has to be read from.
+    const logs = off.map((a) => `log of ${a.name} (last ${LOG_TAIL} lines):\n${a.lines.slice(-LOG_TAIL).map((l) => JSON.stringify(l)).join('\n')}`).join('\n');
+    throw new Error(`${e.message}\nlast seen:\n${seen}\n${logs}`);
   });
 }

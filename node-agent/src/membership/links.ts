@@ -24,6 +24,7 @@ export function linksFor(n: ClusterNode, tls: TlsMaterial | undefined): PeerMana
     onLink: (conn) => n.onLink(conn),
     // Links between cores and replicants kept without being wanted (membership/roles.ts).
     keeps: (peer) => n.keepsLinkOf(peer),
+    isRemoved: (peer) => n.replica.members.get(peer)?.state === 'removed',
     onDown: (peer, reason, conn, neighbour, probed) => {
       // A replicant judges no core while a core is linked (the cores judge each other, and tell
       // it); with none left, it has only its own word.
@@ -41,7 +42,7 @@ export function linksFor(n: ClusterNode, tls: TlsMaterial | undefined): PeerMana
       // The prober's verdict stands: its timeouts were already stretched for the stall.
       if (neighbour && (conn.saidBye || probed || n.health.stallMs(rt.clock.now()) === 0)) n.merges.claimDown(peer, conn.peerBoot, conn.saidBye, reason);
     },
-    onUnreachable: (peer, reason, code) => {
+    onUnreachable: (peer, reason, code, errno) => {
       // Shown running by gossip, but this neighbour cannot link to it: with no link up, no one
       // would ever probe it. A member that runs after all answers the claim once it hears it.
       // A peer that closed the handshake runs (it closed it): no claim (a node just thawed
@@ -53,8 +54,12 @@ export function linksFor(n: ClusterNode, tls: TlsMaterial | undefined): PeerMana
       }
       if (code === 'closed') return;
       // A process that stalled itself (just thawed, or starved) finds its links given up by
-      // peers that waited for it: that says nothing about them (Lifeguard's rule).
-      if (n.health.stallMs(rt.clock.now()) > 0) return;
+      // peers that waited for it: that says nothing about them (Lifeguard's rule). A refused
+      // connection does: nothing listens there now, whatever this process went through. A
+      // replicant with no core linked has only its own word, and a stall must not keep it showing
+      // stopped cores running (cores have their prober, whose timeouts stretch instead).
+      const refusedNow = n.role === 'replicant' && errno === 'ECONNREFUSED';
+      if (!refusedNow && n.health.stallMs(rt.clock.now()) > 0) return;
       const known = n.liveness.get(peer);
       if (known?.up) n.merges.claimDown(peer, known.boot, false, `cannot link to it: ${reason}`);
     },

@@ -34,7 +34,7 @@ export interface PeerManagerOptions {
    * Called when a neighbour could not be linked: a dial failed, or a link closed before its first
    * sync. Its other members may still show it running, having heard so by gossip.
    */
-  onUnreachable: (peer: string, reason: string, code?: PeerError['code']) => void;
+  onUnreachable: (peer: string, reason: string, code?: PeerError['code'], errno?: string) => void;
   /**
    * How long a member link's handshake may wait for the peer's answers: as long as a probe of a
    * linked member may go unanswered (2 x probe_timeout, stretched while this process stalls). A
@@ -48,6 +48,12 @@ export interface PeerManagerOptions {
    * as a neighbour's. @default none
    */
   keeps?: (peer: string) => boolean;
+  /**
+   * Peers the member list holds as removed (they left, or were made to): their links are closed at
+   * once. A link from a peer this node does not know at all stays through its first sync, which may
+   * list it: this node restarted from a state saved before that peer joined. @default none
+   */
+  isRemoved?: (peer: string) => boolean;
   /** Called when a suspended peer answered after all, on the same link: the state is to be synced again. */
   onRevive: (conn: Connection) => void;
   /** Timings and sizes of links (tuning.ts). @default DEFAULT_TUNING.links */
@@ -143,8 +149,9 @@ export class PeerManager {
     this.wanted = new Set([...neighbours].filter((p) => p !== this.o.self));
     this.members = new Set(members);
     for (const [peer, conn] of this.links) {
-      if (!this.members.has(peer)) conn.dismiss('no longer a member');
-      else if (this.keepsLink(peer)) this.unneededSince.delete(peer);
+      if (!this.members.has(peer)) {
+        if (this.up.has(peer) || this.o.isRemoved?.(peer)) conn.dismiss('no longer a member');
+      } else if (this.keepsLink(peer)) this.unneededSince.delete(peer);
       else if (!this.unneededSince.has(peer)) this.unneededSince.set(peer, this.rt.clock.now());
     }
     for (const [peer, r] of this.retry) {
@@ -356,7 +363,7 @@ export class PeerManager {
         this.o.log.debug({ peer, reason: err.message }, `still cannot link to ${peer}`);
       }
       this.retry.set(peer, r);
-      if (this.wanted.has(peer) && !this.stopped) this.o.onUnreachable(peer, err.message, err.code);
+      if (this.wanted.has(peer) && !this.stopped) this.o.onUnreachable(peer, err.message, err.code, err.errno);
       if (this.wanted.has(peer)) this.schedule(peer, err.code === 'bad_cookie' || err.code === 'wrong_cluster' ? this.t.backoffMaxMs : 0);
     }
   }

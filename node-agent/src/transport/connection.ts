@@ -166,7 +166,7 @@ export class Connection extends EventEmitter {
           const who = opts.expectedPeer ?? `${opts.host}:${opts.port}`;
           return fail(new PeerError('tls', `TLS to ${who} (${opts.host}:${opts.port}) refused: ${describeTlsError(code, e.message)}`));
         }
-        fail(new PeerError('unreachable', `cannot connect to ${opts.host}:${opts.port}: ${code ?? e.message}`));
+        fail(new PeerError('unreachable', `cannot connect to ${opts.host}:${opts.port}: ${code ?? e.message}`, code));
       };
       raw.on('error', onError);
       if (socket !== raw) socket.on('error', onError);

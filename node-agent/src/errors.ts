@@ -23,6 +23,8 @@ export const ERROR_CODES = [
   'bad_request',
   'busy',
   'refused',
+  // A join offered with a probe that the member does not take: its cluster does not rank first.
+  'declined',
   'other_cluster',
   'already_member',
   'not_in_cluster',

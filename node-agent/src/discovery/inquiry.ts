@@ -1,6 +1,8 @@
 import { parseNodeName } from '../config/node-name';
-import { Connection } from '../transport/connection';
-import { infoReplySchema } from '../transport/messages';
+import { Connection, PeerError } from '../transport/connection';
+import { encodeFrame, HANDSHAKE_FRAME_LIMIT } from '../transport/frame';
+import { infoReplySchema, joinReplySchema, type OpBody } from '../transport/messages';
+import type { ClusterState } from '../domain/state';
 import type { ClusterNode } from '../membership/cluster';
 import { parseReply } from '../membership/replies';
 import { infoOf, type ClusterInfo } from '../membership/status';
@@ -25,11 +27,46 @@ export class Inquiry {
   /** Asks `target` which cluster it is in; the link is kept for the join that may follow. */
   async probe(target: string): Promise<ClusterInfo> {
     const kept = this.probeLinks.take(target);
-    const conn = kept ?? (await this.dial(target));
+    return this.infoOn(kept ?? (await this.dial(target)), !kept, target);
+  }
+
+  /**
+   * A probe that carries a join (`join` with `if_ranks_before`), sent with the handshake's auth:
+   * `target` admits this node at once if its cluster ranks first, which saves the round trip of
+   * a join asked after the answer; otherwise it declines and the probe's answer is the welcome's.
+   * A join it failed to answer is `failed` (this node may have been admitted: as with any join).
+   * With a kept link, or a join too large for the handshake's frame limit, it is a plain probe.
+   */
+  async offer(target: string, join: OpBody<'join'>): Promise<{ state: ClusterState } | { info: ClusterInfo } | { failed: PeerError }> {
+    const kept = this.probeLinks.take(target);
+    if (kept) return { info: await this.infoOn(kept, false, target) };
+    // The frame is encoded once more by `request`: a fresh joiner's join is a few hundred bytes.
+    if (encodeFrame({ t: 'req', id: 1, op: 'join', body: join }).length - 4 > HANDSHAKE_FRAME_LIMIT) return { info: await this.probe(target) };
+    let answer!: Promise<unknown>;
+    const conn = await this.dial(target, (c) => {
+      c.readLargeFrames();
+      answer = c.request('join', join, this.n.tuning.join.requestTimeoutMs);
+      // Awaited below once the handshake is done; a failed handshake rejects it unheard.
+      answer.catch(() => undefined);
+    });
+    try {
+      const state = parseReply(joinReplySchema, await answer, 'join', target);
+      conn.close('join done');
+      return { state };
+    } catch (e) {
+      if (!(e instanceof PeerError) || e.code !== 'declined') {
+        conn.close('join failed');
+        return { failed: e instanceof PeerError ? e : new PeerError('failed', (e as Error).message) };
+      }
+    }
+    return { info: await this.infoOn(conn, true, target) };
+  }
+
+  /** The cluster info `conn`'s welcome carried (a new link) or asked for (a kept one); the link is kept. */
+  private async infoOn(conn: Connection, fresh: boolean, target: string): Promise<ClusterInfo> {
     let info: ClusterInfo;
     try {
-      // A new link's welcome carries the answer; a kept link asks again.
-      const reply = !kept && conn.infoInWelcome !== undefined ? conn.infoInWelcome : await conn.request('info', {}, this.n.tuning.join.infoTimeoutMs);
+      const reply = fresh && conn.infoInWelcome !== undefined ? conn.infoInWelcome : await conn.request('info', {}, this.n.tuning.join.infoTimeoutMs);
       info = parseReply(infoReplySchema, reply, 'info', target);
     } catch (e) {
       conn.close('probe failed');
@@ -50,7 +87,7 @@ export class Inquiry {
     return this.probeLinks.take(target) ?? (await this.dial(target));
   }
 
-  private async dial(target: string): Promise<Connection> {
+  private async dial(target: string, afterAuth?: (c: Connection) => void): Promise<Connection> {
     const n = this.n;
     const address = await n.resolver.resolve(parseNodeName(target).host);
     return Connection.dial({
@@ -68,6 +105,7 @@ export class Inquiry {
       clock: n.rt.clock,
       net: n.rt.net,
       stats: n.stats,
+      afterAuth,
     });
   }
 }

@@ -4,30 +4,14 @@ import type { PeerError } from '../transport/connection';
 import type { ClusterNode } from './cluster';
 import type { ClusterInfo, DiscoveryStatus } from './status';
 import { pairScore } from './pair-hash';
+import { ranksBefore, type Ranked } from './ranking';
 import { DEFAULT_TUNING, jittered, type Tuning } from '../tuning';
 import { systemRuntime, type Runtime, type Timer } from '../runtime';
 
-interface Candidate {
+interface Candidate extends Ranked {
   cluster_id: string;
-  members: string[];
   /** The node we would ask to join; undefined for this node's own cluster. */
   via?: string;
-}
-
-/**
- * The order in which clusters attract each other: a cluster of several members before a single
- * node (so a newcomer never drags a formed cluster to itself), then the smallest member name.
- * Every node applies the same order to the same facts, and a node only ever moves to a cluster
- * that ranks strictly before its own, so nodes started together end in one cluster, never islands.
- */
-export function ranksBefore(a: Pick<Candidate, 'members'>, b: Pick<Candidate, 'members'>): boolean {
-  // `members` are core members: a cluster without one (a replicant alone) ranks after any with one.
-  if (!b.members.length) return a.members.length > 0;
-  if (!a.members.length) return false;
-  const single = (c: Pick<Candidate, 'members'>) => (c.members.length > 1 ? 0 : 1);
-  if (single(a) !== single(b)) return single(a) < single(b);
-  const min = (c: Pick<Candidate, 'members'>) => [...c.members].sort()[0] ?? '';
-  return min(a) < min(b);
 }
 
 /**
@@ -207,8 +191,20 @@ export class Autocluster {
     for (const name of others) {
       if (covered.has(name)) continue;
       let theirInfo: ClusterInfo;
+      // Alone, with no smaller node unanswered (so nothing to wait for): the join goes with the
+      // probe, and the node asked takes it if this loop would have joined it (membership/join-offer.ts).
+      const offer = alone && !replicant && smallestUnreachable === undefined;
       try {
-        theirInfo = await this.node.inquiry.probe(name);
+        const answer = offer ? await this.node.joins.offerJoin(name) : { info: await this.node.inquiry.probe(name) };
+        if ('admitted' in answer) {
+          this.log.info({ target: name, discovered: this.status.found }, `joined ${name}: smallest reachable member of the best-ranked cluster in the discovered set {${this.status.found.join(', ')}} (admitted with its probe)`);
+          return 'joined';
+        }
+        if ('failed' in answer) {
+          this.logOnce(`join:${name}`, `could not join ${name}: ${answer.failed.message}`, { peer: name });
+          return 'waiting';
+        }
+        theirInfo = answer.info;
         this.lastLogged.delete(`probe:${name}`);
         if (!this.answered.has(name)) {
           this.answered.add(name);

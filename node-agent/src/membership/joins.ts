@@ -6,6 +6,8 @@ import { joinReplySchema, type OpBody } from '../transport/messages';
 import type { Alive, ClusterState, DataEntry, MemberEntry } from '../domain/state';
 import { sleep } from '../runtime/clock';
 import { parseReply } from './replies';
+import { whyDecline } from './join-offer';
+import type { ClusterInfo } from './status';
 
 /**
  * Joining and leaving (EMQX's `cluster join | leave | force-leave`): admitting a joiner on the
@@ -29,6 +31,8 @@ export class Joins {
   /** On the member asked by a joiner: add it (and its data, when it keeps it), tell everyone, hand it the state. */
   async acceptJoin(joiner: string, body: OpBody<'join'>): Promise<ClusterState> {
     if (body.ts) this.n.replica.clock.observe(body.ts);
+    const declined = whyDecline(this.n, joiner, body);
+    if (declined) throw new PeerError('declined', `${this.n.name} declines the join offered with the probe: ${declined}`);
     if (this.n.role === 'replicant') throw new PeerError('refused', `${this.n.name} is a replicant (node.role = replicant): only core nodes admit members; join one of its cores (${this.n.coreNames().join(', ') || 'none known'})`);
     // While this node is itself moving to another cluster, admitting anyone would strand them.
     if (this.joining) throw new PeerError('busy', `${this.n.name} is joining another cluster right now; try again`);
@@ -104,8 +108,41 @@ export class Joins {
       this.n.log.warn({ target, reason: err.message, code: err.code }, `cannot join the cluster of ${target}: ${err.message}; nothing changed`);
       throw e;
     }
+    await this.admitted(target, state, why, !!opts.keepData);
+    // For people at a terminal, report the status once the links are up; discovery need not wait.
+    if (!opts.keepData && this.n.role === 'core') await this.waitForLinks(this.n.tuning.join.settleMs);
+    return this.n.status();
+  }
+
+  /**
+   * Autocluster's probe of `target` when this node is alone: its join goes with the probe
+   * (membership/join-offer.ts), keeping this node's data. Admitted, or the probe's answer to decide
+   * on, or the join's failure; a failed dial throws as a probe's does.
+   */
+  async offerJoin(target: string): Promise<{ admitted: true } | { info: ClusterInfo } | { failed: PeerError }> {
+    const why = 'autocluster';
+    // As for any join: nobody is admitted here while this node may be moving.
+    this.joining = true;
+    let outcome: Awaited<ReturnType<ClusterNode['inquiry']['offer']>>;
     try {
-      await this.adopt(target, state, why, !!opts.keepData);
+      outcome = await this.n.inquiry.offer(target, { ...this.joinBody([...this.n.replica.data.values()]), if_ranks_before: this.n.coreNames() });
+    } catch (e) {
+      this.joining = false;
+      throw e;
+    }
+    if (!('state' in outcome)) {
+      this.joining = false;
+      if ('failed' in outcome) this.n.log.warn({ target, reason: outcome.failed.message, code: outcome.failed.code }, `cannot join the cluster of ${target}: ${outcome.failed.message}; nothing changed`);
+      return outcome;
+    }
+    await this.admitted(target, outcome.state, why, true);
+    return { admitted: true };
+  }
+
+  /** Admitted by `target`'s cluster: takes its state, then lets discovery and the links know. */
+  private async admitted(target: string, state: ClusterState, why: string, keepData: boolean): Promise<void> {
+    try {
+      await this.adopt(target, state, why, keepData);
     } catch (e) {
       this.n.log.error({ target, err: (e as Error).message }, `admitted by the cluster of ${target}, but taking its state failed: ${(e as Error).message}`);
       throw e;
@@ -114,9 +151,6 @@ export class Joins {
     }
     this.n.queueReconcile();
     await this.n.events.emit('joined');
-    // For people at a terminal, report the status once the links are up; discovery need not wait.
-    if (!opts.keepData && this.n.role === 'core') await this.waitForLinks(this.n.tuning.join.settleMs);
-    return this.n.status();
   }
 
   /** Takes the state the cluster handed over; keeps or drops this node's own data. */
@@ -178,11 +212,16 @@ export class Joins {
   async requestJoin(target: string, data?: DataEntry[]): Promise<ClusterState> {
     const conn = await this.n.inquiry.link(target);
     try {
-      const role = this.n.role === 'replicant' ? ('replicant' as const) : undefined;
-      return parseReply(joinReplySchema, await conn.request('join', { cluster_id: this.n.replica.clusterId, data, ts: this.n.replica.clock.now(), alive: this.n.liveness.ownRecord, role }, this.n.tuning.join.requestTimeoutMs), 'join', target);
+      return parseReply(joinReplySchema, await conn.request('join', this.joinBody(data), this.n.tuning.join.requestTimeoutMs), 'join', target);
     } finally {
       conn.close('join done');
     }
+  }
+
+  /** What a join asks with: this node's cluster, its data when it keeps it, its clock and liveness, its role. */
+  private joinBody(data?: DataEntry[]): OpBody<'join'> {
+    const role = this.n.role === 'replicant' ? ('replicant' as const) : undefined;
+    return { cluster_id: this.n.replica.clusterId, data, ts: this.n.replica.clock.now(), alive: this.n.liveness.ownRecord, role };
   }
 
   async waitForLinks(ms: number): Promise<void> {

@@ -78,6 +78,12 @@ export interface DialOptions extends CommonOptions {
   tls?: TlsMaterial;
   /** The runtime's network (runtime/network.ts). @default the system's TCP */
   net?: Network;
+  /**
+   * Called once `auth` is sent, before the welcome: a request made here goes in the same turn as
+   * the auth, and the peer serves it once the session starts (its answer follows the welcome).
+   * It saves a round trip; the peer reads it under the handshake's frame limit.
+   */
+  afterAuth?: (conn: Connection) => void;
 }
 
 
@@ -248,6 +254,15 @@ export class Connection extends EventEmitter {
 
   private drainInbox(): void {
     while (this.waiter && this.inbox.length) this.waiter(this.inbox.shift());
+  }
+
+  /**
+   * On a dialed connection that sent a request with its auth: the answer may come in the same
+   * read as the welcome, so frames are read under the session's limit from now on. The peer is
+   * the node this end chose to dial, and nothing it sends is used before its proof is checked.
+   */
+  readLargeFrames(): void {
+    this.decoder.limit = FRAME_LIMIT;
   }
 
   /** The handshake is done (handshake-session.ts): session frames may be large, and what came early is served. */

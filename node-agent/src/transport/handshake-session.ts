@@ -31,6 +31,7 @@ export async function clientHandshake(c: Connection, opts: DialOptions): Promise
   c.peerBoot = challenge.boot;
   const params: HandshakeParams = { clientName: opts.localName, serverName: challenge.name, clientNonce, serverNonce: challenge.nonce };
   c.send({ t: 'auth', proof: computeProof(opts.cookie, 'client', params) });
+  opts.afterAuth?.(c);
   const welcome = await c.expect(welcomeSchema, opts.handshakeTimeoutMs);
   if (!verifyProof(opts.cookie, 'server', params, welcome.proof)) {
     c.sendReject('bad_cookie', 'your cookie proof does not match this node\'s cookie');

@@ -157,7 +157,17 @@ export const opSchemas = {
   // cluster's; without it (`muster ctl cluster join`) the joiner drops its data, as EMQX does.
   // `alive` is the joiner's own liveness record, passed on to the members with its admission.
   // `role`: a replicant asks to be admitted as one (it brings no data: its copy comes from the cores).
-  join: z.object({ cluster_id: z.string().max(64), data: z.array(dataEntrySchema).optional(), ts: timestamp.optional(), alive: aliveSchema.optional(), role: z.literal('replicant').optional() }),
+  // `if_ranks_before`: a join offered with a discovery probe, sent right after the handshake's auth
+  // (membership/join-offer.ts): the member takes it only if its cluster ranks before one of these
+  // core members, and declines it otherwise (`declined`), the probe's answer then being the welcome.
+  join: z.object({
+    cluster_id: z.string().max(64),
+    data: z.array(dataEntrySchema).optional(),
+    ts: timestamp.optional(),
+    alive: aliveSchema.optional(),
+    role: z.literal('replicant').optional(),
+    if_ranks_before: z.array(name).min(1).optional(),
+  }),
   // discovery probe: which cluster is this node in?
   info: z.object({}),
   // replicant -> core: a write handed to the core (null value: a delete); answered as the core's own write

@@ -188,12 +188,14 @@ export class Autocluster {
     const smallerStillComing = () => inStartup() && this.rt.clock.now() - this.lastNewAnswerAt < this.t.stableMarginMs;
     const foundUnsettled = () => inStartup() && this.rt.clock.now() - this.foundChangedAt < this.t.foundStableMs;
     let smallestUnreachable: string | undefined;
+    let probed = 0;
     for (const name of others) {
       if (covered.has(name)) continue;
       let theirInfo: ClusterInfo;
-      // Alone, with no smaller node unanswered (so nothing to wait for): the join goes with the
-      // probe, and the node asked takes it if this loop would have joined it (membership/join-offer.ts).
-      const offer = alone && !replicant && smallestUnreachable === undefined;
+      // Alone, the first probe of a round (the smallest node found, so nothing smaller to wait
+      // for) carries the join: the node asked takes it if this loop would have joined it
+      // (membership/join-offer.ts). Later probes ask only: they are mostly of lone nodes, which decline.
+      const offer = alone && !replicant && !probed++;
       try {
         const answer = offer ? await this.node.joins.offerJoin(name) : { info: await this.node.inquiry.probe(name) };
         if ('admitted' in answer) {

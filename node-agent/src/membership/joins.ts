@@ -120,22 +120,17 @@ export class Joins {
    * on, or the join's failure; a failed dial throws as a probe's does.
    */
   async offerJoin(target: string): Promise<{ admitted: true } | { info: ClusterInfo } | { failed: PeerError }> {
-    const why = 'autocluster';
-    // As for any join: nobody is admitted here while this node may be moving.
-    this.joining = true;
-    let outcome: Awaited<ReturnType<ClusterNode['inquiry']['offer']>>;
-    try {
-      outcome = await this.n.inquiry.offer(target, { ...this.joinBody([...this.n.replica.data.values()]), if_ranks_before: this.n.coreNames() });
-    } catch (e) {
-      this.joining = false;
-      throw e;
-    }
+    // Unlike a join asked for, an offer does not make this node busy: most offers are declined (a
+    // lone node probing another), and the smallest node, which every other node joins as a cluster
+    // forms, answered them all `busy` while it probed. A node that joins this one meanwhile is left
+    // alone if the offer is taken, and its own discovery takes it to the same cluster.
+    const outcome = await this.n.inquiry.offer(target, { ...this.joinBody([...this.n.replica.data.values()]), if_ranks_before: this.n.coreNames() });
     if (!('state' in outcome)) {
-      this.joining = false;
       if ('failed' in outcome) this.n.log.warn({ target, reason: outcome.failed.message, code: outcome.failed.code }, `cannot join the cluster of ${target}: ${outcome.failed.message}; nothing changed`);
       return outcome;
     }
-    await this.admitted(target, outcome.state, why, true);
+    this.joining = true;
+    await this.admitted(target, outcome.state, 'autocluster', true);
     return { admitted: true };
   }
 

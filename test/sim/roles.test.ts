@@ -160,6 +160,27 @@ describe('core and replicant nodes', () => {
     assert.deepEqual(slow, []);
   });
 
+  it('a frozen replicant is shown stopped by its cores within the detection bound; a core with no replicant linked runs no replicant check', async () => {
+    const w = world(2, 5);
+    await form(w);
+    await w.run(3000);
+    const victim = replicants(w)[0];
+    const linkedTo = cores(w).filter((c) => c.node!.peers.isUp(victim.name));
+    assert.ok(linkedTo.length > 0, 'the replicant is linked to a core');
+    w.sched.freeze(victim.process!);
+    // Interval + 2 x timeout (2.3 s here, as before the check ran only with replicants linked), then
+    // the claim's spread: the cores' check is what sees a silent replicant.
+    const shown = await w.runUntil(() => cores(w).every((c) => c.node!.status().stopped_nodes.includes(victim.name)), 5000, 50);
+    assert.ok(shown !== undefined && shown < 3000, `every core shows ${victim.name} stopped within 3 s (took ${shown ?? 'more than 5 s'})`);
+    w.sched.thaw(victim.process!);
+
+    // Cores only: no 100 ms check tick (it was a third of an idle agent's wake-ups).
+    const alone = world(0, 5);
+    await form(alone);
+    await alone.run(3000);
+    for (const c of alone.nodes) assert.equal((c.node!.heartbeat as unknown as { timer?: unknown }).timer, undefined, `${c.name} has no replicant check running`);
+  });
+
   it('a partition between cores heals as before, and the replicants follow with the merged data', async () => {
     const w = world(5, 4);
     await form(w);

@@ -410,6 +410,7 @@ export class ClusterNode {
       if (code === 'full') this.passOverCore(conn.peerName, 'it carries as many replicants as it takes', 'full');
     });
     if (conn.dialer === 'local') this.sync.syncLink(conn);
+    if (this.isReplicant(conn.peerName)) this.heartbeat.watch();
   }
 
   /** On a replicant: a core it could not use is passed over for a while, and another is linked. */

@@ -4,7 +4,8 @@ import { autoclean } from './autoclean';
 
 /**
  * The node's housekeeping, once a second (tuning.maintenance): idle links swept, old gossip ids
- * forgotten, and on a core autoclean and tombstones every core has seen collected.
+ * forgotten, and on a core autoclean, tombstones every core has seen collected, and the replicant
+ * check started when a replicant is linked.
  */
 export class Maintenance {
   private timer?: Timer;
@@ -30,6 +31,7 @@ export class Maintenance {
       return;
     }
     this.n.shedReplicants();
+    this.n.heartbeat.watch();
     autoclean(this.n, now);
     this.collectTombstones(now);
   }

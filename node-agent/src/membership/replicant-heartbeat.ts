@@ -9,11 +9,13 @@ import type { ClusterNode } from './cluster';
  * timeout; a core silent through both is passed over and another linked. A core checks that each
  * replicant linked to it has been heard within interval + 2 x timeout (the cluster's detection
  * bound) and otherwise suspends its link, which claims it down (links.ts) as a lost neighbour's.
- * One ping and its answer per replicant link and interval; a core sets no timer per replicant.
+ * One ping and its answer per replicant link and interval; a core sets no timer per replicant,
+ * and none at all while no replicant is linked to it.
  * Both sides' timeouts stretch with their own stalls (local-health.ts), as the prober's do.
  */
 export class ReplicantHeartbeat {
   private timer?: Timer;
+  private stopped = false;
   /** When the next tick is due: a late one is a stall of this process (local-health.ts). */
   private due = 0;
   /** On a core: when each replicant linked to it was last heard. */
@@ -24,8 +26,26 @@ export class ReplicantHeartbeat {
   constructor(private readonly n: ClusterNode) {}
 
   start(): void {
+    this.stopped = false;
+    if (this.n.role === 'replicant') this.run(this.n.cfg.cluster.failure_detector.probe_interval);
+    else this.watch();
+  }
+
+  /**
+   * On a core: the check runs while a replicant is linked here, and stops with the last one. Its
+   * tick (every 100 ms) in every core of a cluster without replicants was a third more wake-ups of
+   * an idle agent, and about 50 % more idle CPU (0.20 s per 30 s against 0.11-0.14, bench N = 30).
+   * Called when a link comes up and once a second (maintenance), since a link's peer may be known
+   * as a replicant only after its first sync.
+   */
+  watch(): void {
     const n = this.n;
-    const every = n.role === 'replicant' ? n.cfg.cluster.failure_detector.probe_interval : n.tuning.roles.replicantCheckMs;
+    if (this.stopped || n.role !== 'core' || this.timer || !this.replicantLinks().length) return;
+    this.run(n.tuning.roles.replicantCheckMs);
+  }
+
+  private run(every: number): void {
+    const n = this.n;
     this.due = n.rt.clock.now() + every;
     this.timer = n.rt.clock.setInterval(() => {
       const now = n.rt.clock.now();
@@ -39,7 +59,14 @@ export class ReplicantHeartbeat {
   }
 
   stop(): void {
+    this.stopped = true;
     this.n.rt.clock.clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** On a core: its links to replicants, those still in their first sync too. */
+  private replicantLinks(): Connection[] {
+    return this.n.peers.allLinks().filter((c) => !c.isClosed && this.n.isReplicant(c.peerName));
   }
 
   /** On a core: a replicant's ping (or any request of its) arrived. */
@@ -85,9 +112,16 @@ export class ReplicantHeartbeat {
     const linked = new Set<string>();
     // Links still in their first sync too: a replicant frozen just after its handshake answers
     // no sync, and the sync's own timeout (5 s) is longer than the bound.
-    for (const conn of n.peers.allLinks()) {
+    const links = this.replicantLinks();
+    if (!links.length) {
+      // The last replicant link is gone: no tick until one comes up again (watch).
+      n.rt.clock.clearInterval(this.timer);
+      this.timer = undefined;
+      this.heardAt.clear();
+      return;
+    }
+    for (const conn of links) {
       const peer = conn.peerName;
-      if (!n.isReplicant(peer) || conn.isClosed) continue;
       linked.add(peer);
       const at = this.heardAt.get(peer);
       // A new link counts as heard: its handshake was the replicant's word.

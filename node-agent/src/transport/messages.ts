@@ -158,8 +158,9 @@ export const opSchemas = {
   // `alive` is the joiner's own liveness record, passed on to the members with its admission.
   // `role`: a replicant asks to be admitted as one (it brings no data: its copy comes from the cores).
   // `if_ranks_before`: a join offered with a discovery probe, sent right after the handshake's auth
-  // (membership/join-offer.ts): the member takes it only if its cluster ranks before one of these
-  // core members, and declines it otherwise (`declined`), the probe's answer then being the welcome.
+  // (membership/join-offer.ts): the joiner's core members. The member takes it only if its own
+  // cluster ranks before theirs, and declines it otherwise (`declined`); the welcome's info is then
+  // the probe's answer.
   join: z.object({
     cluster_id: z.string().max(64),
     data: z.array(dataEntrySchema).optional(),

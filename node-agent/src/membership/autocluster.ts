@@ -198,14 +198,8 @@ export class Autocluster {
       const offer = alone && !replicant && !probed++;
       try {
         const answer = offer ? await this.node.joins.offerJoin(name) : { info: await this.node.inquiry.probe(name) };
-        if ('admitted' in answer) {
-          this.log.info({ target: name, discovered: this.status.found }, `joined ${name}: smallest reachable member of the best-ranked cluster in the discovered set {${this.status.found.join(', ')}} (admitted with its probe)`);
-          return 'joined';
-        }
-        if ('failed' in answer) {
-          this.logOnce(`join:${name}`, `could not join ${name}: ${answer.failed.message}`, { peer: name });
-          return 'waiting';
-        }
+        if ('admitted' in answer) return this.joined(name, name, ' (admitted with its probe)');
+        if ('failed' in answer) return this.joinFailed(name, answer.failed);
         theirInfo = answer.info;
         this.lastLogged.delete(`probe:${name}`);
         if (!this.answered.has(name)) {
@@ -242,16 +236,26 @@ export class Autocluster {
         this.log.debug({ found: this.status.found }, 'waiting for the discovered set to settle before pairing with another lone node');
         return 'starting';
       }
-      const discovered = `{${this.status.found.join(', ')}}`;
       try {
         await this.node.joins.join(via, { keepData: true, why: 'autocluster' });
-        this.log.info({ target: via, discovered: this.status.found }, `joined ${via}: ${via === name ? 'smallest reachable member' : `a core of ${name}'s cluster`} of the best-ranked cluster in the discovered set ${discovered}`);
-        return 'joined';
+        return this.joined(via, name);
       } catch (e) {
-        this.logOnce(`join:${via}`, `could not join ${via}: ${(e as Error).message}`, { peer: via });
-        return 'waiting';
+        return this.joinFailed(via, e as Error);
       }
     }
+    return 'waiting';
+  }
+
+  /** A join this round made through `via`, found by probing `probed`; `how` it was made, if not asked after the probe. */
+  private joined(via: string, probed: string, how = ''): 'joined' {
+    const what = via === probed ? 'smallest reachable member' : `a core of ${probed}'s cluster`;
+    this.log.info({ target: via, discovered: this.status.found }, `joined ${via}: ${what} of the best-ranked cluster in the discovered set {${this.status.found.join(', ')}}${how}`);
+    return 'joined';
+  }
+
+  /** A join through `via` that failed: logged once per cause, and looked at again after a back-off. */
+  private joinFailed(via: string, err: Error): 'waiting' {
+    this.logOnce(`join:${via}`, `could not join ${via}: ${err.message}`, { peer: via });
     return 'waiting';
   }
 }

@@ -104,8 +104,7 @@ export class Joins {
       state = await this.requestJoin(target, opts.keepData ? [...this.n.replica.data.values()] : undefined);
     } catch (e) {
       this.joining = false;
-      const err = e as PeerError;
-      this.n.log.warn({ target, reason: err.message, code: err.code }, `cannot join the cluster of ${target}: ${err.message}; nothing changed`);
+      this.cannotJoin(target, e as PeerError);
       throw e;
     }
     await this.admitted(target, state, why, !!opts.keepData);
@@ -126,12 +125,16 @@ export class Joins {
     // alone if the offer is taken, and its own discovery takes it to the same cluster.
     const outcome = await this.n.inquiry.offer(target, { ...this.joinBody([...this.n.replica.data.values()]), if_ranks_before: this.n.coreNames() });
     if (!('state' in outcome)) {
-      if ('failed' in outcome) this.n.log.warn({ target, reason: outcome.failed.message, code: outcome.failed.code }, `cannot join the cluster of ${target}: ${outcome.failed.message}; nothing changed`);
+      if ('failed' in outcome) this.cannotJoin(target, outcome.failed);
       return outcome;
     }
     this.joining = true;
     await this.admitted(target, outcome.state, 'autocluster', true);
     return { admitted: true };
+  }
+
+  private cannotJoin(target: string, err: PeerError): void {
+    this.n.log.warn({ target, reason: err.message, code: err.code }, `cannot join the cluster of ${target}: ${err.message}; nothing changed`);
   }
 
   /** Admitted by `target`'s cluster: takes its state, then lets discovery and the links know. */

@@ -40,7 +40,7 @@ export class ReplicantHeartbeat {
    */
   watch(): void {
     const n = this.n;
-    if (this.stopped || n.role !== 'core' || this.timer || !this.replicantLinks().length) return;
+    if (this.stopped || n.role !== 'core' || this.timer || !n.peers.linkCount((p) => n.isReplicant(p))) return;
     this.run(n.tuning.roles.replicantCheckMs);
   }
 
@@ -60,6 +60,10 @@ export class ReplicantHeartbeat {
 
   stop(): void {
     this.stopped = true;
+    this.halt();
+  }
+
+  private halt(): void {
     this.n.rt.clock.clearInterval(this.timer);
     this.timer = undefined;
   }
@@ -115,8 +119,7 @@ export class ReplicantHeartbeat {
     const links = this.replicantLinks();
     if (!links.length) {
       // The last replicant link is gone: no tick until one comes up again (watch).
-      n.rt.clock.clearInterval(this.timer);
-      this.timer = undefined;
+      this.halt();
       this.heardAt.clear();
       return;
     }

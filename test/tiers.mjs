@@ -11,7 +11,7 @@ const UNIT = [
   'test/sim/',
   'test/kit/',
   'test/discovery/lookers.test.ts',
-  ...['failure-policy', 'join-offer', 'lww-map', 'overlay', 'prober', 'readme-figures', 'replica', 'state-log', 'state-writer', 'sync-entries'].map((n) => `test/agent/${n}.test.ts`),
+  ...['failure-policy', 'join-offer', 'lww-map', 'overlay', 'prober', 'readme-figures', 'replica', 'stall-watch', 'state-log', 'state-writer', 'sync-entries'].map((n) => `test/agent/${n}.test.ts`),
 ];
 const LOOPBACK = ['test/agent/'];
 

@@ -12,6 +12,8 @@ import type { HandshakeGuard } from './transport/handshake-guard';
  */
 export function serveSocket(node: ClusterNode, cfg: Config, log: Logger, socket: StreamSocket, clock?: Clock, guard?: HandshakeGuard): void {
   const source = socket.remoteAddress ?? '';
+  // A handshake to answer: this process's stalls matter now (membership/stall-watch.ts).
+  node.stallWatch.wake();
   if (guard && !guard.admit(source)) {
     node.stats.handshakesRefused.inc('throttled');
     socket.destroy();

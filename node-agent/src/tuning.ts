@@ -153,6 +153,15 @@ export interface Tuning {
     /** A probe timer this late (ms) means this machine stalled: the answer gets a little longer before the probe counts as failed. */
     readonly lateProbeMs: number;
     readonly lateProbeGraceMs: number;
+    /**
+     * While links are being made, a timer this often measures how late this process runs
+     * (membership/stall-watch.ts): a tenth of the default probe timeout (1 s), fine enough to see
+     * a stall before a link's handshake (2 probe timeouts) gives up. The replicant check's tick had this
+     * period and kept 100 agents forming on 2 cores free of false down claims.
+     */
+    readonly watchEveryMs: number;
+    /** ... for this long after the last link dialled or accepted: as long as a stall counts (windowMs). */
+    readonly watchForMs: number;
   };
   /** Online cookie guessing (transport/handshake-guard.ts): what a source that fails proofs gets. */
   readonly guard: {
@@ -259,7 +268,7 @@ export const DEFAULT_TUNING: Tuning = {
     lookers: 2,
     jitter: [0.8, 1.2],
   },
-  health: { windowMs: 5000, noiseMs: 200, maxStretch: 8, lateProbeMs: 100, lateProbeGraceMs: 200 },
+  health: { windowMs: 5000, noiseMs: 200, maxStretch: 8, lateProbeMs: 100, lateProbeGraceMs: 200, watchEveryMs: 100, watchForMs: 5000 },
   guard: { freeFailures: 3, baseDelayMs: 100, maxDelayMs: 10_000, forgetAfterMs: 600_000, maxHandshakesFailing: 2, maxHandshakesPerSource: 64, reportEveryMs: 60_000 },
   transport: { handshakeTimeoutMs: 10_000, maxUnserved: 256, byeWaitMs: 500, closeGraceMs: 3000 },
   lookups: { etcdDeadlineMs: 3000, etcdReconnectMinMs: 200, etcdReconnectMaxMs: 2000, dnsTimeoutMs: 2000, dnsTries: 2, k8sRequestTimeoutMs: 5000, tlsWatchIntervalMs: 1000 },

@@ -28,6 +28,7 @@ import { ClusterEvents } from './events';
 import { AutohealRejoin } from './autoheal';
 import { CoreTrouble, coresFor, roleOf } from './roles';
 import { ReplicantHeartbeat } from './replicant-heartbeat';
+import { StallWatch } from './stall-watch';
 import type { NodeRole } from '../config/schema';
 import { Inquiry } from '../discovery/inquiry';
 import { infoOf, readinessOf, statusOf, type ClusterInfo, type DiscoveryStatus, type Status } from './status';
@@ -71,6 +72,8 @@ export class ClusterNode {
   readonly tombstones = new Tombstones();
   /** This process's own stalls (Lifeguard): the prober's and the links' timeouts stretch with them. */
   readonly health: LocalHealth;
+  /** Measures this process's stalls while links are being made (woken by dials and accepts). */
+  readonly stallWatch: StallWatch;
   readonly merges: Merges;
   readonly peers: PeerManager;
   readonly gossip: Gossip;
@@ -132,6 +135,7 @@ export class ClusterNode {
     this.coreTrouble = new CoreTrouble(tuning.roles.coreTroubleMs, () => rt.clock.now());
     this.stats = new Stats(() => rt.clock.now(), tuning.observe.eventsKept);
     this.health = new LocalHealth(tuning.health);
+    this.stallWatch = new StallWatch(this.health, rt.clock, tuning.health.watchEveryMs, tuning.health.watchForMs);
     this.partitions = new Partitions(cfg.cluster.autoheal, log, () => this.peers.setWanted(this.wantedPeers(), this.memberNames()), rt.clock, this.stats);
     this.liveness = new Liveness(this.name, this.boot, () => rt.clock.now());
     this.resolver = new HostResolver(familyOf(cfg), cfg.cluster.dns.servers);
@@ -170,6 +174,7 @@ export class ClusterNode {
   start(localAddress: string): void {
     this.localAddress = localAddress;
     this.peers.setLocalAddress(localAddress);
+    this.stallWatch.wake();
     this.partitions.startedWith(this.memberNames().filter((m) => m !== this.name), this.rt.clock.now());
     this.firstSyncDone = this.memberNames().length === 1;
     this.peers.setWanted(this.wantedPeers(), this.memberNames());
@@ -186,6 +191,7 @@ export class ClusterNode {
     this.maintenance.stop();
     this.prober.stop();
     this.heartbeat.stop();
+    this.stallWatch.stop();
     this.antiEntropy.stop();
     await this.peers.stop('stopping');
     await this.persist().catch(() => undefined);

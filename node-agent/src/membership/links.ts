@@ -64,6 +64,7 @@ export function linksFor(n: ClusterNode, tls: TlsMaterial | undefined): PeerMana
       if (known?.up) n.merges.claimDown(peer, known.boot, false, `cannot link to it: ${reason}`);
     },
     handshakeTimeoutMs: () => 2 * n.health.timeoutMs(cfg.cluster.failure_detector.probe_timeout, rt.clock.now()),
+    onDialing: () => n.stallWatch.wake(),
     onRevive: (conn) => {
       n.log.info({ peer: conn.peerName }, `${conn.peerName} answered after all: syncing again on the same link`);
       n.sync.syncLink(conn);

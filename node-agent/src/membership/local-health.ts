@@ -6,7 +6,8 @@ import { DEFAULT_TUNING, type Tuning } from '../tuning';
  * a long GC pause), a peer's late answer says more about this machine than about the peer. Probes
  * are then given longer, so an overloaded machine does not declare its healthy peers stopped and
  * set off a storm of redials that loads it further. On a healthy machine nothing is stretched and
- * detection keeps its speed. The prober's own timers are the measure: no extra wakeups at idle.
+ * detection keeps its speed. The prober's own timers are the measure, and while links are being
+ * made a finer one (stall-watch.ts); at rest nothing wakes the process for it.
  */
 export class LocalHealth {
   /** Recent stalls: [when seen, how late a timer fired, ms]. */

@@ -42,6 +42,8 @@ export interface PeerManagerOptions {
    * 10 s it was found stopped only then (docs/decisions/0006). @default the transport's
    */
   handshakeTimeoutMs?: () => number;
+  /** Called as a dial starts: this node's stalls matter while links are being made (stall-watch.ts). @default nothing */
+  onDialing?: () => void;
   /**
    * Peers whose links this node keeps without wanting to dial them: on a core, the replicants that
    * chose it (membership/roles.ts). Their links are never closed as unneeded, and their loss counts
@@ -324,6 +326,7 @@ export class PeerManager {
   private async dial(peer: string): Promise<void> {
     if (this.stopped) return;
     this.dialing.add(peer);
+    this.o.onDialing?.();
     try {
       const { host } = parseNodeName(peer);
       const address = await this.o.resolver.resolve(host);

@@ -172,6 +172,17 @@ describe('muster agent refuses bad configuration with exit code 2', { timeout: 6
     await a.signal('SIGTERM');
   });
 
+  it('an agent that exits at start fails whoever waits for it to listen at once, with what it said', async () => {
+    const a = fleet.agent('muster@127.0.4.10', { MUSTER_NODE__ROLE: 'worker' });
+    const started = Date.now();
+    await assert.rejects(a.start({}, 20_000), (e: Error) => {
+      assert.match(e.message, /muster@127\.0\.4\.10 exited before it listened \(code 2, signal null\)/);
+      assert.match(e.message, /node\.role \(from MUSTER_NODE__ROLE\): 'worker' is not allowed/);
+      return true;
+    });
+    assert.ok(Date.now() - started < 10_000, `told after ${Date.now() - started} ms, not at the 20 s timeout`);
+  });
+
   it('an unknown tuning profile is a usage error naming the profiles', async () => {
     const r = await muster(['agent', '--tuning', 'quick'], { MUSTER_NODE__NAME: 'muster@127.0.0.1', MUSTER_NODE__COOKIE: 'a-cookie-long-enough-for-tests' });
     assert.equal(r.code, 2);

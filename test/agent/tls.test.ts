@@ -7,6 +7,32 @@ import { Fleet, staticSeedsEnv, waitFor, waitForStatus } from '../support/agents
 import { makeCa, makeNodeCert, tlsEnv, type NodeCert } from '../support/certs';
 
 // Agents on 127.0.19.x over mutual TLS with certificates this test makes.
+/**
+ * When the last packet in a pcap file (tcpdump -w, microsecond timestamps) was captured, in ms
+ * since the epoch; 0 for a file with none yet. The format: a 24-byte header, then per packet a
+ * 16-byte header (seconds, microseconds, captured length, length) and the captured bytes.
+ */
+function lastPacketAt(file: string): number {
+  let buf: Buffer;
+  try {
+    buf = readFileSync(file);
+  } catch {
+    return 0;
+  }
+  if (buf.length < 24) return 0;
+  const little = buf.readUInt32LE(0) === 0xa1b2c3d4;
+  const u32 = (at: number) => (little ? buf.readUInt32LE(at) : buf.readUInt32BE(at));
+  let at = 24;
+  let last = 0;
+  while (at + 16 <= buf.length) {
+    const len = u32(at + 8);
+    if (at + 16 + len > buf.length) break;
+    last = u32(at) * 1000 + u32(at + 4) / 1000;
+    at += 16 + len;
+  }
+  return last;
+}
+
 describe('inet_tls: mutual TLS between nodes', { timeout: 180_000 }, () => {
   const fleet = new Fleet();
   const dir = fleet.dir;
@@ -79,20 +105,36 @@ describe('inet_tls: mutual TLS between nodes', { timeout: 180_000 }, () => {
     const [a, b] = fleet.agents;
     const capture = async (env: Record<string, string>, ips: [string, string], value: string): Promise<Buffer> => {
       const file = path.join(dir, `cap-${value}.pcap`);
-      const dump = spawn('tcpdump', ['-i', 'lo', '-U', '-w', file, `tcp and host ${ips[0]} and host ${ips[1]}`], { stdio: 'ignore' });
-      await new Promise((r) => setTimeout(r, 1000));
+      const dump = spawn('tcpdump', ['-i', 'lo', '--immediate-mode', '-U', '-w', file, `tcp and host ${ips[0]} and host ${ips[1]}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+      // Capturing once tcpdump says it listens; a missing tcpdump fails here, before any agent starts.
+      await new Promise<void>((resolve, reject) => {
+        let said = '';
+        dump.once('error', (e) => reject(new Error(`tcpdump could not start (${e.message}): this test needs it (apt-get install tcpdump; .ci/run installs it)`)));
+        dump.once('exit', (code) => reject(new Error(`tcpdump exited (code ${code}) before it listened: ${said}`)));
+        dump.stderr!.on('data', (d: Buffer) => {
+          said += d.toString();
+          if (/listening on lo/.test(said)) resolve();
+        });
+      });
       try {
         const x = fleet.agent(`muster@${ips[1]}`, env);
         await x.start();
         const r = await x.ctl(['cluster', 'join', `muster@${ips[0]}`]);
         assert.equal(r.code, 0, r.stderr);
-        await (await import('../support/agents')).waitForStatus([x], [...new Set([`muster@${ips[0]}`, x.name, ...(await x.status()).running_nodes])]);
+        await waitForStatus([x], [...new Set([`muster@${ips[0]}`, x.name, ...(await x.status()).running_nodes])]);
         const w = await fleet.agents.find((g) => g.name === `muster@${ips[0]}`)!.ctl(['data', 'put', 'captured', value]);
         assert.equal(w.code, 0);
-        await new Promise((r) => setTimeout(r, 1500));
+        // Captured until the write has reached the new node and tcpdump has written a packet sent
+        // after that (its file is in order, so everything before is in it), not for a fixed time.
+        await waitFor(async () => (await x.ctl(['data', 'get', 'captured'])).stdout.trim() === value, 10_000, `${x.name} to hold the write`);
+        const held = Date.now();
+        await waitFor(() => lastPacketAt(file) > held, 10_000, 'tcpdump to write a packet sent after the write arrived');
       } finally {
-        dump.kill('SIGINT');
-        await new Promise((r) => dump.once('exit', r));
+        if (dump.exitCode === null && dump.signalCode === null) {
+          const exited = new Promise((r) => dump.once('exit', r));
+          dump.kill('SIGINT');
+          await exited;
+        }
       }
       return readFileSync(file);
     };

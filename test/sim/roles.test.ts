@@ -174,11 +174,14 @@ describe('core and replicant nodes', () => {
     assert.ok(shown !== undefined && shown < 3000, `every core shows ${victim.name} stopped within 3 s (took ${shown ?? 'more than 5 s'})`);
     w.sched.thaw(victim.process!);
 
-    // Cores only: no 100 ms check tick (it was a third of an idle agent's wake-ups).
+    // Cores only: no 100 ms check tick (it was a third of an idle agent's wake-ups), and once the
+    // links are made no stall watch either (membership/stall-watch.ts): at rest only the prober wakes.
     const alone = world(0, 5);
     await form(alone);
     await alone.run(3000);
-    for (const c of alone.nodes) assert.equal((c.node!.heartbeat as unknown as { timer?: unknown }).timer, undefined, `${c.name} has no replicant check running`);
+    for (const c of alone.nodes) assert.equal(c.node!.heartbeat.ticking, false, `${c.name} has no replicant check running`);
+    await alone.run(DEFAULT_TUNING.health.watchForMs);
+    for (const c of alone.nodes) assert.equal(c.node!.stallWatch.watching, false, `${c.name} watches for stalls at rest`);
   });
 
   it('a partition between cores heals as before, and the replicants follow with the merged data', async () => {

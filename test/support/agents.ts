@@ -1,4 +1,6 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -70,24 +72,20 @@ export class Agent {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.proc = proc;
-    let buf = '';
-    proc.stdout!.on('data', (d: Buffer) => {
-      this.raw += d.toString();
-      buf += d.toString();
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const text = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        let line: LogLine;
-        try {
-          line = JSON.parse(text) as LogLine;
-        } catch {
-          line = { level: 'raw', node: this.name, msg: text };
-        }
-        this.lines.push(line);
-        for (const l of this.lineListeners) l(line);
+    // One JSON line each; a line that is not JSON (a crash's stack) is kept as raw text.
+    proc.stdout!.on('data', (d: Buffer) => (this.raw += d.toString()));
+    createInterface({ input: proc.stdout!, crlfDelay: Infinity }).on('line', (text) => {
+      let line: LogLine;
+      try {
+        line = JSON.parse(text) as LogLine;
+      } catch {
+        line = { level: 'raw', node: this.name, msg: text };
       }
+      this.lines.push(line);
+      for (const l of this.lineListeners) l(line);
     });
+    // A missing build (ENOENT) or a crash at start fails whoever waits for the agent at once.
+    proc.on('error', (e) => (this.raw += `\n[${this.name}: cannot start ${MUSTER}: ${e.message}]`));
     proc.stderr!.on('data', (d: Buffer) => (this.raw += d.toString()));
   }
 
@@ -99,21 +97,41 @@ export class Agent {
     const isListening = (l: LogLine) => l.msg.startsWith('listening on');
     const seen = this.lines.find(isListening);
     if (seen) return Promise.resolve(seen);
+    const proc = this.proc;
     return new Promise((resolve, reject) => {
       const done = () => {
         clearTimeout(timer);
         this.lineListeners.delete(onLine);
+        proc?.off('exit', onExit);
+        proc?.off('error', onExit);
       };
       const onLine = (l: LogLine) => {
         if (!isListening(l)) return;
         done();
         resolve(l);
       };
+      // An agent that exited (or never started: a missing build) will not listen: say so now, not
+      // at the timeout; once its output is all read, which may still hold the line.
+      const onExit = () => {
+        const out = proc?.stdout;
+        const read = out && !out.closed ? once(out, 'close').catch(() => undefined) : Promise.resolve();
+        void read.then(() =>
+          setImmediate(() => {
+            const heard = this.lines.find(isListening);
+            done();
+            if (heard) resolve(heard);
+            else reject(new Error(`${this.name} exited before it listened (code ${proc?.exitCode}, signal ${proc?.signalCode})\n${this.raw}`));
+          }),
+        );
+      };
       const timer = setTimeout(() => {
         done();
         reject(new Error(`timed out after ${timeoutMs}ms waiting for ${this.name} to listen\n${this.raw}`));
       }, timeoutMs);
       this.lineListeners.add(onLine);
+      if (!proc || proc.exitCode !== null || proc.signalCode !== null) return onExit();
+      proc.once('exit', onExit);
+      proc.once('error', onExit);
     });
   }
 

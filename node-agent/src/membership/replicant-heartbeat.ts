@@ -63,6 +63,11 @@ export class ReplicantHeartbeat {
     this.halt();
   }
 
+  /** Whether the tick runs (on a core: while a replicant is linked). */
+  get ticking(): boolean {
+    return this.timer !== undefined;
+  }
+
   private halt(): void {
     this.n.rt.clock.clearInterval(this.timer);
     this.timer = undefined;

@@ -12,8 +12,6 @@ import type { HandshakeGuard } from './transport/handshake-guard';
  */
 export function serveSocket(node: ClusterNode, cfg: Config, log: Logger, socket: StreamSocket, clock?: Clock, guard?: HandshakeGuard): void {
   const source = socket.remoteAddress ?? '';
-  // A handshake to answer: this process's stalls matter now (membership/stall-watch.ts).
-  node.stallWatch.wake();
   if (guard && !guard.admit(source)) {
     node.stats.handshakesRefused.inc('throttled');
     socket.destroy();
@@ -32,7 +30,12 @@ export function serveSocket(node: ClusterNode, cfg: Config, log: Logger, socket:
   }).then((conn) => {
     guard?.release(source);
     if (!conn) return;
-    if (conn.role === 'node' || conn.role === 'join') node.acceptLink(conn);
+    if (conn.role === 'node' || conn.role === 'join') {
+      // A link being made: this process's stalls matter now (membership/stall-watch.ts). A ctl
+      // session (a health check every few seconds) is not one, or the watch would never rest.
+      node.stallWatch.wake();
+      node.acceptLink(conn);
+    }
     else conn.onRequest((op, body) => handleCtl(node, op, body));
   });
 }

@@ -31,6 +31,33 @@ describe('stall watch', () => {
     assert.ok(health.timeoutMs(1000, sched.now) > 1000, 'the probe timeout is stretched by the stall');
   });
 
+  it('a link judged right after a stall, before the watch ticks, still sees the stall (catchUp)', async () => {
+    const { sched, proc, health, watch } = harness();
+    watch.wake();
+    await sched.runUntil(sched.now + 250);
+    sched.freeze(proc);
+    await sched.runUntil(sched.now + 800);
+    sched.thaw(proc);
+    // The handshake's timeout runs first: the tick that would note the stall has not fired.
+    assert.equal(health.stallMs(sched.now), 0, 'not noted before the tick');
+    watch.catchUp();
+    assert.ok(health.stallMs(sched.now) >= 700, `noted by catchUp: ${health.stallMs(sched.now)} ms`);
+  });
+
+  it('a stopped watch sets no timer and notes nothing', async () => {
+    const { sched, proc, health, watch } = harness();
+    watch.wake();
+    await sched.runUntil(sched.now + 250);
+    watch.stop();
+    assert.equal(watch.watching, false);
+    sched.freeze(proc);
+    await sched.runUntil(sched.now + 800);
+    sched.thaw(proc);
+    await sched.runUntil(sched.now + 1000);
+    watch.catchUp();
+    assert.equal(health.stallMs(sched.now), 0);
+  });
+
   it('sets no timer at rest, and stops watchForMs after the last wake', async () => {
     const { sched, watch } = harness();
     assert.equal(watch.watching, false, 'nothing is watched before a link is made');

@@ -20,7 +20,9 @@ function lastPacketAt(file: string): number {
     return 0;
   }
   if (buf.length < 24) return 0;
+  // Microsecond pcap in either byte order; tcpdump -w writes nothing else here.
   const little = buf.readUInt32LE(0) === 0xa1b2c3d4;
+  if (!little && buf.readUInt32BE(0) !== 0xa1b2c3d4) throw new Error(`${file} is not a microsecond pcap file (magic ${buf.readUInt32LE(0).toString(16)})`);
   const u32 = (at: number) => (little ? buf.readUInt32LE(at) : buf.readUInt32BE(at));
   let at = 24;
   let last = 0;
@@ -109,11 +111,19 @@ describe('inet_tls: mutual TLS between nodes', { timeout: 180_000 }, () => {
       // Capturing once tcpdump says it listens; a missing tcpdump fails here, before any agent starts.
       await new Promise<void>((resolve, reject) => {
         let said = '';
-        dump.once('error', (e) => reject(new Error(`tcpdump could not start (${e.message}): this test needs it (apt-get install tcpdump; .ci/run installs it)`)));
-        dump.once('exit', (code) => reject(new Error(`tcpdump exited (code ${code}) before it listened: ${said}`)));
+        const fail = (why: string) => {
+          clearTimeout(timer);
+          dump.kill('SIGKILL');
+          reject(new Error(why));
+        };
+        const timer = setTimeout(() => fail(`tcpdump did not say it listens within 10 s: ${said}`), 10_000);
+        dump.once('error', (e) => fail(`tcpdump could not start (${e.message}): this test needs it (apt-get install tcpdump; .ci/run installs it)`));
+        dump.once('close', (code) => fail(`tcpdump exited (code ${code}) before it listened: ${said}`));
         dump.stderr!.on('data', (d: Buffer) => {
           said += d.toString();
-          if (/listening on lo/.test(said)) resolve();
+          if (!/listening on lo/.test(said)) return;
+          clearTimeout(timer);
+          resolve();
         });
       });
       try {

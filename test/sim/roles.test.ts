@@ -181,7 +181,18 @@ describe('core and replicant nodes', () => {
     await alone.run(3000);
     for (const c of alone.nodes) assert.equal(c.node!.heartbeat.ticking, false, `${c.name} has no replicant check running`);
     await alone.run(DEFAULT_TUNING.health.watchForMs);
-    for (const c of alone.nodes) assert.equal(c.node!.stallWatch.watching, false, `${c.name} watches for stalls at rest`);
+    const watching = () => alone.running.filter((c) => c.node!.stallWatch.watching).map((c) => c.name);
+    const woke = await alone.runUntil(() => watching().length > 0, 10_000, 100);
+    assert.equal(woke, undefined, `at rest no stall watch runs (${watching().join(', ')} woke after ${woke} ms)`);
+    // Nor with a member crashed (its neighbours do not redial it; discovery probes it, which is
+    // no link being made), once its loss has been handled.
+    const lost = alone.nodes[alone.nodes.length - 1];
+    lost.crash();
+    const handled = await alone.runUntil(() => alone.running.every((c) => c.node!.status().stopped_nodes.includes(lost.name)), 5000);
+    assert.ok(handled !== undefined, `${lost.name} is shown stopped`);
+    await alone.run(DEFAULT_TUNING.health.watchForMs + 500);
+    const wokeAfter = await alone.runUntil(() => watching().length > 0, 20_000, 100);
+    assert.equal(wokeAfter, undefined, `with a member down, no stall watch runs at rest (${watching().join(', ')} woke after ${wokeAfter} ms)`);
   });
 
   it('a partition between cores heals as before, and the replicants follow with the merged data', async () => {

@@ -1,5 +1,4 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,6 +38,9 @@ export class Agent {
   proc?: ChildProcess;
   lines: LogLine[] = [];
   raw = '';
+  /** Where this run's lines start in `lines`, and whether its process and pipes are all closed. */
+  private runFrom = 0;
+  private closed = false;
 
   /** `netns`: run the agent (and its ctl) inside this network namespace; `agentArgs`: after `muster agent` (`--tuning fast`). */
   constructor(readonly name: string, readonly env: Record<string, string>, readonly dataDir: string, readonly netns?: string, readonly agentArgs: string[] = []) {}
@@ -72,6 +74,9 @@ export class Agent {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.proc = proc;
+    this.runFrom = this.lines.length;
+    this.closed = false;
+    proc.once('close', () => (this.closed = true));
     // One JSON line each; a line that is not JSON (a crash's stack) is kept as raw text.
     proc.stdout!.on('data', (d: Buffer) => (this.raw += d.toString()));
     createInterface({ input: proc.stdout!, crlfDelay: Infinity }).on('line', (text) => {
@@ -94,16 +99,18 @@ export class Agent {
    * fails with the agent's output if it does not come within `timeoutMs`.
    */
   listening(timeoutMs = 15_000): Promise<LogLine> {
+    // This run's line: an agent started again after a stop has its earlier run's lines too.
+    const from = this.runFrom;
     const isListening = (l: LogLine) => l.msg.startsWith('listening on');
-    const seen = this.lines.find(isListening);
+    const heard = () => this.lines.slice(from).find(isListening);
+    const seen = heard();
     if (seen) return Promise.resolve(seen);
     const proc = this.proc;
     return new Promise((resolve, reject) => {
       const done = () => {
         clearTimeout(timer);
         this.lineListeners.delete(onLine);
-        proc?.off('exit', onExit);
-        proc?.off('error', onExit);
+        proc?.off('close', onClose);
       };
       const onLine = (l: LogLine) => {
         if (!isListening(l)) return;
@@ -111,27 +118,21 @@ export class Agent {
         resolve(l);
       };
       // An agent that exited (or never started: a missing build) will not listen: say so now, not
-      // at the timeout; once its output is all read, which may still hold the line.
-      const onExit = () => {
-        const out = proc?.stdout;
-        const read = out && !out.closed ? once(out, 'close').catch(() => undefined) : Promise.resolve();
-        void read.then(() =>
-          setImmediate(() => {
-            const heard = this.lines.find(isListening);
-            done();
-            if (heard) resolve(heard);
-            else reject(new Error(`${this.name} exited before it listened (code ${proc?.exitCode}, signal ${proc?.signalCode})\n${this.raw}`));
-          }),
-        );
-      };
+      // at the timeout. 'close' comes once its output is all read (it may still hold the line).
+      const onClose = () =>
+        setImmediate(() => {
+          const line = heard();
+          done();
+          if (line) resolve(line);
+          else reject(new Error(`${this.name} exited before it listened (code ${proc?.exitCode}, signal ${proc?.signalCode})\n${this.raw}`));
+        });
       const timer = setTimeout(() => {
         done();
         reject(new Error(`timed out after ${timeoutMs}ms waiting for ${this.name} to listen\n${this.raw}`));
       }, timeoutMs);
       this.lineListeners.add(onLine);
-      if (!proc || proc.exitCode !== null || proc.signalCode !== null) return onExit();
-      proc.once('exit', onExit);
-      proc.once('error', onExit);
+      if (!proc || this.closed) return onClose();
+      proc.once('close', onClose);
     });
   }
 

@@ -89,7 +89,6 @@ export class Inquiry {
 
   private async dial(target: string, afterAuth?: (c: Connection) => void): Promise<Connection> {
     const n = this.n;
-    n.stallWatch.wake();
     const address = await n.resolver.resolve(parseNodeName(target).host);
     return Connection.dial({
       host: address,

@@ -26,6 +26,7 @@ export function linksFor(n: ClusterNode, tls: TlsMaterial | undefined): PeerMana
     keeps: (peer) => n.keepsLinkOf(peer),
     isRemoved: (peer) => n.replica.members.get(peer)?.state === 'removed',
     onDown: (peer, reason, conn, neighbour, probed) => {
+      n.stallWatch.catchUp();
       // A replicant judges no core while a core is linked (the cores judge each other, and tell
       // it); with none left, it has only its own word.
       if (n.role === 'replicant') {
@@ -43,6 +44,7 @@ export function linksFor(n: ClusterNode, tls: TlsMaterial | undefined): PeerMana
       if (neighbour && (conn.saidBye || probed || n.health.stallMs(rt.clock.now()) === 0)) n.merges.claimDown(peer, conn.peerBoot, conn.saidBye, reason);
     },
     onUnreachable: (peer, reason, code, errno) => {
+      n.stallWatch.catchUp();
       // Shown running by gossip, but this neighbour cannot link to it: with no link up, no one
       // would ever probe it. A member that runs after all answers the claim once it hears it.
       // A peer that closed the handshake runs (it closed it): no claim (a node just thawed
@@ -64,7 +66,11 @@ export function linksFor(n: ClusterNode, tls: TlsMaterial | undefined): PeerMana
       if (known?.up) n.merges.claimDown(peer, known.boot, false, `cannot link to it: ${reason}`);
     },
     handshakeTimeoutMs: () => 2 * n.health.timeoutMs(cfg.cluster.failure_detector.probe_timeout, rt.clock.now()),
-    onDialing: () => n.stallWatch.wake(),
+    // A dial whose failure would be a claim (the peer is shown running) is judged by this
+    // process's stalls; the redials of a member shown stopped, every 2 s while it is, are not.
+    onDialing: (peer) => {
+      if (n.liveness.get(peer)?.up) n.stallWatch.wake();
+    },
     onRevive: (conn) => {
       n.log.info({ peer: conn.peerName }, `${conn.peerName} answered after all: syncing again on the same link`);
       n.sync.syncLink(conn);

@@ -43,7 +43,7 @@ export interface PeerManagerOptions {
    */
   handshakeTimeoutMs?: () => number;
   /** Called as a dial starts: this node's stalls matter while links are being made (stall-watch.ts). @default nothing */
-  onDialing?: () => void;
+  onDialing?: (peer: string) => void;
   /**
    * Peers whose links this node keeps without wanting to dial them: on a core, the replicants that
    * chose it (membership/roles.ts). Their links are never closed as unneeded, and their loss counts
@@ -326,7 +326,7 @@ export class PeerManager {
   private async dial(peer: string): Promise<void> {
     if (this.stopped) return;
     this.dialing.add(peer);
-    this.o.onDialing?.();
+    this.o.onDialing?.(peer);
     try {
       const { host } = parseNodeName(peer);
       const address = await this.o.resolver.resolve(host);

@@ -156,8 +156,8 @@ export interface Tuning {
     /**
      * While links are being made, a timer this often measures how late this process runs
      * (membership/stall-watch.ts): a tenth of the default probe timeout (1 s), fine enough to see
-     * a stall before a link's handshake (2 probe timeouts) gives up. The replicant check's tick had this
-     * period and kept 100 agents forming on 2 cores free of false down claims.
+     * a stall before a link's handshake (2 probe timeouts) gives up. The replicant check's tick
+     * had this period and kept 100 agents forming on 2 cores free of false down claims.
      */
     readonly watchEveryMs: number;
     /** ... for this long after the last link dialled or accepted: as long as a stall counts (windowMs). */

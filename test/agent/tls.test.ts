@@ -6,7 +6,6 @@ import { after, before, describe, it } from 'node:test';
 import { Fleet, staticSeedsEnv, waitFor, waitForStatus } from '../support/agents';
 import { makeCa, makeNodeCert, tlsEnv, type NodeCert } from '../support/certs';
 
-// Agents on 127.0.19.x over mutual TLS with certificates this test makes.
 /**
  * When the last packet in a pcap file (tcpdump -w, microsecond timestamps) was captured, in ms
  * since the epoch; 0 for a file with none yet. The format: a 24-byte header, then per packet a
@@ -35,6 +34,7 @@ function lastPacketAt(file: string): number {
   return last;
 }
 
+// Agents on 127.0.19.x over mutual TLS with certificates this test makes.
 describe('inet_tls: mutual TLS between nodes', { timeout: 180_000 }, () => {
   const fleet = new Fleet();
   const dir = fleet.dir;
@@ -111,18 +111,25 @@ describe('inet_tls: mutual TLS between nodes', { timeout: 180_000 }, () => {
       // Capturing once tcpdump says it listens; a missing tcpdump fails here, before any agent starts.
       await new Promise<void>((resolve, reject) => {
         let said = '';
-        const fail = (why: string) => {
+        const onError = (e: Error) => fail(`tcpdump could not start (${e.message}): this test needs it (apt-get install tcpdump; .ci/run installs it)`);
+        const onClose = (code: number | null) => fail(`tcpdump exited (code ${code}) before it listened: ${said}`);
+        const settle = () => {
           clearTimeout(timer);
+          dump.off('error', onError);
+          dump.off('close', onClose);
+        };
+        const fail = (why: string) => {
+          settle();
           dump.kill('SIGKILL');
           reject(new Error(why));
         };
         const timer = setTimeout(() => fail(`tcpdump did not say it listens within 10 s: ${said}`), 10_000);
-        dump.once('error', (e) => fail(`tcpdump could not start (${e.message}): this test needs it (apt-get install tcpdump; .ci/run installs it)`));
-        dump.once('close', (code) => fail(`tcpdump exited (code ${code}) before it listened: ${said}`));
+        dump.once('error', onError);
+        dump.once('close', onClose);
         dump.stderr!.on('data', (d: Buffer) => {
           said += d.toString();
           if (!/listening on lo/.test(said)) return;
-          clearTimeout(timer);
+          settle();
           resolve();
         });
       });

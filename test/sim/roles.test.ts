@@ -184,8 +184,8 @@ describe('core and replicant nodes', () => {
     const watching = () => alone.running.filter((c) => c.node!.stallWatch.watching).map((c) => c.name);
     const woke = await alone.runUntil(() => watching().length > 0, 10_000, 100);
     assert.equal(woke, undefined, `at rest no stall watch runs (${watching().join(', ')} woke after ${woke} ms)`);
-    // Nor with a member crashed (its neighbours do not redial it; discovery probes it, which is
-    // no link being made), once its loss has been handled.
+    // Nor with a member crashed, once its loss has been handled: its neighbours redial it every
+    // 2 s, but a member shown stopped is no claim to make, so those dials do not wake the watch.
     const lost = alone.nodes[alone.nodes.length - 1];
     lost.crash();
     const handled = await alone.runUntil(() => alone.running.every((c) => c.node!.status().stopped_nodes.includes(lost.name)), 5000);

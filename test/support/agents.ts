@@ -89,7 +89,7 @@ export class Agent {
       this.lines.push(line);
       for (const l of this.lineListeners) l(line);
     });
-    // A missing build (ENOENT) or a crash at start fails whoever waits for the agent at once.
+    // A missing build (ENOENT) is said in the output; `listening` fails at the process's close.
     proc.on('error', (e) => (this.raw += `\n[${this.name}: cannot start ${MUSTER}: ${e.message}]`));
     proc.stderr!.on('data', (d: Buffer) => (this.raw += d.toString()));
   }

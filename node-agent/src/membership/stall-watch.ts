@@ -8,8 +8,8 @@ import type { LocalHealth } from './local-health';
  * and a handshake's timeout stretches with its stalls: both need the stall seen when it happens.
  * The prober's timers (once a second) miss most of a starved process's stalls, and a node that
  * has just started or joined does not probe yet. So while member links are dialled or accepted
- * (not ctl sessions, discovery probes or redials of a member shown stopped, whose failures claim
- * nothing), a timer every `everyMs` notes how late it fires, until `forMs` after the last one; at
+ * (and joins or discovery probes answered; not ctl sessions, this node's own discovery probes or
+ * its redials of a member shown stopped, whose failures claim nothing), a timer every `everyMs` notes how late it fires, until `forMs` after the last one; at
  * rest it sets no timer. Without it (2026-12-06, once the replicant check's 100 ms tick no longer
  * ran on every core), 100 agents forming on 2 cores claimed members they could not link to down
  * 5-68 times per cold start, each refuted and spread to all, against 0-4 times with a tick.

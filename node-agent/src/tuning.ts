@@ -59,6 +59,19 @@ export interface Tuning {
     readonly unneededGraceMs: number;
     /** Dial delays are spread over this range of their nominal value, so nodes started together do not retry in step. */
     readonly jitter: readonly [number, number];
+    /**
+     * A member that stopped answering probes over a link still open (a silent loss: a partition,
+     * a frozen or vanished host) is dialled afresh this often from the moment it is suspended, each
+     * dial given this long to connect: one SYN each (a fifth of the probe timeout where that was
+     * raised for a slower network). Its old connection carries traffic again only at TCP's next
+     * retransmission, which after a cut of 2-3 s comes 0.3-1 s after the network returns, while
+     * the first SYN after it goes through (a partition of 5 nodes: 185-200 ms from the heal against
+     * 455-680 ms, docs/decisions/0011). A vanished host costs a SYN per interval, a dead process on a
+     * live host a refused connect, a frozen one a handshake that times out; a failed one claims nothing.
+     */
+    readonly healDialMs: number;
+    /** For this long after the suspension; then the usual backoff (a dial every 2 s at most). */
+    readonly healDialForMs: number;
   };
   readonly overlay: {
     /** Ring neighbours linked on each side (membership/overlay.ts): up to 2 x 3 + 1 = 7 members is the full mesh. */
@@ -186,6 +199,11 @@ export interface Tuning {
      * many nodes at once a peer may take seconds to answer, and a handshake given up is done again.
      */
     readonly handshakeTimeoutMs: number;
+    /**
+     * A TCP connect, and then a TLS handshake, given up after this unless the dialer says otherwise
+     * (links.healDialMs): Linux sends a lost SYN again after 1 s, so a connect gets its second SYN.
+     */
+    readonly connectTimeoutMs: number;
     /** Requests held for a handler not installed yet: the few a peer sends in its first moment, with room to spare. */
     readonly maxUnserved: number;
     /** An orderly stop waits this long for each `bye` to be written. */
@@ -250,7 +268,7 @@ export interface Tuning {
 export const DEFAULT_TUNING: Tuning = {
   gossip: { ackTimeoutMs: 5000, hopMarginMs: 250, minHopBudgetMs: 500, seenTtlMs: 120_000 },
   roles: { coreLinks: 2, maxReplicantLinks: 1000, coreTroubleMs: 10_000, replicantCheckMs: 100 },
-  links: { backoffMinMs: 200, backoffMaxMs: 2000, dialDeferMs: 300, maxDials: 8, unneededGraceMs: 5000, jitter: [0.75, 1.25] },
+  links: { backoffMinMs: 200, backoffMaxMs: 2000, dialDeferMs: 300, maxDials: 8, unneededGraceMs: 5000, jitter: [0.75, 1.25], healDialMs: 200, healDialForMs: 10_000 },
   overlay: { steps: 3, shortcuts: 3 },
   sync: { freshStateMs: 5000, requestTimeoutMs: 5000, antiEntropyIntervalMs: 17_000, antiEntropyJitter: [0.9, 1.1] },
   join: { requestTimeoutMs: 15_000, infoTimeoutMs: 5000, settleMs: 5000, probeLinkKeepMs: 2000, announceSpacingMs: 25 },
@@ -270,7 +288,7 @@ export const DEFAULT_TUNING: Tuning = {
   },
   health: { windowMs: 5000, noiseMs: 200, maxStretch: 8, lateProbeMs: 100, lateProbeGraceMs: 200, watchEveryMs: 100, watchForMs: 5000 },
   guard: { freeFailures: 3, baseDelayMs: 100, maxDelayMs: 10_000, forgetAfterMs: 600_000, maxHandshakesFailing: 2, maxHandshakesPerSource: 64, reportEveryMs: 60_000 },
-  transport: { handshakeTimeoutMs: 10_000, maxUnserved: 256, byeWaitMs: 500, closeGraceMs: 3000 },
+  transport: { handshakeTimeoutMs: 10_000, connectTimeoutMs: 3000, maxUnserved: 256, byeWaitMs: 500, closeGraceMs: 3000 },
   lookups: { etcdDeadlineMs: 3000, etcdReconnectMinMs: 200, etcdReconnectMaxMs: 2000, dnsTimeoutMs: 2000, dnsTries: 2, k8sRequestTimeoutMs: 5000, tlsWatchIntervalMs: 1000 },
   http: { headersTimeoutMs: 5000, requestTimeoutMs: 5000, keepAliveTimeoutMs: 10_000, timeoutCheckMs: 1000, maxHeaderBytes: 8192, maxConnections: 128, pageRefreshMs: 1000 },
   observe: { eventsKept: 50 },

@@ -5,13 +5,43 @@ import type { Process, Scheduler } from './scheduler';
 /**
  * An in-memory network with TCP's behaviour as the agent sees it through node:net: connects that
  * are refused (nothing listens) or hang (a cut path drops the SYN); bytes in order per direction,
- * each link with its own delay; a cut path holds bytes and delivers them when it heals (TCP
- * retransmits), so a partition shows as silence, not as a closed link; FIN on `end` and on a
+ * each link with its own delay; a cut path holds bytes and delivers them at TCP's first
+ * retransmission after it heals, not at the moment it heals (see `retransmitAt`), so a partition
+ * shows as silence, not as a closed link, and ends as late as it does on Linux; FIN on `end` and on a
  * crashed process's sockets (the kernel closes them); a reset when a connection is dropped. A
  * frozen process's kernel still completes handshakes and buffers bytes; the process reads them
  * when it is thawed. Read from Node.js's net.Socket (events 'connect', 'data', 'error', 'close';
  * allowHalfOpen false: a FIN received ends this side too) and Linux TCP.
  */
+
+/**
+ * Linux's retransmission timers, from include/net/tcp.h (TCP_TIMEOUT_INIT, TCP_RTO_MIN, TCP_RTO_MAX)
+ * and net.ipv4.tcp_syn_retries (default 6, ip-sysctl.rst): a SYN unanswered is sent again 1 s
+ * after it, then 2 s, 4 s, ... later, and the connect fails with ETIMEDOUT after the sixth
+ * (127 s); a segment unacknowledged is sent again after the retransmission timeout, 200 ms on a
+ * link whose round trip is well under that, doubling each time up to 120 s. Data written behind a
+ * lost segment waits for it (in the loss state Linux sends one segment at a time, the lost one).
+ * Not modelled: a host whose own link went down must resolve its neighbours' addresses again
+ * (ARP) before it answers anything, which adds up to a second (docs/decisions/0011).
+ */
+export const TCP_TIMERS = { synFirstMs: 1000, synRetries: 6, rtoMinMs: 200, rtoMaxMs: 120_000 } as const;
+/** 1 + 2 + ... + 64 s: the sixth retransmission's own timeout ends the connect. */
+const TCP_SYN_GIVE_UP_MS = TCP_TIMERS.synFirstMs * (2 ** (TCP_TIMERS.synRetries + 1) - 1);
+
+/**
+ * The first moment at or after `now` at which a transmission sent at `sentAt` and lost is sent
+ * again, under a timeout of `firstMs` doubling up to `maxMs`; undefined when `retries` are spent.
+ */
+export function retransmitAt(sentAt: number, now: number, firstMs: number, maxMs: number, retries = Infinity): number | undefined {
+  let at = sentAt;
+  let rto = firstMs;
+  for (let k = 1; k <= retries; k++) {
+    at += rto;
+    if (at >= now) return at;
+    rto = Math.min(maxMs, rto * 2);
+  }
+  return undefined;
+}
 
 interface Listener {
   process: Process;
@@ -21,8 +51,12 @@ interface Listener {
 /** One direction of a link: bytes leave in order and arrive in order. */
 interface Direction {
   lastAt: number;
-  /** Segments held while the path is cut, delivered in order when it heals. */
+  /** Segments held while the path is cut, delivered in order at the first retransmission after it heals. */
   held: Array<() => void>;
+  /** When the first of them was sent: its retransmission timer runs from then. */
+  heldSince: number;
+  /** A retransmission is scheduled (the path healed). */
+  resending: boolean;
 }
 
 interface Link {
@@ -153,7 +187,7 @@ export class SimNetwork {
   private readonly links = new Set<Link>();
   private readonly socketsOf = new Map<Process, Set<SimSocket>>();
   /** Connects whose SYN met a cut path: they go on when it heals (SYN retransmission). */
-  private pendingSyns: Array<{ from: string; to: string; go: () => void }> = [];
+  private pendingSyns: Array<{ from: string; to: string; sentAt: number; go: () => void; timedOut: () => void }> = [];
   private group = new Map<string, number>();
   private readonly cutPairs = new Set<string>();
   private readonly slowPairs = new Map<string, number>();
@@ -255,24 +289,40 @@ export class SimNetwork {
     return this.slowPairs.get(pairKey(a, b)) ?? this.baseDelay(a, b);
   }
 
-  /** Delivers what cut paths held, now that some healed. */
+  /** Sends again, at TCP's next retransmission, what cut paths held, now that some healed. */
   private flush(): void {
     const syns = this.pendingSyns;
     this.pendingSyns = [];
     for (const p of syns) {
-      if (this.isCut(p.from, p.to)) this.pendingSyns.push(p);
-      else p.go();
+      if (this.isCut(p.from, p.to)) {
+        this.pendingSyns.push(p);
+        continue;
+      }
+      const at = retransmitAt(p.sentAt, this.sched.now, TCP_TIMERS.synFirstMs, TCP_TIMERS.rtoMaxMs, TCP_TIMERS.synRetries);
+      // Its last retransmission was lost in the cut: the connect fails when Linux gives up on it.
+      if (at === undefined) this.sched.at(Math.max(this.sched.now, p.sentAt + TCP_SYN_GIVE_UP_MS), p.timedOut, undefined);
+      else this.sched.at(at, () => (this.isCut(p.from, p.to) ? this.pendingSyns.push(p) : p.go()), undefined);
     }
     for (const l of this.links) {
-      for (const [from, to, dir] of [[l.a, l.b, l.ab], [l.b, l.a, l.ba]] as const) {
-        if (!dir.held.length || this.isCut(from.localAddress, to.localAddress)) continue;
-        const held = dir.held;
-        dir.held = [];
-        const at = Math.max(this.sched.now + this.delay(from.localAddress, to.localAddress), dir.lastAt);
-        dir.lastAt = at;
-        this.sched.at(at, () => held.forEach((f) => f()), to.owner);
-      }
+      for (const [from, to, dir] of [[l.a, l.b, l.ab], [l.b, l.a, l.ba]] as const) this.resend(from, to, dir);
     }
+  }
+
+  /** Delivers a direction's held segments at its next retransmission, if its path is not cut then. */
+  private resend(from: SimSocket, to: SimSocket, dir: Direction): void {
+    if (!dir.held.length || dir.resending || this.isCut(from.localAddress, to.localAddress)) return;
+    dir.resending = true;
+    const at = retransmitAt(dir.heldSince, this.sched.now, TCP_TIMERS.rtoMinMs, TCP_TIMERS.rtoMaxMs)!;
+    this.sched.at(at, () => {
+      dir.resending = false;
+      // Cut again meanwhile: held on, and the timer keeps doubling from the first loss.
+      if (this.isCut(from.localAddress, to.localAddress)) return;
+      const held = dir.held;
+      dir.held = [];
+      const arrive = Math.max(this.sched.now + this.delay(from.localAddress, to.localAddress), dir.lastAt);
+      dir.lastAt = arrive;
+      this.sched.at(arrive, () => held.forEach((f) => f()), to.owner);
+    }, undefined);
   }
 
   // ---- carrying bytes ----------------------------------------------------------------------
@@ -286,6 +336,7 @@ export class SimNetwork {
       this.sentBytes.set(from.localAddress, (this.sentBytes.get(from.localAddress) ?? 0) + chunk.length + 40);
       this.sentFrames.set(from.localAddress, (this.sentFrames.get(from.localAddress) ?? 0) + 1);
     }
+    const sentAt = this.sched.now;
     const at = Math.max(this.sched.now + this.delay(from.localAddress, to.localAddress), dir.lastAt);
     dir.lastAt = at;
     const lost = () => !!chunk && this.losesGossip.has(to.localAddress) && isGossip(chunk);
@@ -304,8 +355,12 @@ export class SimNetwork {
       at,
       () => {
         // In flight when the path was cut, or behind segments held: held too, in order.
-        if (dir.held.length || this.isCut(from.localAddress, to.localAddress)) dir.held.push(deliver);
-        else deliver();
+        if (dir.held.length || this.isCut(from.localAddress, to.localAddress)) {
+          if (!dir.held.length) dir.heldSince = sentAt;
+          dir.held.push(deliver);
+          // Behind a loss on a path that has healed meanwhile: goes with the retransmission.
+          this.resend(from, to, dir);
+        } else deliver();
       },
       to.owner,
     );
@@ -328,6 +383,14 @@ export class SimNetwork {
         client.remoteAddress = opts.host;
         client.remotePort = opts.port;
         this.track(client);
+        const sentAt = this.sched.now;
+        // The last SYN retransmission went unanswered: the connect fails (Linux, 127 s after it).
+        const timedOut = () => {
+          if (client.destroyed) return;
+          client.destroyed = true;
+          client.emit('error', Object.assign(new Error(`connect ETIMEDOUT ${opts.host}:${opts.port}`), { code: 'ETIMEDOUT' }));
+          client.emitClose();
+        };
         const syn = () => {
           if (client.destroyed) return;
           const d = this.delay(from, opts.host);
@@ -335,7 +398,7 @@ export class SimNetwork {
             d,
             () => {
               if (client.destroyed) return;
-              if (this.isCut(from, opts.host)) return void this.pendingSyns.push({ from, to: opts.host, go: syn });
+              if (this.isCut(from, opts.host)) return void this.pendingSyns.push({ from, to: opts.host, sentAt, go: syn, timedOut });
               const listener = this.listeners.get(`${opts.host}:${opts.port}`);
               if (!listener || listener.process.dead) {
                 // A RST back: nothing listens there.
@@ -351,7 +414,7 @@ export class SimNetwork {
               server.remoteAddress = from;
               server.remotePort = this.nextPort++;
               this.track(server);
-              const link: Link = { a: client, b: server, ab: { lastAt: 0, held: [] }, ba: { lastAt: 0, held: [] } };
+              const link: Link = { a: client, b: server, ab: { lastAt: 0, held: [], heldSince: 0, resending: false }, ba: { lastAt: 0, held: [], heldSince: 0, resending: false } };
               client.link = server.link = link;
               this.links.add(link);
               // The kernel completes the handshake even when the process is frozen; the process

@@ -42,6 +42,11 @@ export interface PeerManagerOptions {
    * 10 s it was found stopped only then (docs/decisions/0006). @default the transport's
    */
   handshakeTimeoutMs?: () => number;
+  /**
+   * How often a suspended peer is dialled afresh, and how long each such dial may take to connect
+   * (`tuning.links.healDialMs`, longer on a network whose probe timeout was raised). @default tuning.links.healDialMs
+   */
+  healDialMs?: () => number;
   /** Called as a dial starts: this node's stalls matter while links are being made (stall-watch.ts). @default nothing */
   onDialing?: (peer: string) => void;
   /**
@@ -81,7 +86,9 @@ export class PeerManager {
   private readonly dialing = new Set<string>();
   /** Peers waiting for a dial slot, in order. */
   private readonly dialQueue = new Set<string>();
-  private readonly retry = new Map<string, { delay: number; timer?: Timer; lastError?: string }>();
+  private readonly retry = new Map<string, { delay: number; timer?: Timer; lastError?: string; dialledAt?: number }>();
+  /** Suspended peers dialled afresh at a fast pace (`healDialMs`), and until when. */
+  private readonly healing = new Map<string, number>();
   /** Ports learned for peers (SRV records, Kubernetes endpoints); the others listen on cluster.port. */
   private readonly ports = new Map<string, number>();
   private stopped = false;
@@ -200,13 +207,20 @@ export class PeerManager {
    * in case the answers are only late (a machine short of CPU). An answer in that time brings it
    * back on the same link, with a state sync but no new handshake; otherwise the link is closed and
    * redialled as after any loss. Closing at once would make a starved machine redial every link it
-   * doubted, a handshake each, which starves it further.
+   * doubted, a handshake each, which starves it further. Meanwhile the peer is dialled afresh every
+   * `healDialMs` (one SYN each, for `healDialForMs`): after a partition the kept link carries
+   * anything again only at TCP's next retransmission, up to a second or more after the network
+   * returns, and a fresh link replaces it at once. Only one dial is in flight per peer.
    */
   suspend(conn: Connection, reason: string, keepMs: number): void {
     const peer = conn.peerName;
     if (this.links.get(peer) !== conn || conn.isClosed || !this.up.delete(peer)) return;
     this.suspended.add(conn);
     this.o.onDown(peer, reason, conn, this.keepsLink(peer), true);
+    if (this.wanted.has(peer) && !this.stopped) {
+      this.healing.set(peer, this.rt.clock.now() + this.t.healDialForMs);
+      this.requestDial(peer);
+    }
     conn.request('ping', {}, keepMs).then(
       () => {
         if (this.suspended.delete(conn) && this.links.get(peer) === conn && !conn.isClosed) this.o.onRevive(conn);
@@ -230,6 +244,7 @@ export class PeerManager {
   markUp(conn: Connection): void {
     if (this.links.get(conn.peerName) !== conn || conn.isClosed) return;
     this.suspended.delete(conn);
+    this.healing.delete(conn.peerName);
     const r = this.retry.get(conn.peerName);
     if (r) {
       this.rt.clock.clearTimeout(r.timer);
@@ -294,14 +309,39 @@ export class PeerManager {
   private schedule(peer: string, minDelay = 0): void {
     const r = this.retry.get(peer) ?? { delay: this.t.backoffMinMs / 2 };
     this.rt.clock.clearTimeout(r.timer);
-    r.delay = Math.min(this.t.backoffMaxMs, Math.max(minDelay, r.delay * 2));
-    const delay = jittered(r.delay, this.t.jitter, this.rt.random.fraction);
+    // A suspended peer is dialled at the heal pace for a while; the backoff takes over after.
+    const healing = this.isHealing(peer) && !minDelay;
+    if (!healing) r.delay = Math.min(this.t.backoffMaxMs, Math.max(minDelay, r.delay * 2));
+    // Heal dials start `healDialMs` apart: a dial that timed out is followed at once, one refused at once is not.
+    const now = this.rt.clock.now();
+    const delay = healing
+      ? Math.max(0, (r.dialledAt ?? now) + jittered(this.healDialMs(), this.t.jitter, this.rt.random.fraction) - now)
+      : jittered(r.delay, this.t.jitter, this.rt.random.fraction);
     r.timer = this.rt.clock.setTimeout(() => {
       r.timer = undefined;
-      if (this.wanted.has(peer) && !this.links.has(peer)) this.requestDial(peer);
+      if (this.wanted.has(peer) && this.needsDial(peer)) this.requestDial(peer);
     }, delay);
     r.timer.unref();
     this.retry.set(peer, r);
+  }
+
+  /** No link to `peer`, or only one kept for a late answer (suspended): a fresh one is wanted. */
+  private needsDial(peer: string): boolean {
+    const conn = this.links.get(peer);
+    return !conn || conn.isClosed || this.suspended.has(conn);
+  }
+
+  /** Whether `peer` is dialled at the heal pace (it was suspended lately and is not back). */
+  private isHealing(peer: string): boolean {
+    const until = this.healing.get(peer);
+    if (until === undefined) return false;
+    if (until > this.rt.clock.now()) return true;
+    this.healing.delete(peer);
+    return false;
+  }
+
+  private healDialMs(): number {
+    return this.o.healDialMs?.() ?? this.t.healDialMs;
   }
 
   /** Dials now if a slot is free, else queues the peer. */
@@ -319,13 +359,20 @@ export class PeerManager {
     for (const peer of this.dialQueue) {
       if (this.dialing.size >= this.t.maxDials) return;
       this.dialQueue.delete(peer);
-      if (this.wanted.has(peer) && !this.links.has(peer) && !this.stopped) this.requestDial(peer);
+      if (this.wanted.has(peer) && this.needsDial(peer) && !this.stopped) this.requestDial(peer);
     }
   }
 
   private async dial(peer: string): Promise<void> {
     if (this.stopped) return;
+    // A heal dial's failure is no news: the peer was judged when it was suspended.
+    const healing = this.isHealing(peer);
     this.dialing.add(peer);
+    if (healing) {
+      const r = this.retry.get(peer) ?? { delay: this.t.backoffMinMs / 2 };
+      r.dialledAt = this.rt.clock.now();
+      this.retry.set(peer, r);
+    }
     this.o.onDialing?.(peer);
     try {
       const { host } = parseNodeName(peer);
@@ -343,6 +390,7 @@ export class PeerManager {
         boot: this.o.boot,
         log: this.o.log,
         handshakeTimeoutMs: this.o.handshakeTimeoutMs?.(),
+        connectTimeoutMs: healing ? this.healDialMs() : undefined,
         clock: this.rt.clock,
         net: this.rt.net,
         stats: this.o.stats,
@@ -358,7 +406,9 @@ export class PeerManager {
       const err = e as PeerError;
       const r = this.retry.get(peer) ?? { delay: this.t.backoffMinMs / 2 };
       // Each distinct cause is logged once; repeats of it are debug noise.
-      if (r.lastError !== err.message) {
+      if (healing) {
+        this.o.log.debug({ peer, reason: err.message }, `cannot link to ${peer} yet: ${err.message}`);
+      } else if (r.lastError !== err.message) {
         const level = err.code === 'bad_cookie' || err.code === 'wrong_node' || err.code === 'wrong_cluster' ? 'warn' : 'info';
         this.o.log[level]({ peer, reason: err.message, code: err.code }, `cannot link to ${peer}: ${err.message}`);
         r.lastError = err.message;
@@ -366,7 +416,7 @@ export class PeerManager {
         this.o.log.debug({ peer, reason: err.message }, `still cannot link to ${peer}`);
       }
       this.retry.set(peer, r);
-      if (this.wanted.has(peer) && !this.stopped) this.o.onUnreachable(peer, err.message, err.code, err.errno);
+      if (!healing && this.wanted.has(peer) && !this.stopped) this.o.onUnreachable(peer, err.message, err.code, err.errno);
       if (this.wanted.has(peer)) this.schedule(peer, err.code === 'bad_cookie' || err.code === 'wrong_cluster' ? this.t.backoffMaxMs : 0);
     }
   }

@@ -71,6 +71,7 @@ export interface DialOptions extends CommonOptions {
   role: Role;
   /** The node we mean to reach; a different name in its challenge fails the dial. */
   expectedPeer?: string;
+  /** How long the TCP connect may take (TLS then gets `tuning.transport.connectTimeoutMs`). @default tuning.transport.connectTimeoutMs */
   connectTimeoutMs?: number;
   /** Source address: nodes connect from the address they listen on, so peers see who is calling. */
   localAddress?: string;
@@ -154,10 +155,21 @@ export class Connection extends EventEmitter {
       // TLS runs over the TCP socket, so outgoing links keep the node's own source address.
       const socket: StreamSocket = opts.tls ? nodeTls().connect({ ...opts.tls.clientOptions(opts.host, opts.port, expectedHost), socket: raw as net.Socket }) : raw;
       let connected = false;
-      const connectTimer = clock.setTimeout(() => {
+      let connectTimer = clock.setTimeout(() => {
         socket.destroy();
         fail(new PeerError('unreachable', `cannot connect to ${opts.host}:${opts.port}: timed out`));
-      }, opts.connectTimeoutMs ?? 3000);
+      }, opts.connectTimeoutMs ?? T.connectTimeoutMs);
+      // `connectTimeoutMs` is the TCP connect's (a short one is one SYN); TLS then gets its own time.
+      if (socket !== raw) {
+        raw.once('connect', () => {
+          if (failed || connected) return;
+          clock.clearTimeout(connectTimer);
+          connectTimer = clock.setTimeout(() => {
+            socket.destroy();
+            fail(new PeerError('tls', `TLS to ${opts.expectedPeer ?? `${opts.host}:${opts.port}`} (${opts.host}:${opts.port}): no TLS handshake within ${T.connectTimeoutMs} ms`));
+          }, T.connectTimeoutMs);
+        });
+      }
       let failed = false;
       const fail = (err: PeerError) => {
         if (failed || connected) return;

@@ -60,17 +60,17 @@ export interface Tuning {
     /** Dial delays are spread over this range of their nominal value, so nodes started together do not retry in step. */
     readonly jitter: readonly [number, number];
     /**
-     * A member that stopped answering probes over a link still open (a silent loss: a partition,
-     * a frozen or vanished host) is dialled afresh this often from the moment it is suspended, each
-     * dial given this long to connect: one SYN each (a fifth of the probe timeout where that was
-     * raised for a slower network). Its old connection carries traffic again only at TCP's next
-     * retransmission, which after a cut of 2-3 s comes 0.3-1 s after the network returns, while
-     * the first SYN after it goes through (a partition of 5 nodes: 185-200 ms from the heal against
-     * 455-680 ms, docs/decisions/0011). A vanished host costs a SYN per interval, a dead process on a
-     * live host a refused connect, a frozen one a handshake that times out; a failed one claims nothing.
+     * A member that stopped answering probes over a link still open (a partition, a vanished host)
+     * is dialled afresh from one interval after its suspension, each dial given this long to
+     * connect (or 4 round trips of the kept link, if more: one SYN each) and started as far apart
+     * (membership/peers.ts, `startHealing`). The kept link carries anything again only at TCP's
+     * next retransmission, whose timeout doubled through the cut, while the first SYN after the
+     * network returns goes through: a member split off for 2-3 s was shown running again 109-197 ms
+     * after the heal instead of 455-678 ms (docs/decisions/0011). A vanished host costs a SYN per
+     * interval; a connect that is answered at all (refused, or a handshake that fails) ends them.
      */
     readonly healDialMs: number;
-    /** For this long after the suspension; then the usual backoff (a dial every 2 s at most). */
+    /** For this long after the suspension at most; then the usual backoff (a dial every 2 s at most). */
     readonly healDialForMs: number;
   };
   readonly overlay: {

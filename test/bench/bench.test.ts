@@ -22,6 +22,7 @@ describe('npm run bench (smoke)', { timeout: 600_000 }, () => {
       'idle CPU per agent per 2s',
       'idle bytes/s per node (in + out)',
       'partition heal after the link returns',
+      'partition heal after a split ends',
     ];
     for (const figure of both) {
       for (const system of ['muster', 'serf']) {
@@ -52,8 +53,10 @@ describe('npm run bench (smoke)', { timeout: 600_000 }, () => {
     ];
     assert.ok(r.figures.some((x) => x.figure === 'bare Node.js processes: launch to all listening' && x.system === 'node (reference)'), 'the bare Node.js reference');
     assert.ok(r.figures.some((x) => x.figure === 'CPU from exec to listening (median of 9)' && x.system === 'node (reference)'), "bare node's CPU to listening");
-    const tcp = r.figures.find((x) => x.figure === 'partition heal after the link returns' && x.system === 'tcp (reference)');
-    assert.ok(tcp && tcp.values.every((v) => Number.isFinite(v) && v >= 0), 'the TCP reference beside the partition heal');
+    for (const figure of ['partition heal after the link returns', 'partition heal after a split ends']) {
+      const tcp = r.figures.find((x) => x.figure === figure && x.system === 'tcp (reference)');
+      assert.ok(tcp && tcp.values.every((v) => Number.isFinite(v) && v >= 0), `the TCP reference beside the ${figure}`);
+    }
     for (const figure of musterOnly) assert.ok(r.figures.some((x) => x.figure === figure), figure);
     assert.ok(existsSync(r.file));
     assert.match(readFileSync(r.file, 'utf8'), /\| formation from last listener \| 3 \| serf \|/);

@@ -43,6 +43,8 @@ export interface BenchOptions {
 type Figure = { figure: string; n: number; system: string; values: number[]; unit: string };
 
 const SUBNET = { muster: '127.0.31', serf: '127.0.32' };
+/** Between formation and the idle window (RSS and idle CPU). */
+const IDLE_SETTLE_MS = 6000;
 const start = (system: 'muster' | 'serf', n: number) => (system === 'muster' ? startMuster(n, SUBNET.muster) : startSerf(n, SUBNET.serf));
 
 async function loopbackRound(system: 'muster' | 'serf', n: number, idleMs: number, add: (f: string, v: number, unit?: string) => void): Promise<void> {
@@ -51,6 +53,9 @@ async function loopbackRound(system: 'muster' | 'serf', n: number, idleMs: numbe
   let c = await start(system, n);
   try {
     await formation(c, limit, '', add);
+    // The window starts once formation's after-effects are over for both systems (Muster: the
+    // stall watch ticks for 5 s after the last link is made, links no longer wanted close after 5 s).
+    await sleep(IDLE_SETTLE_MS);
     const usage0 = c.pids.map(processUsage);
     await sleep(idleMs);
     const usage1 = c.pids.map(processUsage);
@@ -146,7 +151,18 @@ async function serfSeesAll(alive: () => Promise<number>, want: number, limitMs: 
 }
 
 /** Idle bytes per node per second, counted on each host's own link, and partition heal, in network namespaces. */
-export async function netnsRound(system: 'muster' | 'serf', n: number, idleMs: number, heal: boolean, add: (f: string, v: number, unit?: string) => void): Promise<void> {
+/**
+ * How a heal round cuts the last host off: its link taken down (the host loses its neighbours'
+ * addresses with the carrier, and resolves them again once it is back: ARP, a try a second), or
+ * its port moved to a bridge of its own (the carrier kept, as a firewall or routing partition).
+ */
+export type HealCut = 'link' | 'split';
+export const HEAL_FIGURE: Record<HealCut, string> = {
+  link: 'partition heal after the link returns',
+  split: 'partition heal after a split ends',
+};
+
+export async function netnsRound(system: 'muster' | 'serf', n: number, idleMs: number, heal: HealCut | undefined, add: (f: string, v: number, unit?: string) => void): Promise<void> {
   const lab = new NetLab();
   const fleet = new Fleet({ MUSTER_NODE__COOKIE: 'bench-cookie' });
   const procs: ChildProcess[] = [];
@@ -195,13 +211,16 @@ export async function netnsRound(system: 'muster' | 'serf', n: number, idleMs: n
       // "yes", Muster's through `muster ctl` (about 200 ms to start), which was most of its figure.
       const watch = system === 'muster' ? runningObserver(lab.netns(0), `http://${hosts[0]}:18083/api/v1/nodes`) : undefined;
       if (watch) procs.push(watch.proc);
-      lab.link(n - 1, false);
+      const others = Array.from({ length: n - 1 }, (_, i) => i);
+      if (heal === 'link') lab.link(n - 1, false);
+      else lab.split(others, [n - 1]);
       await poll(n - 1, `${system} partition seen`);
       if (watch) await watch.until(n - 1, 10_000);
       const t0 = Date.now();
-      lab.link(n - 1, true);
+      if (heal === 'link') lab.link(n - 1, true);
+      else lab.heal();
       const at = watch ? await watch.until(n, 60_000) : await serfSeesAll(() => aliveFrom0(), n, 60_000);
-      add('partition heal after the link returns', at - t0);
+      add(HEAL_FIGURE[heal], at - t0);
     }
   } finally {
     for (const p of procs) p.kill('SIGKILL');
@@ -315,12 +334,14 @@ export async function runBench(o: BenchOptions): Promise<{ markdown: string; fil
   async function heal(): Promise<void> {
     for (let rep = 0; rep < o.reps; rep++) {
       // The cut lasts about as long as the systems' own rounds (detection, then the link returns).
-      await attempt(`TCP heal reference N=${healN}`, async () => adder('tcp (reference)', healN)('partition heal after the link returns', await tcpHealReference(healN, 3000)));
-      for (const system of ['muster', 'serf'] as const) {
-        log(`${system} partition heal N=${healN} rep ${rep + 1}`);
-        await attempt(`${system} heal N=${healN}`, () =>
-          netnsRound(system, healN, Math.min(o.idleMs, 2000), true, (f, v, u) => (f.startsWith('partition') ? adder(system, healN)(f, v, u) : undefined)),
-        );
+      for (const cut of ['link', 'split'] as const) {
+        await attempt(`TCP heal reference N=${healN} (${cut})`, async () => adder('tcp (reference)', healN)(HEAL_FIGURE[cut], await tcpHealReference(healN, 3000, cut)));
+        for (const system of ['muster', 'serf'] as const) {
+          log(`${system} partition heal N=${healN} (${cut}) rep ${rep + 1}`);
+          await attempt(`${system} heal N=${healN} (${cut})`, () =>
+            netnsRound(system, healN, Math.min(o.idleMs, 2000), cut, (f, v, u) => (f.startsWith('partition') ? adder(system, healN)(f, v, u) : undefined)),
+          );
+        }
       }
     }
   }
@@ -335,7 +356,7 @@ export async function runBench(o: BenchOptions): Promise<{ markdown: string; fil
         for (const system of systems) {
           log(`${system} N=${n} rep ${rep + 1}/${o.reps}`);
           await attempt(`${system} N=${n} loopback`, () => loopbackRound(system, n, o.idleMs, adder(system, n)));
-          await attempt(`${system} N=${n} netns`, () => netnsRound(system, n, o.idleMs, false, adder(system, n)));
+          await attempt(`${system} N=${n} netns`, () => netnsRound(system, n, o.idleMs, undefined, adder(system, n)));
         }
       }
     }
@@ -397,7 +418,7 @@ export async function runBench(o: BenchOptions): Promise<{ markdown: string; fil
     `# Benchmark ${date} (${commit})`,
     '',
     `Machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}). Muster ${version(MUSTER, ['--version'])} at ${commit} (Node.js ${process.version}); Serf: ${version('serf', ['version'])}.`,
-    `Repetitions: ${o.reps}. Idle window: ${o.idleMs / 1000} s. Loopback (127.0.31.x / 127.0.32.x) for formation, detection, leave, RSS and CPU, each node observed on its own schedule every 50 ms (every 2N ms from N = 25 up) from the moment it listens, through each system's own control protocol (muster ctl status, Serf RPC members), its moment taken as the midpoint between its last \"not yet\" and its first \"yes\" (results before 2026-11-26 13:30 UTC took the \"yes\", and waited for all Muster nodes to listen before asking any; until 0fd5a71 all nodes were asked in lockstep rounds); network namespaces for bytes on each host's link and partition heal (N = ${healN}: the last host's link down until the others show it stopped, then up; seen from the first node, Muster through its HTTP API by a long-lived observer and Serf through \`serf members\` back to back, the moment the midpoint of the last "not yet" and the first "yes"; before 2026-12-06, Muster through a \`muster ctl\` per look, about 200 ms each, and both at the first "yes"). "tcp (reference)" is the network's own part of a heal: a fresh TCP connect from the first host to the last, every 10 ms, with both dialling each other through the cut as members do; a host that kept sending into the cut answers only once it has resolved its neighbour's address again (ARP).`,
+    `Repetitions: ${o.reps}. Idle window: ${o.idleMs / 1000} s. Loopback (127.0.31.x / 127.0.32.x) for formation, detection, leave, RSS and CPU, each node observed on its own schedule every 50 ms (every 2N ms from N = 25 up) from the moment it listens, through each system's own control protocol (muster ctl status, Serf RPC members), its moment taken as the midpoint between its last \"not yet\" and its first \"yes\" (results before 2026-11-26 13:30 UTC took the \"yes\", and waited for all Muster nodes to listen before asking any; until 0fd5a71 all nodes were asked in lockstep rounds); the idle window (RSS, idle CPU) starting ${IDLE_SETTLE_MS / 1000} s after formation (before 2026-12-07 at once, so it held Muster's last seconds of settling); network namespaces for bytes on each host's link and partition heal (N = ${healN}: the last host cut off until the others show it stopped, then back, by its link taken down and up, where it must resolve its neighbours' addresses again, or since 2026-12-07 also by a split that keeps the carrier, its port on a bridge of its own; seen from the first node, Muster through its HTTP API by a long-lived observer and Serf through \`serf members\` back to back, the moment the midpoint of the last "not yet" and the first "yes"; before 2026-12-06, Muster through a \`muster ctl\` per look, about 200 ms each, and both at the first "yes"). "tcp (reference)" is the network's own part of a heal: a fresh TCP connect from the first host to the last, every 10 ms, with both dialling each other through the cut as members do; after a link cut, a host that kept sending into it answers only once it has resolved its neighbour's address again (ARP).`,
     `Formation with etcd and DNS discovery: a real etcd (${version('etcd', ['--version'])}) and BIND 9 (${version('named', ['-v'])}) on 127.0.0.1, the agents using them instead of static seeds (DNS: one A record per node).`,
     'For reference, "bare Node.js processes" is the time N `node` processes that only open a listening socket take from launch until all listen: the floor under any Node.js agent\'s formation from launch on this machine.',
     'Serf runs with its default LAN settings and -retry-join to the same seeds as Muster\'s static list; its retry interval is 1 s instead of 30 s so a seed not up yet does not cost 30 s.',

@@ -20,14 +20,14 @@ const LISTENER = `${WATCHDOG} require('net').createServer((s) => s.destroy()).li
 
 /**
  * The network's own part of a partition heal, in the same lab as the bench's heal (N hosts, the
- * last one's link down for `downMs`, then up): how long after the link returns a fresh TCP connect
+ * last one cut off for `downMs`, by its link or by a split, then back): how long after that a fresh TCP connect
  * from the first host to the last succeeds (tried every 10 ms), with the last host dialling the
  * first every 200 ms throughout. A host that kept sending into the cut has given up on its
  * neighbour's address (ARP), and answers a SYN only once it has resolved it again.
  * A reference, not a bound: a system can hear of the heal sooner through a member other than the
  * one that was cut off, and its own cut lasts as long as its detection takes, not `downMs`.
  */
-export async function tcpHealReference(n: number, downMs: number): Promise<number> {
+export async function tcpHealReference(n: number, downMs: number, cut: 'link' | 'split' = 'link'): Promise<number> {
   const lab = new NetLab();
   const procs: ChildProcess[] = [];
   const run = (i: number, script: string, ...args: string[]) => {
@@ -51,10 +51,13 @@ export async function tcpHealReference(n: number, downMs: number): Promise<numbe
       if (Date.now() > deadline) throw new Error('the TCP reference dialer never connected');
       await sleep(50);
     }
-    lab.link(last, false);
+    const others = Array.from({ length: last }, (_, i) => i);
+    if (cut === 'link') lab.link(last, false);
+    else lab.split(others, [last]);
     await sleep(downMs);
     const t0 = Date.now();
-    lab.link(last, true);
+    if (cut === 'link') lab.link(last, true);
+    else lab.heal();
     while (!events.some((e) => e.ok && e.at >= t0)) {
       if (Date.now() - t0 > 30_000) throw new Error('no connect within 30 s of the link returning');
       await sleep(20);

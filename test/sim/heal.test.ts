@@ -1,29 +1,46 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_TUNING, type Tuning } from '../../node-agent/src/tuning';
-import { World } from './world';
+import { World, type SimNode } from './world';
 
 /**
- * A member cut off by a partition comes back through fresh dials (tuning.links.healDialMs), not at
- * TCP's next retransmission on its old link, which the simulator's network now models (network.ts,
- * TCP_TIMERS): the same cut with the heal dials and without them.
+ * Heal dials (membership/peers.ts, `startHealing`): a member suspended for unanswered probes is
+ * dialled afresh while its path stays cut, and comes back through the first dial after the heal,
+ * not at TCP's next retransmission on its kept link, which the simulator's network models
+ * (network.ts, TCP_TIMERS). A connect that is answered at all ends them.
  */
-async function cutAndHeal(tuning: Tuning, seed: number): Promise<number> {
+async function formed(tuning: Tuning, seed: number): Promise<World> {
   const w = new World({ seed, nodes: 5, seeds: 5, tuning });
   for (const n of w.nodes) w.sched.after(w.random.fraction() * 1000, () => n.start());
   assert.ok((await w.runUntil(() => w.converged(), 20_000)) !== undefined, 'formed');
+  // Probes answered on every link (their round trips set the heal dials' connect time).
   await w.run(6000);
+  return w;
+}
+
+const shows = (n: SimNode, who: SimNode) => n.node!.status().running_nodes.includes(who.name);
+
+/** Cuts the last member off until the others show it stopped, and a moment more. */
+async function cutOff(w: World): Promise<{ cut: SimNode; others: SimNode[] }> {
   const cut = w.nodes[4];
   const others = w.nodes.slice(0, 4);
-  const seesCut = () => others.every((n) => n.node!.status().running_nodes.includes(cut.name));
   w.net.partition([others.map((n) => n.address), [cut.address]]);
-  assert.ok((await w.runUntil(() => others.every((n) => !n.node!.status().running_nodes.includes(cut.name)), 10_000, 10)) !== undefined, 'the cut member shows stopped');
-  // The cut lasts as long as the bench's does: until the others see it, and a moment more.
+  assert.ok((await w.runUntil(() => others.every((n) => !shows(n, cut)), 10_000, 10)) !== undefined, 'the cut member shows stopped');
+  // As in the bench: the cut ends soon after the others see it.
   await w.run(300);
+  return { cut, others };
+}
+
+async function healTime(tuning: Tuning, seed: number): Promise<number> {
+  const w = await formed(tuning, seed);
+  const { cut, others } = await cutOff(w);
   w.net.healPartition();
-  const healedMs = await w.runUntil(seesCut, 10_000, 5);
-  assert.ok(healedMs !== undefined, 'every member shows the cut member running again');
-  return healedMs;
+  const ms = await w.runUntil(() => others.every((n) => shows(n, cut)), 10_000, 5);
+  assert.ok(ms !== undefined, 'every member shows the cut member running again');
+  // The members that suspended it (its prober, those asked to check it) end theirs at their own link.
+  const ended = await w.runUntil(() => others.every((n) => !n.node!.peers.isHealing(cut.name)), 2000, 5);
+  assert.ok(ended !== undefined && ended <= 300, `heal dials ended ${ended} ms after it showed running`);
+  return ms;
 }
 
 describe('partition heal', () => {
@@ -31,13 +48,48 @@ describe('partition heal', () => {
 
   for (const seed of [1, 2, 3]) {
     it(`seed ${seed}: a member cut off comes back within a heal dial's interval; without heal dials, at TCP's retransmission`, async () => {
-      const fast = await cutAndHeal(DEFAULT_TUNING, seed);
-      const slow = await cutAndHeal(noHealDials, seed);
-      // A SYN every 200 ms per dialer, the first one after the heal connects: within one interval
-      // (its jitter's top, 250 ms), the handshake, sync and gossip on a LAN adding a few ms.
+      const fast = await healTime(DEFAULT_TUNING, seed);
+      const slow = await healTime(noHealDials, seed);
+      // A SYN every 200 ms per dialer (jittered, at most 250), and the first one after the heal
+      // connects; the handshake, sync and gossip on a LAN add a few ms.
       assert.ok(fast <= DEFAULT_TUNING.links.healDialMs * DEFAULT_TUNING.links.jitter[1] + 50, `with heal dials: ${fast} ms`);
-      // Without them the old links carry it back at their next retransmission, later by far.
+      // Without them the kept links carry it back at their next retransmission, later by far.
       assert.ok(slow >= fast + 100, `without heal dials: ${slow} ms, against ${fast} ms with them`);
     });
   }
+
+  it('the members that suspended a cut member dial it afresh while it is cut; none with heal dials turned off', async () => {
+    for (const [tuning, want] of [[DEFAULT_TUNING, true], [noHealDials, false]] as const) {
+      const w = await formed(tuning, 4);
+      const { cut, others } = await cutOff(w);
+      await w.run(2000);
+      // Those that heard of the loss by gossip keep their links as they were.
+      assert.equal(others.some((n) => n.node!.peers.isHealing(cut.name)), want, `healing with healDialForMs = ${tuning.links.healDialForMs}`);
+    }
+  });
+
+  it('a frozen member (its kernel still accepts): the heal dials end at the first connect, the kept link and the backoff serve it', async () => {
+    const w = await formed(DEFAULT_TUNING, 5);
+    const frozen = w.nodes[4];
+    const others = w.nodes.slice(0, 4);
+    w.sched.freeze(frozen.process!);
+    assert.ok((await w.runUntil(() => others.every((n) => !shows(n, frozen)), 10_000, 10)) !== undefined, 'the frozen member shows stopped');
+    // Its first heal dial connects one interval later and its handshake times out (2 x probe_timeout).
+    const ended = await w.runUntil(() => others.every((n) => !n.node!.peers.isHealing(frozen.name)), 5000, 10);
+    assert.ok(ended !== undefined && ended <= 250 + 2 * 1000 * 2, `heal dials ended ${ended} ms after it showed stopped`);
+    w.sched.thaw(frozen.process!);
+    assert.ok((await w.runUntil(() => w.converged(), 20_000)) !== undefined, 'one cluster again once it is thawed');
+  });
+
+  it('a member that crashed while cut off: the first dial after the heal is refused and the heal dials end', async () => {
+    const w = await formed(DEFAULT_TUNING, 6);
+    const { cut, others } = await cutOff(w);
+    cut.crash();
+    await w.run(1000);
+    assert.ok(others.some((n) => n.node!.peers.isHealing(cut.name)), 'still cut: still dialled afresh');
+    w.net.healPartition();
+    const ended = await w.runUntil(() => others.every((n) => !n.node!.peers.isHealing(cut.name)), 2000, 5);
+    assert.ok(ended !== undefined && ended <= 300, `heal dials ended ${ended} ms after the heal`);
+    assert.ok(others.every((n) => !shows(n, cut)), 'the crashed member shows stopped');
+  });
 });

@@ -15,30 +15,53 @@ import type { Process, Scheduler } from './scheduler';
  */
 
 /**
- * Linux's retransmission timers, from include/net/tcp.h (TCP_TIMEOUT_INIT, TCP_RTO_MIN, TCP_RTO_MAX)
- * and net.ipv4.tcp_syn_retries (default 6, ip-sysctl.rst): a SYN unanswered is sent again 1 s
- * after it, then 2 s, 4 s, ... later, and the connect fails with ETIMEDOUT after the sixth
- * (127 s); a segment unacknowledged is sent again after the retransmission timeout, 200 ms on a
- * link whose round trip is well under that, doubling each time up to 120 s. Data written behind a
- * lost segment waits for it (in the loss state Linux sends one segment at a time, the lost one).
+ * Linux's retransmission timers, as measured on this lab's kernel (Linux 6.18, Debian 12's
+ * sysctls: net.ipv4.tcp_syn_linear_timeouts = 4, tcp_syn_retries = 6) in two network namespaces
+ * with tcpdump on the far side (2026-12-07; docs/decisions/0011):
+ * - a SYN that gets no answer is sent again 1.0, 2.1, 3.1, 4.1, 5.1, 7.1, 11.4 s after the first
+ *   (five linear timeouts of 1 s, then doubling: ip-sysctl.rst, tcp_syn_linear_timeouts), and the
+ *   connect fails with ETIMEDOUT 134.5 s after it;
+ * - data that gets no acknowledgement (a link whose round trip is well under 1 ms) is sent again
+ *   205, 413, 837, 1669, 3333, 6661 ms after it was first sent: a tail loss probe, then the
+ *   retransmission timeout of about 200 ms (TCP_RTO_MIN in include/net/tcp.h) doubling, up to
+ *   120 s (TCP_RTO_MAX).
+ * Data written behind a lost segment waits for it (in the loss state Linux sends the lost one).
  * Not modelled: a host whose own link went down must resolve its neighbours' addresses again
- * (ARP) before it answers anything, which adds up to a second (docs/decisions/0011).
+ * (ARP, a try a second) before it answers anything; and the connection's end after about 15
+ * minutes of unacknowledged data (tcp_retries2).
  */
-export const TCP_TIMERS = { synFirstMs: 1000, synRetries: 6, rtoMinMs: 200, rtoMaxMs: 120_000 } as const;
-/** 1 + 2 + ... + 64 s: the sixth retransmission's own timeout ends the connect. */
-const TCP_SYN_GIVE_UP_MS = TCP_TIMERS.synFirstMs * (2 ** (TCP_TIMERS.synRetries + 1) - 1);
+export const TCP_TIMERS = {
+  /** Intervals between a SYN and its retransmissions: 1 s five times, then 2 s doubling. */
+  syn: { intervals: [1000, 1000, 1000, 1000, 1000], doubleFrom: 2000, maxMs: 120_000, giveUpMs: 134_500 },
+  /** Intervals between a data segment and its retransmissions: 200 ms, then 200 ms doubling. */
+  data: { intervals: [200], doubleFrom: 200, maxMs: 120_000, giveUpMs: Infinity },
+} as const;
+
+export interface RetransmitTimer {
+  readonly intervals: readonly number[];
+  readonly doubleFrom: number;
+  readonly maxMs: number;
+  readonly giveUpMs: number;
+}
 
 /**
- * The first moment at or after `now` at which a transmission sent at `sentAt` and lost is sent
- * again, under a timeout of `firstMs` doubling up to `maxMs`; undefined when `retries` are spent.
+ * The first moment at or after `now` at which a transmission sent at `sentAt`, and lost each time
+ * until then, is sent again under `t`; undefined when it has been given up by then.
  */
-export function retransmitAt(sentAt: number, now: number, firstMs: number, maxMs: number, retries = Infinity): number | undefined {
+export function retransmitAt(sentAt: number, now: number, t: RetransmitTimer): number | undefined {
   let at = sentAt;
-  let rto = firstMs;
-  for (let k = 1; k <= retries; k++) {
-    at += rto;
+  let next = t.doubleFrom;
+  // Bounded: 10,000 retransmissions of at least 200 ms outlast any run.
+  for (let k = 0; k < 10_000; k++) {
+    let step: number;
+    if (k < t.intervals.length) step = t.intervals[k];
+    else {
+      step = next;
+      next = Math.min(t.maxMs, next * 2);
+    }
+    at += step;
+    if (at - sentAt >= t.giveUpMs) return undefined;
     if (at >= now) return at;
-    rto = Math.min(maxMs, rto * 2);
   }
   return undefined;
 }
@@ -187,7 +210,7 @@ export class SimNetwork {
   private readonly links = new Set<Link>();
   private readonly socketsOf = new Map<Process, Set<SimSocket>>();
   /** Connects whose SYN met a cut path: they go on when it heals (SYN retransmission). */
-  private pendingSyns: Array<{ from: string; to: string; sentAt: number; go: () => void; timedOut: () => void }> = [];
+  private pendingSyns: Array<{ from: string; to: string; sentAt: number; client: SimSocket; go: () => void }> = [];
   private group = new Map<string, number>();
   private readonly cutPairs = new Set<string>();
   private readonly slowPairs = new Map<string, number>();
@@ -294,34 +317,44 @@ export class SimNetwork {
     const syns = this.pendingSyns;
     this.pendingSyns = [];
     for (const p of syns) {
+      if (p.client.destroyed) continue;
       if (this.isCut(p.from, p.to)) {
         this.pendingSyns.push(p);
         continue;
       }
-      const at = retransmitAt(p.sentAt, this.sched.now, TCP_TIMERS.synFirstMs, TCP_TIMERS.rtoMaxMs, TCP_TIMERS.synRetries);
-      // Its last retransmission was lost in the cut: the connect fails when Linux gives up on it.
-      if (at === undefined) this.sched.at(Math.max(this.sched.now, p.sentAt + TCP_SYN_GIVE_UP_MS), p.timedOut, undefined);
-      else this.sched.at(at, () => (this.isCut(p.from, p.to) ? this.pendingSyns.push(p) : p.go()), undefined);
+      // Given up already: it failed then (`timedOut`, scheduled when it was first held).
+      const at = retransmitAt(p.sentAt, this.sched.now, TCP_TIMERS.syn);
+      if (at !== undefined) this.sched.at(at, () => (this.isCut(p.from, p.to) ? this.pendingSyns.push(p) : p.go()), undefined);
     }
     for (const l of this.links) {
       for (const [from, to, dir] of [[l.a, l.b, l.ab], [l.b, l.a, l.ba]] as const) this.resend(from, to, dir);
     }
   }
 
-  /** Delivers a direction's held segments at its next retransmission, if its path is not cut then. */
+  /**
+   * Delivers a direction's held segments at its next retransmission, if its path is not cut then
+   * nor when they arrive. Segments sent meanwhile join them (they arrive behind the lost one): the
+   * held list is taken when the retransmission arrives, not when it is sent.
+   */
   private resend(from: SimSocket, to: SimSocket, dir: Direction): void {
     if (!dir.held.length || dir.resending || this.isCut(from.localAddress, to.localAddress)) return;
     dir.resending = true;
-    const at = retransmitAt(dir.heldSince, this.sched.now, TCP_TIMERS.rtoMinMs, TCP_TIMERS.rtoMaxMs)!;
-    this.sched.at(at, () => {
+    const at = retransmitAt(dir.heldSince, this.sched.now, TCP_TIMERS.data)!;
+    const cutAgain = () => {
+      // Held on; the timer keeps doubling from the first loss, and the next heal sends again.
       dir.resending = false;
-      // Cut again meanwhile: held on, and the timer keeps doubling from the first loss.
-      if (this.isCut(from.localAddress, to.localAddress)) return;
-      const held = dir.held;
-      dir.held = [];
+    };
+    this.sched.at(at, () => {
+      if (this.isCut(from.localAddress, to.localAddress)) return cutAgain();
       const arrive = Math.max(this.sched.now + this.delay(from.localAddress, to.localAddress), dir.lastAt);
       dir.lastAt = arrive;
-      this.sched.at(arrive, () => held.forEach((f) => f()), to.owner);
+      this.sched.at(arrive, () => {
+        if (this.isCut(from.localAddress, to.localAddress)) return cutAgain();
+        dir.resending = false;
+        const held = dir.held;
+        dir.held = [];
+        held.forEach((f) => f());
+      }, to.owner);
     }, undefined);
   }
 
@@ -384,9 +417,10 @@ export class SimNetwork {
         client.remotePort = opts.port;
         this.track(client);
         const sentAt = this.sched.now;
-        // The last SYN retransmission went unanswered: the connect fails (Linux, 127 s after it).
+        let held = false;
+        // Every SYN went unanswered: the connect fails (TCP_TIMERS.syn.giveUpMs after the first).
         const timedOut = () => {
-          if (client.destroyed) return;
+          if (client.destroyed || client.link) return;
           client.destroyed = true;
           client.emit('error', Object.assign(new Error(`connect ETIMEDOUT ${opts.host}:${opts.port}`), { code: 'ETIMEDOUT' }));
           client.emitClose();
@@ -398,7 +432,12 @@ export class SimNetwork {
             d,
             () => {
               if (client.destroyed) return;
-              if (this.isCut(from, opts.host)) return void this.pendingSyns.push({ from, to: opts.host, sentAt, go: syn, timedOut });
+              if (this.isCut(from, opts.host)) {
+                this.pendingSyns.push({ from, to: opts.host, sentAt, client, go: syn });
+                if (!held) this.sched.at(sentAt + TCP_TIMERS.syn.giveUpMs, timedOut, process);
+                held = true;
+                return;
+              }
               const listener = this.listeners.get(`${opts.host}:${opts.port}`);
               if (!listener || listener.process.dead) {
                 // A RST back: nothing listens there.

@@ -66,8 +66,7 @@ export function linksFor(n: ClusterNode, tls: TlsMaterial | undefined): PeerMana
       if (known?.up) n.merges.claimDown(peer, known.boot, false, `cannot link to it: ${reason}`);
     },
     handshakeTimeoutMs: () => 2 * n.health.timeoutMs(cfg.cluster.failure_detector.probe_timeout, rt.clock.now()),
-    // A connect is one round trip where a probe's timeout allows for two and the peer's turn.
-    healDialMs: () => Math.max(n.tuning.links.healDialMs, cfg.cluster.failure_detector.probe_timeout / 5),
+    stalled: () => n.health.stallMs(rt.clock.now()) > 0,
     // A dial whose failure would be a claim (the peer is shown running) is judged by this
     // process's stalls; the redials of a member shown stopped, every 2 s while it is, are not.
     onDialing: (peer) => {

@@ -43,10 +43,10 @@ export interface PeerManagerOptions {
    */
   handshakeTimeoutMs?: () => number;
   /**
-   * How often a suspended peer is dialled afresh, and how long each such dial may take to connect
-   * (`tuning.links.healDialMs`, longer on a network whose probe timeout was raised). @default tuning.links.healDialMs
+   * Whether this process stalled lately (local-health.ts): its suspicions may be its own fault, and
+   * it dials no suspended peer afresh (heal dials). @default never
    */
-  healDialMs?: () => number;
+  stalled?: () => boolean;
   /** Called as a dial starts: this node's stalls matter while links are being made (stall-watch.ts). @default nothing */
   onDialing?: (peer: string) => void;
   /**
@@ -87,8 +87,8 @@ export class PeerManager {
   /** Peers waiting for a dial slot, in order. */
   private readonly dialQueue = new Set<string>();
   private readonly retry = new Map<string, { delay: number; timer?: Timer; lastError?: string; dialledAt?: number }>();
-  /** Suspended peers dialled afresh at a fast pace (`healDialMs`), and until when. */
-  private readonly healing = new Map<string, number>();
+  /** Suspended peers dialled afresh (heal dials): until when, and each dial's time to connect, which is also their pace. */
+  private readonly healing = new Map<string, { until: number; connectMs: number }>();
   /** Ports learned for peers (SRV records, Kubernetes endpoints); the others listen on cluster.port. */
   private readonly ports = new Map<string, number>();
   private stopped = false;
@@ -163,6 +163,7 @@ export class PeerManager {
       } else if (this.keepsLink(peer)) this.unneededSince.delete(peer);
       else if (!this.unneededSince.has(peer)) this.unneededSince.set(peer, this.rt.clock.now());
     }
+    for (const peer of this.healing.keys()) if (!this.wanted.has(peer)) this.healing.delete(peer);
     for (const [peer, r] of this.retry) {
       if (!this.wanted.has(peer)) {
         this.rt.clock.clearTimeout(r.timer);
@@ -207,20 +208,15 @@ export class PeerManager {
    * in case the answers are only late (a machine short of CPU). An answer in that time brings it
    * back on the same link, with a state sync but no new handshake; otherwise the link is closed and
    * redialled as after any loss. Closing at once would make a starved machine redial every link it
-   * doubted, a handshake each, which starves it further. Meanwhile the peer is dialled afresh every
-   * `healDialMs` (one SYN each, for `healDialForMs`): after a partition the kept link carries
-   * anything again only at TCP's next retransmission, up to a second or more after the network
-   * returns, and a fresh link replaces it at once. Only one dial is in flight per peer.
+   * doubted, a handshake each, which starves it further. Meanwhile the peer may be dialled afresh
+   * (`startHealing`).
    */
   suspend(conn: Connection, reason: string, keepMs: number): void {
     const peer = conn.peerName;
     if (this.links.get(peer) !== conn || conn.isClosed || !this.up.delete(peer)) return;
     this.suspended.add(conn);
     this.o.onDown(peer, reason, conn, this.keepsLink(peer), true);
-    if (this.wanted.has(peer) && !this.stopped) {
-      this.healing.set(peer, this.rt.clock.now() + this.t.healDialForMs);
-      this.requestDial(peer);
-    }
+    this.startHealing(conn);
     conn.request('ping', {}, keepMs).then(
       () => {
         if (this.suspended.delete(conn) && this.links.get(peer) === conn && !conn.isClosed) this.o.onRevive(conn);
@@ -229,6 +225,49 @@ export class PeerManager {
         if (this.suspended.has(conn)) conn.dismiss(reason);
       },
     );
+  }
+
+  /**
+   * Heal dials: after a partition the kept link carries anything again only at TCP's next
+   * retransmission, whose timeout doubled through the cut (up to the cut's own length after it
+   * ends), while a fresh SYN goes through at once. So the suspended peer is dialled afresh, one
+   * dial in flight, each given `connectMs` to connect (one SYN: 4 of the kept link's shortest
+   * round trips, at least `healDialMs`) and started that far apart, for `healDialForMs`, and the first that links
+   * replaces the kept link. They stop as soon as a connect says the path is open (a refusal, or a
+   * handshake that fails: a process gone or frozen, a starved one, which the kept link and the
+   * usual backoff serve), when the peer is back, or when it is no longer wanted; a failed one
+   * claims nothing (the suspension did). None when this process stalled lately (the suspicion may
+   * be its own fault, and a starved process must not add handshakes). The first starts one
+   * interval after the suspension.
+   */
+  private startHealing(conn: Connection): void {
+    const peer = conn.peerName;
+    if (!this.wanted.has(peer) || this.stopped || this.t.healDialForMs <= 0) return;
+    if (this.o.stalled?.() || conn.minRttMs === undefined) {
+      this.o.log.debug({ peer }, `not dialling ${peer} afresh: ${conn.minRttMs === undefined ? 'no round trip measured on its link' : 'this process stalled lately'}`);
+      return;
+    }
+    const now = this.rt.clock.now();
+    const connectMs = Math.max(this.t.healDialMs, 4 * conn.minRttMs);
+    this.healing.set(peer, { until: now + this.t.healDialForMs, connectMs });
+    this.o.log.debug({ peer, connect_ms: connectMs }, `dialling ${peer} afresh every ${connectMs} ms while it does not answer (heal dials)`);
+    const r = this.retry.get(peer) ?? { delay: this.t.backoffMinMs / 2 };
+    r.dialledAt = now;
+    this.retry.set(peer, r);
+    this.schedule(peer);
+  }
+
+  /** Whether `peer` is being dialled afresh after its suspension (heal dials). */
+  isHealing(peer: string): boolean {
+    return this.healEntry(peer) !== undefined;
+  }
+
+  private healEntry(peer: string): { until: number; connectMs: number } | undefined {
+    const h = this.healing.get(peer);
+    if (!h) return undefined;
+    if (h.until > this.rt.clock.now()) return h;
+    this.healing.delete(peer);
+    return undefined;
   }
 
   /**
@@ -309,13 +348,13 @@ export class PeerManager {
   private schedule(peer: string, minDelay = 0): void {
     const r = this.retry.get(peer) ?? { delay: this.t.backoffMinMs / 2 };
     this.rt.clock.clearTimeout(r.timer);
-    // A suspended peer is dialled at the heal pace for a while; the backoff takes over after.
-    const healing = this.isHealing(peer) && !minDelay;
-    if (!healing) r.delay = Math.min(this.t.backoffMaxMs, Math.max(minDelay, r.delay * 2));
-    // Heal dials start `healDialMs` apart: a dial that timed out is followed at once, one refused at once is not.
+    // A suspended peer is dialled at the heal pace for a while (startHealing); the backoff takes over after.
+    const heal = minDelay ? undefined : this.healEntry(peer);
+    if (!heal) r.delay = Math.min(this.t.backoffMaxMs, Math.max(minDelay, r.delay * 2));
+    // Heal dials start `connectMs` apart: one that timed out is followed at once.
     const now = this.rt.clock.now();
-    const delay = healing
-      ? Math.max(0, (r.dialledAt ?? now) + jittered(this.healDialMs(), this.t.jitter, this.rt.random.fraction) - now)
+    const delay = heal
+      ? Math.max(0, (r.dialledAt ?? now) + jittered(heal.connectMs, this.t.jitter, this.rt.random.fraction) - now)
       : jittered(r.delay, this.t.jitter, this.rt.random.fraction);
     r.timer = this.rt.clock.setTimeout(() => {
       r.timer = undefined;
@@ -329,19 +368,6 @@ export class PeerManager {
   private needsDial(peer: string): boolean {
     const conn = this.links.get(peer);
     return !conn || conn.isClosed || this.suspended.has(conn);
-  }
-
-  /** Whether `peer` is dialled at the heal pace (it was suspended lately and is not back). */
-  private isHealing(peer: string): boolean {
-    const until = this.healing.get(peer);
-    if (until === undefined) return false;
-    if (until > this.rt.clock.now()) return true;
-    this.healing.delete(peer);
-    return false;
-  }
-
-  private healDialMs(): number {
-    return this.o.healDialMs?.() ?? this.t.healDialMs;
   }
 
   /** Dials now if a slot is free, else queues the peer. */
@@ -365,10 +391,9 @@ export class PeerManager {
 
   private async dial(peer: string): Promise<void> {
     if (this.stopped) return;
-    // A heal dial's failure is no news: the peer was judged when it was suspended.
-    const healing = this.isHealing(peer);
+    const heal = this.healEntry(peer);
     this.dialing.add(peer);
-    if (healing) {
+    if (heal) {
       const r = this.retry.get(peer) ?? { delay: this.t.backoffMinMs / 2 };
       r.dialledAt = this.rt.clock.now();
       this.retry.set(peer, r);
@@ -390,7 +415,7 @@ export class PeerManager {
         boot: this.o.boot,
         log: this.o.log,
         handshakeTimeoutMs: this.o.handshakeTimeoutMs?.(),
-        connectTimeoutMs: healing ? this.healDialMs() : undefined,
+        connectTimeoutMs: heal?.connectMs,
         clock: this.rt.clock,
         net: this.rt.net,
         stats: this.o.stats,
@@ -400,13 +425,22 @@ export class PeerManager {
         conn.dismiss('no longer wanted');
         return;
       }
+      // The kept link answered while this heal dial was on its way: it stays, with its sync done.
+      if (heal && !this.needsDial(peer)) {
+        conn.dismiss('its kept link answered meanwhile');
+        return;
+      }
       this.offer(conn);
     } catch (e) {
       this.dialing.delete(peer);
       const err = e as PeerError;
       const r = this.retry.get(peer) ?? { delay: this.t.backoffMinMs / 2 };
       // Each distinct cause is logged once; repeats of it are debug noise.
-      if (healing) {
+      if (heal) {
+        // Only a connect that got no answer says the path is still cut; any other end says it is open.
+        if ((err.code !== 'unreachable' || err.errno === 'ECONNREFUSED') && this.healing.delete(peer)) {
+          this.o.log.debug({ peer, reason: err.message }, `no more heal dials to ${peer}: its path is open (${err.message})`);
+        }
         this.o.log.debug({ peer, reason: err.message }, `cannot link to ${peer} yet: ${err.message}`);
       } else if (r.lastError !== err.message) {
         const level = err.code === 'bad_cookie' || err.code === 'wrong_node' || err.code === 'wrong_cluster' ? 'warn' : 'info';
@@ -416,8 +450,9 @@ export class PeerManager {
         this.o.log.debug({ peer, reason: err.message }, `still cannot link to ${peer}`);
       }
       this.retry.set(peer, r);
-      if (!healing && this.wanted.has(peer) && !this.stopped) this.o.onUnreachable(peer, err.message, err.code, err.errno);
-      if (this.wanted.has(peer)) this.schedule(peer, err.code === 'bad_cookie' || err.code === 'wrong_cluster' ? this.t.backoffMaxMs : 0);
+      // A heal dial's failure is no news: the peer was judged when it was suspended.
+      if (!heal && this.wanted.has(peer) && !this.stopped) this.o.onUnreachable(peer, err.message, err.code, err.errno);
+      if (this.wanted.has(peer) && !this.stopped) this.schedule(peer, err.code === 'bad_cookie' || err.code === 'wrong_cluster' ? this.t.backoffMaxMs : 0);
     }
   }
 

@@ -236,10 +236,14 @@ export class Prober {
       };
       const stats = this.o.stats;
       const sentAt = performance.now();
+      const sentAtMs = this.clock.now();
       if (stats) stats.probesSent++;
       conn.request('ping', {}, timeoutMs * 4).then(
         () => {
-          if (!settled) stats?.probeRttMs.observe(performance.now() - sentAt);
+          if (!settled) {
+            stats?.probeRttMs.observe(performance.now() - sentAt);
+            conn.noteRtt(this.clock.now() - sentAtMs);
+          }
           done(true);
         },
         () => done(false),

@@ -106,6 +106,11 @@ export class Connection extends EventEmitter {
   role: Role = 'node';
   /** What the peer's welcome carried (dialed connections; see CommonOptions.welcomeInfo); unchecked. */
   infoInWelcome?: unknown;
+  /**
+   * The shortest round trip seen on this link, in ms (its handshake's, and the probes answered in
+   * time): about how long a connect to the peer takes (membership/peers.ts, heal dials).
+   */
+  minRttMs?: number;
   readonly remote: string;
   private readonly decoder = new FrameDecoder(HANDSHAKE_FRAME_LIMIT);
   private nextId = 1;
@@ -142,6 +147,11 @@ export class Connection extends EventEmitter {
     socket.on('data', (chunk) => this.onData(chunk));
     socket.on('error', (e) => this.close(`socket error: ${(e as NodeJS.ErrnoException).code ?? e.message}`));
     socket.on('close', () => this.close('connection closed by peer'));
+  }
+
+  /** A round trip on this link took `ms` (a handshake's turn, an answered probe). */
+  noteRtt(ms: number): void {
+    if (this.minRttMs === undefined || ms < this.minRttMs) this.minRttMs = ms;
   }
 
   /** Connects and authenticates; rejects with a PeerError whose message says why not. */

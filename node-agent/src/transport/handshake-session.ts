@@ -21,8 +21,10 @@ function otherCluster(mine: string | undefined, theirs: string | undefined): str
 /** The dialing side: hello, the server's challenge, auth, the welcome; the peer's name and boot learned on the way. */
 export async function clientHandshake(c: Connection, opts: DialOptions): Promise<void> {
   const clientNonce = newNonce();
+  const sentAt = c.clock.now();
   c.send({ t: 'hello', role: opts.role, name: opts.localName, nonce: clientNonce, boot: opts.boot, cluster: opts.role === 'ctl' ? undefined : opts.clusterName });
   const challenge = await c.expect(challengeSchema, opts.handshakeTimeoutMs);
+  c.noteRtt(c.clock.now() - sentAt);
   if (opts.expectedPeer && challenge.name !== opts.expectedPeer) {
     c.sendReject('wrong_node', `expected ${opts.expectedPeer}, reached ${challenge.name}`);
     throw new PeerError('wrong_node', `${opts.host}:${opts.port} is ${challenge.name}, not ${opts.expectedPeer}`);
@@ -72,8 +74,10 @@ export async function serverHandshake(c: Connection, opts: CommonOptions): Promi
     if (c.isClosed) throw new PeerError('closed', 'closed by the client while it was slowed after failed cookie proofs');
   }
   const serverNonce = newNonce();
+  const challengedAt = c.clock.now();
   c.send({ t: 'challenge', name: opts.localName, nonce: serverNonce, boot: opts.boot, cluster: opts.clusterName });
   const auth = await c.expect(authSchema, opts.handshakeTimeoutMs);
+  c.noteRtt(c.clock.now() - challengedAt);
   const params: HandshakeParams = { clientName: hello.name, serverName: opts.localName, clientNonce: hello.nonce, serverNonce };
   if (!verifyProof(opts.cookie, 'client', params, auth.proof)) {
     c.sendReject('bad_cookie', 'cookie proof does not match this node\'s cookie');

@@ -65,11 +65,18 @@ export interface Tuning {
      * connect (or 4 round trips of the kept link, if more: one SYN each) and started as far apart
      * (membership/peers.ts, `startHealing`). The kept link carries anything again only at TCP's
      * next retransmission, whose timeout doubled through the cut, while the first SYN after the
-     * network returns goes through: a member split off for 2-3 s was shown running again 109-197 ms
+     * network returns goes through: a member split off for 2-3 s was shown running again 97-209 ms
      * after the heal instead of 455-678 ms (docs/decisions/0011). A vanished host costs a SYN per
      * interval; a connect that is answered at all (refused, or a handshake that fails) ends them.
      */
     readonly healDialMs: number;
+    /**
+     * Each heal dial that timed out gives the next a quarter longer, up to `healDialMaxMs`: a path
+     * that comes back slower than it was (another route) is still linked within the window, and a
+     * long cut costs a SYN a second, not five.
+     */
+    readonly healDialGrowth: number;
+    readonly healDialMaxMs: number;
     /** For this long after the suspension at most; then the usual backoff (a dial every 2 s at most). */
     readonly healDialForMs: number;
   };
@@ -268,7 +275,7 @@ export interface Tuning {
 export const DEFAULT_TUNING: Tuning = {
   gossip: { ackTimeoutMs: 5000, hopMarginMs: 250, minHopBudgetMs: 500, seenTtlMs: 120_000 },
   roles: { coreLinks: 2, maxReplicantLinks: 1000, coreTroubleMs: 10_000, replicantCheckMs: 100 },
-  links: { backoffMinMs: 200, backoffMaxMs: 2000, dialDeferMs: 300, maxDials: 8, unneededGraceMs: 5000, jitter: [0.75, 1.25], healDialMs: 200, healDialForMs: 10_000 },
+  links: { backoffMinMs: 200, backoffMaxMs: 2000, dialDeferMs: 300, maxDials: 8, unneededGraceMs: 5000, jitter: [0.75, 1.25], healDialMs: 200, healDialGrowth: 1.25, healDialMaxMs: 1000, healDialForMs: 10_000 },
   overlay: { steps: 3, shortcuts: 3 },
   sync: { freshStateMs: 5000, requestTimeoutMs: 5000, antiEntropyIntervalMs: 17_000, antiEntropyJitter: [0.9, 1.1] },
   join: { requestTimeoutMs: 15_000, infoTimeoutMs: 5000, settleMs: 5000, probeLinkKeepMs: 2000, announceSpacingMs: 25 },

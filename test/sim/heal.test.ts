@@ -59,13 +59,18 @@ describe('partition heal', () => {
   }
 
   it('the members that suspended a cut member dial it afresh while it is cut; none with heal dials turned off', async () => {
+    const dials: number[] = [];
     for (const [tuning, want] of [[DEFAULT_TUNING, true], [noHealDials, false]] as const) {
       const w = await formed(tuning, 4);
       const { cut, others } = await cutOff(w);
+      const before = w.net.connectsTo.get(cut.address) ?? 0;
       await w.run(2000);
+      dials.push((w.net.connectsTo.get(cut.address) ?? 0) - before);
       // Those that heard of the loss by gossip keep their links as they were.
       assert.equal(others.some((n) => n.node!.peers.isHealing(cut.name)), want, `healing with healDialForMs = ${tuning.links.healDialForMs}`);
     }
+    // Each member that suspended it, a dial every 200-250 ms; without, the backoff's one or two.
+    assert.ok(dials[0] >= 2 * dials[1] + 4, `dials to the cut member in 2 s: ${dials[0]} with heal dials, ${dials[1]} without`);
   });
 
   it('a frozen member (its kernel still accepts): the heal dials end at the first connect, the kept link and the backoff serve it', async () => {
@@ -74,6 +79,7 @@ describe('partition heal', () => {
     const others = w.nodes.slice(0, 4);
     w.sched.freeze(frozen.process!);
     assert.ok((await w.runUntil(() => others.every((n) => !shows(n, frozen)), 10_000, 10)) !== undefined, 'the frozen member shows stopped');
+    assert.ok(others.some((n) => n.node!.peers.isHealing(frozen.name)), 'its suspenders dial it afresh at first');
     // Its first heal dial connects one interval later and its handshake times out (2 x probe_timeout).
     const ended = await w.runUntil(() => others.every((n) => !n.node!.peers.isHealing(frozen.name)), 5000, 10);
     assert.ok(ended !== undefined && ended <= 250 + 2 * 1000 * 2, `heal dials ended ${ended} ms after it showed stopped`);
@@ -88,8 +94,10 @@ describe('partition heal', () => {
     await w.run(1000);
     assert.ok(others.some((n) => n.node!.peers.isHealing(cut.name)), 'still cut: still dialled afresh');
     w.net.healPartition();
-    const ended = await w.runUntil(() => others.every((n) => !n.node!.peers.isHealing(cut.name)), 2000, 5);
-    assert.ok(ended !== undefined && ended <= 300, `heal dials ended ${ended} ms after the heal`);
+    // The next dial, at most the longest heal dial (its time grew while the cut lasted) later, is refused.
+    const ended = await w.runUntil(() => others.every((n) => !n.node!.peers.isHealing(cut.name)), 3000, 5);
+    const bound = DEFAULT_TUNING.links.healDialMaxMs * DEFAULT_TUNING.links.jitter[1] + 50;
+    assert.ok(ended !== undefined && ended <= bound, `heal dials ended ${ended} ms after the heal`);
     assert.ok(others.every((n) => !shows(n, cut)), 'the crashed member shows stopped');
   });
 });

@@ -2,7 +2,7 @@ import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { Process, Scheduler } from './scheduler';
-import { retransmitAt, SimNetwork, TCP_TIMERS } from './network';
+import { retransmitAt, SimNetwork, TCP_TIMERS, type SimSocket } from './network';
 import type { StreamSocket } from '../../node-agent/src/runtime';
 
 /**
@@ -209,6 +209,31 @@ describe('simulator network: a healed cut delivers at the next retransmission', 
     assert.deepEqual(errors, []);
     await at(134_600);
     assert.deepEqual(errors, ['ETIMEDOUT']);
+  });
+
+  it('what one way held is delivered after a second cut, though a FIN the other way ended the link meanwhile', async () => {
+    const { sim, client, at } = setup();
+    let server: SimSocket | undefined;
+    sim.listen('10.9.0.1', 4371, new Process('server2'), (s) => (server = s));
+    const c = client.connect({ host: '10.9.0.1', port: 4371 });
+    const got: string[] = [];
+    c.on('data', (d: Buffer) => got.push(d.toString()));
+    await at(10);
+    sim.partition([['10.9.0.1'], ['10.9.0.2']]);
+    await at(100);
+    // Held from 100 ms: sent again at 300, 500, 900 ms.
+    server!.write(Buffer.from('answer'));
+    await at(450);
+    sim.healPartition();
+    // The client's FIN goes through at once (nothing held its way) and ends the link there.
+    c.end();
+    await at(460);
+    sim.partition([['10.9.0.1'], ['10.9.0.2']]);
+    await at(2000);
+    assert.deepEqual(got, [], 'cut again before the retransmission at 500 ms');
+    sim.healPartition();
+    await at(5000);
+    assert.deepEqual(got, ['answer']);
   });
 
   it('retransmitAt: the first resend at or after now, the intervals capped, none once given up', () => {

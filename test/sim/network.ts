@@ -19,8 +19,9 @@ import type { Process, Scheduler } from './scheduler';
  * sysctls: net.ipv4.tcp_syn_linear_timeouts = 4, tcp_syn_retries = 6) in two network namespaces
  * with tcpdump on the far side (2026-12-07; docs/decisions/0011):
  * - a SYN that gets no answer is sent again 1.0, 2.1, 3.1, 4.1, 5.1, 7.1, 11.4 s after the first
- *   (five linear timeouts of 1 s, then doubling: ip-sysctl.rst, tcp_syn_linear_timeouts), and the
- *   connect fails with ETIMEDOUT 134.5 s after it;
+ *   (five linear timeouts of 1 s, then doubling: ip-sysctl.rst, tcp_syn_linear_timeouts; the
+ *   capture ended there, the later ones are that doubling carried on), and the connect fails
+ *   with ETIMEDOUT 134.5 s after it;
  * - data that gets no acknowledgement (a link whose round trip is well under 1 ms) is sent again
  *   205, 413, 837, 1669, 3333, 6661 ms after it was first sent: a tail loss probe, then the
  *   retransmission timeout of about 200 ms (TCP_RTO_MIN in include/net/tcp.h) doubling, up to
@@ -208,6 +209,11 @@ export class SimSocket extends EventEmitter implements StreamSocket {
 export class SimNetwork {
   private readonly listeners = new Map<string, Listener>();
   private readonly links = new Set<Link>();
+  /**
+   * Links with segments held in a cut, until both directions delivered them: a FIN delivered one
+   * way ends the link (`links`) while the other way may still hold the answer to it.
+   */
+  private readonly holding = new Set<Link>();
   private readonly socketsOf = new Map<Process, Set<SimSocket>>();
   /** Connects whose SYN met a cut path: they go on when it heals (SYN retransmission). */
   private pendingSyns: Array<{ from: string; to: string; sentAt: number; client: SimSocket; go: () => void }> = [];
@@ -221,6 +227,8 @@ export class SimNetwork {
    * does not send a one-way change twice, and a member that missed one waited for a new link.
    */
   readonly losesGossip = new Set<string>();
+  /** Connects made, per destination address (SYNs sent again not counted). */
+  readonly connectsTo = new Map<string, number>();
   /** Bytes and segments carried, per source address: the cost figures of a run. */
   readonly sentBytes = new Map<string, number>();
   readonly sentFrames = new Map<string, number>();
@@ -295,6 +303,10 @@ export class SimNetwork {
     for (const l of [...this.links]) {
       if (l.a.localAddress !== address && l.b.localAddress !== address) continue;
       this.links.delete(l);
+      // What a cut held goes with the connection.
+      l.ab.held = [];
+      l.ba.held = [];
+      this.holding.delete(l);
       n++;
       for (const s of [l.a, l.b]) this.sched.after(0, () => s.receive('rst'), s.owner);
     }
@@ -326,8 +338,8 @@ export class SimNetwork {
       const at = retransmitAt(p.sentAt, this.sched.now, TCP_TIMERS.syn);
       if (at !== undefined) this.sched.at(at, () => (this.isCut(p.from, p.to) ? this.pendingSyns.push(p) : p.go()), undefined);
     }
-    for (const l of this.links) {
-      for (const [from, to, dir] of [[l.a, l.b, l.ab], [l.b, l.a, l.ba]] as const) this.resend(from, to, dir);
+    for (const l of new Set([...this.links, ...this.holding])) {
+      for (const [from, to, dir] of [[l.a, l.b, l.ab], [l.b, l.a, l.ba]] as const) this.resend(l, from, to, dir);
     }
   }
 
@@ -336,7 +348,7 @@ export class SimNetwork {
    * nor when they arrive. Segments sent meanwhile join them (they arrive behind the lost one): the
    * held list is taken when the retransmission arrives, not when it is sent.
    */
-  private resend(from: SimSocket, to: SimSocket, dir: Direction): void {
+  private resend(l: Link, from: SimSocket, to: SimSocket, dir: Direction): void {
     if (!dir.held.length || dir.resending || this.isCut(from.localAddress, to.localAddress)) return;
     dir.resending = true;
     const at = retransmitAt(dir.heldSince, this.sched.now, TCP_TIMERS.data)!;
@@ -353,6 +365,7 @@ export class SimNetwork {
         dir.resending = false;
         const held = dir.held;
         dir.held = [];
+        if (!l.ab.held.length && !l.ba.held.length) this.holding.delete(l);
         held.forEach((f) => f());
       }, to.owner);
     }, undefined);
@@ -391,8 +404,9 @@ export class SimNetwork {
         if (dir.held.length || this.isCut(from.localAddress, to.localAddress)) {
           if (!dir.held.length) dir.heldSince = sentAt;
           dir.held.push(deliver);
+          this.holding.add(l);
           // Behind a loss on a path that has healed meanwhile: goes with the retransmission.
-          this.resend(from, to, dir);
+          this.resend(l, from, to, dir);
         } else deliver();
       },
       to.owner,
@@ -412,6 +426,7 @@ export class SimNetwork {
       tls: false,
       connect: (opts) => {
         const from = opts.localAddress ?? address;
+        this.connectsTo.set(opts.host, (this.connectsTo.get(opts.host) ?? 0) + 1);
         const client = new SimSocket(this, process, from);
         client.remoteAddress = opts.host;
         client.remotePort = opts.port;

@@ -70,6 +70,12 @@ export interface PeerManagerOptions {
 }
 
 
+/** A suspended peer's heal dials (`PeerManager.startHealing`): until when, and the next one's time to connect, which is also their pace. */
+interface HealDials {
+  until: number;
+  connectMs: number;
+}
+
 /**
  * Keeps exactly one authenticated link to every wanted peer (the neighbours, membership/overlay.ts): dials with jittered backoff,
  * resolves simultaneous dials deterministically, and reports peers going up and down.
@@ -88,7 +94,7 @@ export class PeerManager {
   private readonly dialQueue = new Set<string>();
   private readonly retry = new Map<string, { delay: number; timer?: Timer; lastError?: string; dialledAt?: number }>();
   /** Suspended peers dialled afresh (heal dials): until when, and each dial's time to connect, which is also their pace. */
-  private readonly healing = new Map<string, { until: number; connectMs: number }>();
+  private readonly healing = new Map<string, HealDials>();
   /** Ports learned for peers (SRV records, Kubernetes endpoints); the others listen on cluster.port. */
   private readonly ports = new Map<string, number>();
   private stopped = false;
@@ -232,7 +238,8 @@ export class PeerManager {
    * retransmission, whose timeout doubled through the cut (up to the cut's own length after it
    * ends), while a fresh SYN goes through at once. So the suspended peer is dialled afresh, one
    * dial in flight, each given `connectMs` to connect (one SYN: 4 of the kept link's shortest
-   * round trips, at least `healDialMs`) and started that far apart, for `healDialForMs`, and the first that links
+   * round trips, at least `healDialMs`; a quarter more after each that timed out, up to
+   * `healDialMaxMs`, should the path come back slower than it was) and started that far apart, for `healDialForMs`, and the first that links
    * replaces the kept link. They stop as soon as a connect says the path is open (a refusal, or a
    * handshake that fails: a process gone or frozen, a starved one, which the kept link and the
    * usual backoff serve), when the peer is back, or when it is no longer wanted; a failed one
@@ -262,7 +269,7 @@ export class PeerManager {
     return this.healEntry(peer) !== undefined;
   }
 
-  private healEntry(peer: string): { until: number; connectMs: number } | undefined {
+  private healEntry(peer: string): HealDials | undefined {
     const h = this.healing.get(peer);
     if (!h) return undefined;
     if (h.until > this.rt.clock.now()) return h;
@@ -392,6 +399,8 @@ export class PeerManager {
   private async dial(peer: string): Promise<void> {
     if (this.stopped) return;
     const heal = this.healEntry(peer);
+    // The link kept for a late answer when this heal dial started.
+    const kept = heal ? this.links.get(peer) : undefined;
     this.dialing.add(peer);
     if (heal) {
       const r = this.retry.get(peer) ?? { delay: this.t.backoffMinMs / 2 };
@@ -426,7 +435,9 @@ export class PeerManager {
         return;
       }
       // The kept link answered while this heal dial was on its way: it stays, with its sync done.
-      if (heal && !this.needsDial(peer)) {
+      // (Any other new link, such as the peer's own heal dial, is settled by `offer`'s rules, so
+      // that both ends keep the same one.)
+      if (kept && this.links.get(peer) === kept && !kept.isClosed && !this.suspended.has(kept)) {
         conn.dismiss('its kept link answered meanwhile');
         return;
       }
@@ -434,12 +445,17 @@ export class PeerManager {
     } catch (e) {
       this.dialing.delete(peer);
       const err = e as PeerError;
+      // A heal dial that failed after the peer came back on another link: nothing to redial.
+      if (heal && !this.needsDial(peer)) return;
       const r = this.retry.get(peer) ?? { delay: this.t.backoffMinMs / 2 };
       // Each distinct cause is logged once; repeats of it are debug noise.
       if (heal) {
         // Only a connect that got no answer says the path is still cut; any other end says it is open.
         if ((err.code !== 'unreachable' || err.errno === 'ECONNREFUSED') && this.healing.delete(peer)) {
           this.o.log.debug({ peer, reason: err.message }, `no more heal dials to ${peer}: its path is open (${err.message})`);
+        } else if (err.errno === undefined) {
+          // Timed out: the next is given longer, should the path have come back slower than it was.
+          heal.connectMs = Math.min(this.t.healDialMaxMs, Math.round(heal.connectMs * this.t.healDialGrowth));
         }
         this.o.log.debug({ peer, reason: err.message }, `cannot link to ${peer} yet: ${err.message}`);
       } else if (r.lastError !== err.message) {

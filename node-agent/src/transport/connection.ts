@@ -151,6 +151,8 @@ export class Connection extends EventEmitter {
 
   /** A round trip on this link took `ms` (a handshake's turn, an answered probe). */
   noteRtt(ms: number): void {
+    // A wall clock stepped back between the two readings says nothing.
+    if (ms < 0) return;
     if (this.minRttMs === undefined || ms < this.minRttMs) this.minRttMs = ms;
   }
 

@@ -73,6 +73,23 @@ describe('partition heal', () => {
     assert.ok(dials[0] >= 2 * dials[1] + 4, `dials to the cut member in 2 s: ${dials[0]} with heal dials, ${dials[1]} without`);
   });
 
+  it('a member that stalled lately makes no heal dials: its suspicion may be its own fault', async () => {
+    const w = await formed(DEFAULT_TUNING, 7);
+    const cut = w.nodes[4];
+    const others = w.nodes.slice(0, 4);
+    // Each noted a stall of its own just now (as a starved or thawed process does): its probe
+    // timeouts stretch (1 s + 2 x 300 ms), and the suspension comes within the 5 s it counts.
+    for (const n of others) n.node!.health.noteLateness(300, w.sched.now);
+    w.net.partition([others.map((n) => n.address), [cut.address]]);
+    let healing = false;
+    const seen = await w.runUntil(() => {
+      healing ||= others.some((n) => n.node!.peers.isHealing(cut.name));
+      return others.every((n) => !shows(n, cut));
+    }, 10_000, 10);
+    assert.ok(seen !== undefined && seen < DEFAULT_TUNING.health.windowMs, `the cut member shows stopped, within the stall's window (${seen} ms)`);
+    assert.equal(healing, false, 'no member dialled it afresh');
+  });
+
   it('a frozen member (its kernel still accepts): the heal dials end at the first connect, the kept link and the backoff serve it', async () => {
     const w = await formed(DEFAULT_TUNING, 5);
     const frozen = w.nodes[4];

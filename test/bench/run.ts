@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import { MusterCluster } from '../../stacks/constructs/muster-cluster';
 import { DockerProvider, TerraformStack, TerraformVariable, Testing } from '../../stacks/lib/cdktf';
 import { Fleet, MUSTER, staticSeedsEnv } from '../support/agents';
-import { NetLab } from '../support/netlab';
+import { NetLab, type HostCut } from '../support/netlab';
 import { DnsServer } from '../support/dns-server';
 import { EtcdServer } from '../support/etcd-server';
 import { dataRound } from './data';
@@ -150,19 +150,14 @@ async function serfSeesAll(alive: () => Promise<number>, want: number, limitMs: 
   }
 }
 
-/** Idle bytes per node per second, counted on each host's own link, and partition heal, in network namespaces. */
-/**
- * How a heal round cuts the last host off: its link taken down (the host loses its neighbours'
- * addresses with the carrier, and resolves them again once it is back: ARP, a try a second), or
- * its port moved to a bridge of its own (the carrier kept, as a firewall or routing partition).
- */
-export type HealCut = 'link' | 'split';
-export const HEAL_FIGURE: Record<HealCut, string> = {
+/** The partition heal figure of each way of cutting the last host off (NetLab's HostCut). */
+export const HEAL_FIGURE: Record<HostCut, string> = {
   link: 'partition heal after the link returns',
   split: 'partition heal after a split ends',
 };
 
-export async function netnsRound(system: 'muster' | 'serf', n: number, idleMs: number, heal: HealCut | undefined, add: (f: string, v: number, unit?: string) => void): Promise<void> {
+/** Idle bytes per node per second, counted on each host's own link, and partition heal (`heal`: how the last host is cut off), in network namespaces. */
+export async function netnsRound(system: 'muster' | 'serf', n: number, idleMs: number, heal: HostCut | undefined, add: (f: string, v: number, unit?: string) => void): Promise<void> {
   const lab = new NetLab();
   const fleet = new Fleet({ MUSTER_NODE__COOKIE: 'bench-cookie' });
   const procs: ChildProcess[] = [];
@@ -211,14 +206,11 @@ export async function netnsRound(system: 'muster' | 'serf', n: number, idleMs: n
       // "yes", Muster's through `muster ctl` (about 200 ms to start), which was most of its figure.
       const watch = system === 'muster' ? runningObserver(lab.netns(0), `http://${hosts[0]}:18083/api/v1/nodes`) : undefined;
       if (watch) procs.push(watch.proc);
-      const others = Array.from({ length: n - 1 }, (_, i) => i);
-      if (heal === 'link') lab.link(n - 1, false);
-      else lab.split(others, [n - 1]);
+      lab.isolate(n - 1, heal, true);
       await poll(n - 1, `${system} partition seen`);
       if (watch) await watch.until(n - 1, 10_000);
       const t0 = Date.now();
-      if (heal === 'link') lab.link(n - 1, true);
-      else lab.heal();
+      lab.isolate(n - 1, heal, false);
       const at = watch ? await watch.until(n, 60_000) : await serfSeesAll(() => aliveFrom0(), n, 60_000);
       add(HEAL_FIGURE[heal], at - t0);
     }

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { NetLab } from '../support/netlab';
+import { NetLab, type HostCut } from '../support/netlab';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -27,7 +27,7 @@ const LISTENER = `${WATCHDOG} require('net').createServer((s) => s.destroy()).li
  * A reference, not a bound: a system can hear of the heal sooner through a member other than the
  * one that was cut off, and its own cut lasts as long as its detection takes, not `downMs`.
  */
-export async function tcpHealReference(n: number, downMs: number, cut: 'link' | 'split' = 'link'): Promise<number> {
+export async function tcpHealReference(n: number, downMs: number, cut: HostCut): Promise<number> {
   const lab = new NetLab();
   const procs: ChildProcess[] = [];
   const run = (i: number, script: string, ...args: string[]) => {
@@ -51,13 +51,10 @@ export async function tcpHealReference(n: number, downMs: number, cut: 'link' | 
       if (Date.now() > deadline) throw new Error('the TCP reference dialer never connected');
       await sleep(50);
     }
-    const others = Array.from({ length: last }, (_, i) => i);
-    if (cut === 'link') lab.link(last, false);
-    else lab.split(others, [last]);
+    lab.isolate(last, cut, true);
     await sleep(downMs);
     const t0 = Date.now();
-    if (cut === 'link') lab.link(last, true);
-    else lab.heal();
+    lab.isolate(last, cut, false);
     while (!events.some((e) => e.ok && e.at >= t0)) {
       if (Date.now() - t0 > 30_000) throw new Error('no connect within 30 s of the link returning');
       await sleep(20);

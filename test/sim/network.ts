@@ -338,7 +338,8 @@ export class SimNetwork {
       const at = retransmitAt(p.sentAt, this.sched.now, TCP_TIMERS.syn);
       if (at !== undefined) this.sched.at(at, () => (this.isCut(p.from, p.to) ? this.pendingSyns.push(p) : p.go()), undefined);
     }
-    for (const l of new Set([...this.links, ...this.holding])) {
+    // Every link with something held is in `holding`, whether or not a FIN ended it.
+    for (const l of [...this.holding]) {
       for (const [from, to, dir] of [[l.a, l.b, l.ab], [l.b, l.a, l.ba]] as const) this.resend(l, from, to, dir);
     }
   }

@@ -12,6 +12,13 @@ import { execFileSync } from 'node:child_process';
  * resolved and connects timed out, so a lab of that size raises the limits for its life and
  * `close()` puts them back.
  */
+/**
+ * How a host is cut off: its link taken down (the host loses its neighbours' addresses with the
+ * carrier, and resolves them again once it is back: ARP, a try a second), or its port moved to a
+ * bridge of its own (the carrier kept, as a firewall or routing partition).
+ */
+export type HostCut = 'link' | 'split';
+
 export class NetLab {
   readonly prefix = `mt${process.pid % 100000}x${Math.floor(Math.random() * 1000)}`;
   readonly hub = `${this.prefix}-hub`;
@@ -79,6 +86,13 @@ export class NetLab {
   /** Takes a host's link down (silent loss: no reset reaches anyone) or back up. */
   link(i: number, up: boolean): void {
     this.ip('-n', this.hub, 'link', 'set', `p${i}`, up ? 'up' : 'down');
+  }
+
+  /** Cuts host `i` off from all the others (`how`: see HostCut), or (`cut` false) ends that cut. */
+  isolate(i: number, how: HostCut, cut: boolean): void {
+    if (how === 'link') this.link(i, !cut);
+    else if (cut) this.split(this.hosts.map((_, h) => h).filter((h) => h !== i), [i]);
+    else this.heal();
   }
 
   close(): void {

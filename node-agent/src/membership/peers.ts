@@ -70,10 +70,11 @@ export interface PeerManagerOptions {
 }
 
 
-/** A suspended peer's heal dials (`PeerManager.startHealing`): until when, and the next one's time to connect, which is also their pace. */
+/** A suspended peer's heal dials (`PeerManager.startHealing`): until when, the next one's time to connect, which is also their pace, and when the last one started. */
 interface HealDials {
   until: number;
   connectMs: number;
+  dialledAt: number;
 }
 
 /**
@@ -92,7 +93,7 @@ export class PeerManager {
   private readonly dialing = new Set<string>();
   /** Peers waiting for a dial slot, in order. */
   private readonly dialQueue = new Set<string>();
-  private readonly retry = new Map<string, { delay: number; timer?: Timer; lastError?: string; dialledAt?: number }>();
+  private readonly retry = new Map<string, { delay: number; timer?: Timer; lastError?: string }>();
   /** Suspended peers dialled afresh (heal dials): until when, and each dial's time to connect, which is also their pace. */
   private readonly healing = new Map<string, HealDials>();
   /** Ports learned for peers (SRV records, Kubernetes endpoints); the others listen on cluster.port. */
@@ -256,11 +257,8 @@ export class PeerManager {
     }
     const now = this.rt.clock.now();
     const connectMs = Math.max(this.t.healDialMs, 4 * conn.minRttMs);
-    this.healing.set(peer, { until: now + this.t.healDialForMs, connectMs });
+    this.healing.set(peer, { until: now + this.t.healDialForMs, connectMs, dialledAt: now });
     this.o.log.debug({ peer, connect_ms: connectMs }, `dialling ${peer} afresh every ${connectMs} ms while it does not answer (heal dials)`);
-    const r = this.retry.get(peer) ?? { delay: this.t.backoffMinMs / 2 };
-    r.dialledAt = now;
-    this.retry.set(peer, r);
     this.schedule(peer);
   }
 
@@ -361,7 +359,7 @@ export class PeerManager {
     // Heal dials start `connectMs` apart: one that timed out is followed at once.
     const now = this.rt.clock.now();
     const delay = heal
-      ? Math.max(0, (r.dialledAt ?? now) + jittered(heal.connectMs, this.t.jitter, this.rt.random.fraction) - now)
+      ? Math.max(0, heal.dialledAt + jittered(heal.connectMs, this.t.jitter, this.rt.random.fraction) - now)
       : jittered(r.delay, this.t.jitter, this.rt.random.fraction);
     r.timer = this.rt.clock.setTimeout(() => {
       r.timer = undefined;
@@ -402,11 +400,7 @@ export class PeerManager {
     // The link kept for a late answer when this heal dial started.
     const kept = heal ? this.links.get(peer) : undefined;
     this.dialing.add(peer);
-    if (heal) {
-      const r = this.retry.get(peer) ?? { delay: this.t.backoffMinMs / 2 };
-      r.dialledAt = this.rt.clock.now();
-      this.retry.set(peer, r);
-    }
+    if (heal) heal.dialledAt = this.rt.clock.now();
     this.o.onDialing?.(peer);
     try {
       const { host } = parseNodeName(peer);
